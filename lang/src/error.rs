@@ -1,0 +1,119 @@
+//! The one error type of the language, and its rendering with a caret.
+//!
+//! Errors are data (reason, span, hints) and are rendered once, at the top,
+//! by whoever holds the source text. Parse, plan and evaluation errors all
+//! use this type so every message looks the same.
+
+use std::fmt::{self, Write};
+
+use serde::Serialize;
+
+use crate::span::{Span, floor_char_boundary};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Error {
+    /// What is wrong, as a sentence without a trailing period.
+    pub reason: String,
+    /// Where, when the error is about a place in the query.
+    pub span: Option<Span>,
+    /// How to fix it.
+    pub hints: Vec<String>,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn new(reason: impl Into<String>, span: impl Into<Option<Span>>) -> Self {
+        Error {
+            reason: reason.into(),
+            span: span.into(),
+            hints: Vec::new(),
+        }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hints.push(hint.into());
+        self
+    }
+
+    /// Renders the error against the text it came from:
+    ///
+    /// ```text
+    /// error: unknown stage `filtr`
+    ///  --> 1:9
+    ///   |
+    /// 1 | hosts | filtr az=x
+    ///   |         ^^^^^
+    ///   = hint: did you mean 'filter'?
+    /// ```
+    ///
+    /// With `color`, the headline and caret are red for a terminal.
+    pub fn render(&self, source: &str, color: bool) -> String {
+        let (red, bold, reset) = if color {
+            ("\x1b[31;1m", "\x1b[1m", "\x1b[0m")
+        } else {
+            ("", "", "")
+        };
+        let mut out = format!("{red}error{reset}{bold}: {}{reset}\n", self.reason);
+        let mut gutter = String::from(" ");
+        if let Some(span) = self.span {
+            let (line_no, col) = span.line_col(source);
+            let line = source.lines().nth(line_no - 1).unwrap_or("");
+            let number = line_no.to_string();
+            gutter = " ".repeat(number.len() + 1);
+            let start = floor_char_boundary(source, span.start);
+            let end = floor_char_boundary(source, span.end.max(span.start));
+            // The caret covers the span's part of this line, at least one column.
+            let on_line = source[start..end].split('\n').next().unwrap_or("");
+            let width = on_line.chars().count().max(1);
+            let _ = writeln!(out, "{}--> {line_no}:{col}", &gutter[1..]);
+            let _ = writeln!(out, "{gutter}|");
+            let _ = writeln!(out, "{number} | {line}");
+            let _ = writeln!(
+                out,
+                "{gutter}| {}{red}{}{reset}",
+                " ".repeat(col - 1),
+                "^".repeat(width)
+            );
+        }
+        for hint in &self.hints {
+            let _ = writeln!(out, "{gutter}= hint: {hint}");
+        }
+        out
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.reason)?;
+        for hint in &self.hints {
+            write!(f, " (hint: {hint})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_caret_under_the_span_with_hints() {
+        let error = Error::new("unknown stage `filtr`", Span::new(8, 13))
+            .with_hint("did you mean 'filter'?");
+        assert_eq!(
+            error.render("hosts | filtr az=x", false),
+            "error: unknown stage `filtr`\n --> 1:9\n  |\n1 | hosts | filtr az=x\n  |         ^^^^^\n  = hint: did you mean 'filter'?\n"
+        );
+    }
+
+    #[test]
+    fn renders_without_a_span_and_at_end_of_input() {
+        let plain = Error::new("no inventory", None).with_hint("pass --inventory");
+        assert_eq!(plain.render("", false), "error: no inventory\n = hint: pass --inventory\n");
+        let at_end = Error::new("expected a stage", Span::new(7, 7));
+        assert!(at_end.render("hosts |", false).contains("  |        ^\n"));
+    }
+}

@@ -1,0 +1,491 @@
+//! Text to AST: the pest parser, one `build_x` function per grammar rule, and
+//! the translation of pest's errors into shoal's [`Error`].
+
+use std::sync::LazyLock;
+
+use pest::Parser as _;
+use pest::error::{ErrorVariant, InputLocation};
+use pest::iterators::Pair;
+use pest::pratt_parser::{Assoc, Op, PrattParser};
+use pest_derive::Parser;
+
+use crate::ast::*;
+use crate::error::{Error, Result};
+use crate::span::Span;
+use crate::suggest::did_you_mean;
+
+#[derive(Parser)]
+#[grammar = "grammar.pest"]
+struct ShoalParser;
+
+/// Every stage name and alias the grammar knows, for suggestions and help.
+pub const STAGE_NAMES: &[&str] = &[
+    "filter", "where", "run", "select", "sort", "head", "count", "distinct",
+];
+
+/// `not` binds tighter than `and`, which binds tighter than `or`.
+static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
+    PrattParser::new()
+        .op(Op::infix(Rule::op_or, Assoc::Left))
+        .op(Op::infix(Rule::op_and, Assoc::Left))
+        .op(Op::prefix(Rule::op_not))
+});
+
+/// Parses a whole program: statements separated by newlines or `;`.
+pub fn parse(source: &str) -> Result<Program> {
+    let mut pairs = ShoalParser::parse(Rule::program, source)
+        .map_err(|error| translate_pest_error(source, error))?;
+    let program = pairs.next().expect("pest yields the program rule");
+    build_program(program)
+}
+
+fn build_program(pair: Pair<Rule>) -> Result<Program> {
+    let statements = pair
+        .into_inner()
+        .filter(|p| p.as_rule() == Rule::statement)
+        .map(build_statement)
+        .collect::<Result<_>>()?;
+    Ok(Program { statements })
+}
+
+fn build_statement(pair: Pair<Rule>) -> Result<Statement> {
+    let inner = first_inner(pair);
+    match inner.as_rule() {
+        Rule::let_statement => {
+            let span = Span::from(inner.as_span());
+            let mut parts = inner.into_inner().skip(1); // kw_let
+            let name = build_ident(next(&mut parts));
+            let pipeline = build_pipeline(next(&mut parts))?;
+            Ok(Statement::Let {
+                name,
+                pipeline,
+                span,
+            })
+        }
+        Rule::pipeline => Ok(Statement::Pipeline(build_pipeline(inner)?)),
+        rule => unreachable!("build_statement: unexpected {rule:?}"),
+    }
+}
+
+fn build_pipeline(pair: Pair<Rule>) -> Result<Pipeline> {
+    let span = Span::from(pair.as_span());
+    let mut parts = pair.into_inner();
+    let source = build_source(next(&mut parts));
+    let stages = parts.map(build_stage).collect::<Result<_>>()?;
+    Ok(Pipeline {
+        source,
+        stages,
+        span,
+    })
+}
+
+fn build_source(pair: Pair<Rule>) -> Source {
+    let span = Span::from(pair.as_span());
+    let inner = first_inner(pair);
+    let kind = match inner.as_rule() {
+        Rule::hosts_source => match inner.into_inner().nth(1) {
+            None => SourceKind::AllHosts,
+            Some(selector) => match selector.as_rule() {
+                Rule::group => SourceKind::Group(first_inner(selector).as_str().to_string()),
+                Rule::nodeset => SourceKind::NodeSet(selector.as_str().to_string()),
+                rule => unreachable!("build_source: unexpected selector {rule:?}"),
+            },
+        },
+        Rule::variable => SourceKind::Variable(first_inner(inner).as_str().to_string()),
+        rule => unreachable!("build_source: unexpected {rule:?}"),
+    };
+    Source { kind, span }
+}
+
+fn build_stage(pair: Pair<Rule>) -> Result<Stage> {
+    let span = Span::from(pair.as_span());
+    let stage = first_inner(pair);
+    let rule = stage.as_rule();
+    let mut parts = stage.into_inner();
+    let keyword = next(&mut parts);
+    let kind = match rule {
+        Rule::filter_stage => StageKind::Filter {
+            predicate: build_predicate(next(&mut parts)),
+        },
+        Rule::run_stage => StageKind::Run {
+            command: build_string(next(&mut parts)),
+            options: parts.map(build_run_option).collect(),
+        },
+        Rule::select_stage => StageKind::Select {
+            columns: build_column_list(next(&mut parts)),
+        },
+        Rule::sort_stage => StageKind::Sort {
+            keys: parts.map(build_sort_key).collect(),
+        },
+        Rule::head_stage => StageKind::Head {
+            count: build_value(next(&mut parts)),
+        },
+        Rule::count_stage => StageKind::Count {
+            // `count by a, b`: the pair after `by` is the column list.
+            by: parts.nth(1).map(build_column_list).unwrap_or_default(),
+        },
+        Rule::distinct_stage => StageKind::Distinct {
+            columns: build_column_list(next(&mut parts)),
+        },
+        Rule::unknown_stage => return Err(unknown_stage(&keyword)),
+        rule => unreachable!("build_stage: unexpected {rule:?}"),
+    };
+    Ok(Stage { kind, span })
+}
+
+fn unknown_stage(name: &Pair<Rule>) -> Error {
+    let word = name.as_str();
+    let error = Error::new(format!("unknown stage `{word}`"), Span::from(name.as_span()));
+    match did_you_mean(word, STAGE_NAMES.iter().copied()) {
+        Some(known) => error.with_hint(format!("did you mean '{known}'?")),
+        None => error.with_hint(format!("the stages are: {}", STAGE_NAMES.join(", "))),
+    }
+}
+
+fn build_run_option(pair: Pair<Rule>) -> RunOption {
+    let option = first_inner(pair);
+    let span = Span::from(option.as_span());
+    let rule = option.as_rule();
+    let argument = option.into_inner().nth(1).expect("run option has an argument");
+    match rule {
+        Rule::timeout_option => RunOption::Timeout {
+            value: build_value(argument),
+            span,
+        },
+        Rule::as_option => RunOption::As {
+            name: build_ident(argument),
+            span,
+        },
+        rule => unreachable!("build_run_option: unexpected {rule:?}"),
+    }
+}
+
+fn build_sort_key(pair: Pair<Rule>) -> SortKey {
+    let span = Span::from(pair.as_span());
+    let mut parts = pair.into_inner();
+    let column = build_ident(next(&mut parts));
+    let descending = parts
+        .next()
+        .is_some_and(|order| first_inner(order).as_rule() == Rule::kw_desc);
+    SortKey {
+        column,
+        descending,
+        span,
+    }
+}
+
+fn build_column_list(pair: Pair<Rule>) -> Vec<Ident> {
+    pair.into_inner().map(build_ident).collect()
+}
+
+fn build_ident(pair: Pair<Rule>) -> Ident {
+    Ident {
+        name: pair.as_str().to_string(),
+        span: Span::from(pair.as_span()),
+    }
+}
+
+fn build_predicate(pair: Pair<Rule>) -> Expr {
+    PRATT
+        .map_primary(|primary| match primary.as_rule() {
+            Rule::predicate => build_predicate(primary),
+            Rule::exists => {
+                let span = Span::from(primary.as_span());
+                let column = build_ident(primary.into_inner().nth(1).expect("exists has a column"));
+                Expr {
+                    kind: ExprKind::Exists { column },
+                    span,
+                }
+            }
+            Rule::comparison => build_comparison(primary),
+            rule => unreachable!("build_predicate: unexpected primary {rule:?}"),
+        })
+        .map_prefix(|op, inner| match op.as_rule() {
+            Rule::op_not => Expr {
+                span: Span::from(op.as_span()).join(inner.span),
+                kind: ExprKind::Not {
+                    inner: Box::new(inner),
+                },
+            },
+            rule => unreachable!("build_predicate: unexpected prefix {rule:?}"),
+        })
+        .map_infix(|left, op, right| {
+            let span = left.span.join(right.span);
+            let (left, right) = (Box::new(left), Box::new(right));
+            let kind = match op.as_rule() {
+                Rule::op_and => ExprKind::And { left, right },
+                Rule::op_or => ExprKind::Or { left, right },
+                rule => unreachable!("build_predicate: unexpected infix {rule:?}"),
+            };
+            Expr { kind, span }
+        })
+        .parse(pair.into_inner())
+}
+
+fn build_comparison(pair: Pair<Rule>) -> Expr {
+    let span = Span::from(pair.as_span());
+    let mut parts = pair.into_inner();
+    let column = build_ident(next(&mut parts));
+    let test = next(&mut parts);
+    let rule = test.as_rule();
+    let mut args = test.into_inner();
+    let kind = match rule {
+        Rule::regex_test => ExprKind::Match {
+            column,
+            negated: next(&mut args).as_str() == "!~",
+            regex: build_regex(next(&mut args)),
+        },
+        Rule::membership => ExprKind::In {
+            column,
+            values: args.skip(1).map(build_value).collect(), // skip kw_in
+        },
+        Rule::compare => ExprKind::Compare {
+            column,
+            op: match next(&mut args).as_str() {
+                "=" => CompareOp::Eq,
+                "!=" => CompareOp::Ne,
+                "<" => CompareOp::Lt,
+                "<=" => CompareOp::Le,
+                ">" => CompareOp::Gt,
+                ">=" => CompareOp::Ge,
+                other => unreachable!("build_comparison: unexpected operator {other}"),
+            },
+            value: build_value(next(&mut args)),
+        },
+        rule => unreachable!("build_comparison: unexpected {rule:?}"),
+    };
+    Expr { kind, span }
+}
+
+fn build_value(pair: Pair<Rule>) -> Value {
+    let inner = first_inner(pair);
+    let span = Span::from(inner.as_span());
+    let kind = match inner.as_rule() {
+        Rule::string => return build_string(inner),
+        Rule::duration => ValueKind::Duration,
+        Rule::number => ValueKind::Number,
+        Rule::bare_word => ValueKind::Word,
+        rule => unreachable!("build_value: unexpected {rule:?}"),
+    };
+    Value {
+        kind,
+        text: inner.as_str().to_string(),
+        span,
+    }
+}
+
+fn build_string(pair: Pair<Rule>) -> Value {
+    let span = Span::from(pair.as_span());
+    let inner = first_inner(pair);
+    let text = match inner.as_rule() {
+        Rule::string_inner => unescape(inner.as_str()),
+        Rule::raw_inner => inner.as_str().to_string(),
+        rule => unreachable!("build_string: unexpected {rule:?}"),
+    };
+    Value {
+        kind: ValueKind::String,
+        text,
+        span,
+    }
+}
+
+fn build_regex(pair: Pair<Rule>) -> Value {
+    let span = Span::from(pair.as_span());
+    // `\/` is how a slash is written inside `/.../`; the regex engine wants `/`.
+    let text = first_inner(pair).as_str().replace("\\/", "/");
+    Value {
+        kind: ValueKind::Regex,
+        text,
+        span,
+    }
+}
+
+/// Resolves `\"`, `\\`, `\n` and `\t`; any other escaped character stands for
+/// itself, so `"\$HOME"` is `$HOME`.
+fn unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+fn first_inner(pair: Pair<Rule>) -> Pair<Rule> {
+    pair.into_inner().next().expect("grammar guarantees an inner rule")
+}
+
+fn next<'i>(pairs: &mut impl Iterator<Item = Pair<'i, Rule>>) -> Pair<'i, Rule> {
+    pairs.next().expect("grammar guarantees the next part")
+}
+
+// ---------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------
+
+/// The human name of a grammar rule, as it appears in "expected ..." messages.
+fn rule_name(rule: Rule) -> Option<&'static str> {
+    Some(match rule {
+        Rule::program | Rule::statement | Rule::pipeline => "a pipeline such as `hosts | run \"uptime\"`",
+        Rule::let_statement => "`let NAME = pipeline`",
+        Rule::source | Rule::hosts_source | Rule::kw_hosts => "`hosts` or a `$variable`",
+        Rule::variable => "a `$variable`",
+        Rule::group | Rule::group_name => "a group name after `@`",
+        Rule::nodeset => "a nodeset such as `web[001-020]`",
+        Rule::stage | Rule::unknown_stage => "a stage",
+        Rule::filter_stage | Rule::kw_filter => "`filter`",
+        Rule::kw_where => "`where`",
+        Rule::run_stage | Rule::kw_run => "`run`",
+        Rule::run_option | Rule::timeout_option | Rule::kw_timeout => "`timeout=DURATION`",
+        Rule::as_option | Rule::kw_as => "`as NAME`",
+        Rule::select_stage | Rule::kw_select => "`select`",
+        Rule::sort_stage | Rule::kw_sort => "`sort`",
+        Rule::sort_key => "a column to sort by",
+        Rule::sort_order | Rule::kw_desc | Rule::kw_asc => "`desc` or `asc`",
+        Rule::head_stage | Rule::kw_head => "`head`",
+        Rule::count_stage | Rule::kw_count => "`count`",
+        Rule::kw_by => "`by`",
+        Rule::distinct_stage | Rule::kw_distinct => "`distinct`",
+        Rule::column_list | Rule::column => "a column name",
+        Rule::predicate | Rule::comparison => "a condition such as `az = us-east-1a`",
+        Rule::exists | Rule::kw_exists => "`exists COLUMN`",
+        Rule::regex_test | Rule::match_op => "`~` or `!~`",
+        Rule::membership | Rule::kw_in => "`in (...)`",
+        Rule::compare | Rule::compare_op => "a comparison operator (`=`, `!=`, `<`, `<=`, `>`, `>=`, `~`, `!~`, `in`)",
+        Rule::op_and => "`and`",
+        Rule::op_or => "`or`",
+        Rule::op_not => "`not`",
+        Rule::identifier => "a name",
+        Rule::value | Rule::bare_word | Rule::number => "a value",
+        Rule::duration => "a duration such as `5s`",
+        Rule::string | Rule::string_inner | Rule::raw_inner | Rule::escape => "a quoted string",
+        Rule::regex | Rule::regex_inner => "a regex such as `/error|warn/`",
+        Rule::kw_let => "`let`",
+        Rule::EOI => "the end of the statement",
+        _ => return None,
+    })
+}
+
+fn translate_pest_error(source: &str, error: pest::error::Error<Rule>) -> Error {
+    let at = match error.location {
+        InputLocation::Pos(pos) => pos,
+        InputLocation::Span((start, _)) => start,
+    };
+    let found = found_token(source, at);
+    let span = Span::new(at, at + found.len());
+    let found_words = if found.is_empty() {
+        "the end of the input".to_string()
+    } else {
+        format!("`{found}`")
+    };
+    let mut expected: Vec<&str> = Vec::new();
+    let mut expected_rules: Vec<Rule> = Vec::new();
+    if let ErrorVariant::ParsingError { positives, .. } = &error.variant {
+        for rule in positives {
+            if let Some(name) = rule_name(*rule)
+                && !expected.contains(&name)
+            {
+                expected.push(name);
+                expected_rules.push(*rule);
+            }
+        }
+    }
+    let reason = if expected.is_empty() {
+        format!("unexpected {found_words}")
+    } else {
+        format!("expected {}, found {found_words}", join_or(&expected))
+    };
+    let mut error = Error::new(reason, span);
+    for hint in hints_for(&expected_rules, found) {
+        error = error.with_hint(hint);
+    }
+    error
+}
+
+/// The word at `at`: what the user sees as "the thing that is wrong".
+fn found_token(source: &str, at: usize) -> &str {
+    let rest = &source[crate::span::floor_char_boundary(source, at)..];
+    let rest = rest.split('\n').next().unwrap_or("");
+    if rest.starts_with(['"', '\'', '/']) {
+        return rest; // an unclosed string or regex: show all of it
+    }
+    let end = rest
+        .find(|c: char| c.is_whitespace() || "|;()=,".contains(c))
+        .map_or(rest.len(), |i| i.max(rest.chars().next().map_or(0, char::len_utf8)));
+    &rest[..end]
+}
+
+fn hints_for(expected: &[Rule], found: &str) -> Vec<String> {
+    let mut hints = Vec::new();
+    if (found.starts_with('"') && !found[1..].contains('"'))
+        || (found.starts_with('\'') && !found[1..].contains('\''))
+    {
+        hints.push("this string is never closed: add the closing quote".to_string());
+    } else if found.starts_with('/') && !found[1..].contains('/') {
+        hints.push("this regex is never closed: add the closing `/`".to_string());
+    }
+    if expected.contains(&Rule::stage) {
+        hints.push(format!("the stages are: {}", STAGE_NAMES.join(", ")));
+    }
+    if expected.iter().any(|r| matches!(r, Rule::predicate | Rule::comparison)) {
+        hints.push(
+            "a condition looks like `az = us-east-1a`, `exit != 0`, `stdout ~ /error/` or `exists bios`"
+                .to_string(),
+        );
+    }
+    if expected.contains(&Rule::compare) {
+        hints.push("compare a column with a value: `status = ok`".to_string());
+    }
+    if expected.contains(&Rule::string) && !found.starts_with(['"', '\'']) {
+        hints.push("put the command in quotes: run \"uptime\"".to_string());
+    }
+    if expected.contains(&Rule::source) {
+        hints.push("a pipeline starts with `hosts`, `hosts @group`, `hosts web[01-10]` or `$name`".to_string());
+    }
+    hints
+}
+
+fn join_or(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => (*one).to_string(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unescape_resolves_known_escapes_and_keeps_others() {
+        assert_eq!(unescape(r#"a\"b\\c\nd\te\$f"#), "a\"b\\c\nd\te$f");
+    }
+
+    #[test]
+    fn not_binds_tighter_than_and_which_binds_tighter_than_or() {
+        let program = parse("hosts | filter not a=1 and b=2 or c=3").unwrap();
+        let Statement::Pipeline(pipeline) = &program.statements[0] else {
+            panic!("expected a pipeline");
+        };
+        let StageKind::Filter { predicate } = &pipeline.stages[0].kind else {
+            panic!("expected a filter");
+        };
+        let ExprKind::Or { left, .. } = &predicate.kind else {
+            panic!("`or` should be at the root: {predicate:?}");
+        };
+        let ExprKind::And { left: not, .. } = &left.kind else {
+            panic!("`and` should be under `or`");
+        };
+        assert!(matches!(not.kind, ExprKind::Not { .. }));
+    }
+}

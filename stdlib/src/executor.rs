@@ -1,0 +1,122 @@
+//! The seam between the evaluator and whatever runs commands on hosts: SSH in
+//! `shoal-runtime`, a scripted fake in tests and operator examples.
+//!
+//! Invariant: an [`Executor`] reports exactly one [`HostOutcome`] per host it
+//! was given. The evaluator still guards against a missing report (the host
+//! becomes an `error` row) so that no host ever silently disappears.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// Why a host's row ended the way it did. The string forms are the values of
+/// the `status` column and are part of the user-facing language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// The command ran and exited 0.
+    Ok,
+    /// The command ran and exited non-zero.
+    Failed,
+    /// The command outlived its timeout and was ended.
+    Timeout,
+    /// TCP could not connect, or the connect timeout passed.
+    Unreachable,
+    /// The server refused every credential offered.
+    AuthFailed,
+    /// The host's key is not in known_hosts.
+    HostkeyUnknown,
+    /// The host offered a key different from the one in known_hosts.
+    HostkeyMismatch,
+    /// The run was cancelled before this host finished.
+    Cancelled,
+    /// Anything else: a protocol error, a lost connection, a bug.
+    Error,
+}
+
+impl Status {
+    /// Every status, in the order the summary line lists them.
+    pub const ALL: [Status; 9] = [
+        Status::Ok,
+        Status::Failed,
+        Status::Timeout,
+        Status::Unreachable,
+        Status::AuthFailed,
+        Status::HostkeyUnknown,
+        Status::HostkeyMismatch,
+        Status::Cancelled,
+        Status::Error,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Failed => "failed",
+            Status::Timeout => "timeout",
+            Status::Unreachable => "unreachable",
+            Status::AuthFailed => "auth_failed",
+            Status::HostkeyUnknown => "hostkey_unknown",
+            Status::HostkeyMismatch => "hostkey_mismatch",
+            Status::Cancelled => "cancelled",
+            Status::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One `run` stage as the executor sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunRequest {
+    /// The command line, passed to the remote shell as is.
+    pub command: String,
+    /// `run ... timeout=DUR`; `None` means the executor's default.
+    pub timeout: Option<Duration>,
+}
+
+/// What one host did with one command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostOutcome {
+    pub stdout: String,
+    pub stderr: String,
+    /// The exit code, when the command ran to completion.
+    pub exit: Option<i32>,
+    pub status: Status,
+    /// Why the host is not `ok`, in words; also notes truncated output.
+    pub error: Option<String>,
+    pub duration: Duration,
+}
+
+impl HostOutcome {
+    /// A host that never ran the command, with the reason.
+    pub fn not_run(status: Status, error: impl Into<String>) -> Self {
+        HostOutcome {
+            stdout: String::new(),
+            stderr: String::new(),
+            exit: None,
+            status,
+            error: Some(error.into()),
+            duration: Duration::ZERO,
+        }
+    }
+}
+
+/// Runs one command on many hosts.
+///
+/// `run` blocks until every host has a result and calls `on_result` once per
+/// host, in completion order, with the host's index in `hosts`, so that a
+/// progress display can follow along. Cancellation belongs to the
+/// implementation: a cancelled run still reports every host (as `cancelled`).
+pub trait Executor: Send + Sync {
+    fn run(
+        &self,
+        hosts: &[String],
+        request: &RunRequest,
+        on_result: &mut dyn FnMut(usize, HostOutcome),
+    );
+}

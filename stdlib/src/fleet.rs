@@ -1,0 +1,33 @@
+//! The query-visible view of an inventory: host names, addresses, tags and
+//! groups. The runtime builds it from its inventory file; tests build it by
+//! hand. Connection details (ports, users, keys) stay in the runtime.
+
+use indexmap::IndexMap;
+
+/// One host as the language sees it: it becomes the `host`, `addr` and tag
+/// columns of a row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetHost {
+    pub name: String,
+    pub addr: String,
+    pub tags: IndexMap<String, String>,
+}
+
+/// The hosts in inventory order and the named groups over them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Fleet {
+    pub hosts: Vec<FleetHost>,
+    /// Group name to member host names, in inventory order.
+    pub groups: IndexMap<String, Vec<String>>,
+}
+
+impl Fleet {
+    /// Tag names in first-seen order: the tag columns of `hosts`.
+    pub fn tag_names(&self) -> Vec<&str> {
+        let mut names: indexmap::IndexSet<&str> = indexmap::IndexSet::new();
+        for host in &self.hosts {
+            names.extend(host.tags.keys().map(String::as_str));
+        }
+        names.into_iter().collect()
+    }
+}

@@ -1,0 +1,137 @@
+//! `run "CMD" [timeout=DUR] [as NAME]`: runs a command on every host of the
+//! input and adds its result columns to each host's row.
+
+use std::time::Duration;
+
+use polars::prelude::*;
+use shoal_lang::plan::Op;
+use shoal_lang::{Error, Result};
+
+use super::{Example, Operator, wrong_op};
+use crate::eval::EvalContext;
+use crate::executor::{HostOutcome, RunRequest, Status};
+use crate::frame::{internal, texts};
+
+pub struct Run;
+
+impl Operator for Run {
+    fn name(&self) -> &'static str {
+        "run"
+    }
+    fn usage(&self) -> &'static str {
+        "run \"CMD\" [timeout=DUR] [as NAME]"
+    }
+    fn description(&self) -> &'static str {
+        "Runs CMD on every host in parallel and adds stdout, stderr, exit, status, error and duration_ms; `as NAME` also copies stdout into NAME."
+    }
+    fn examples(&self) -> &'static [Example] {
+        &[
+            Example {
+                description: "Every host answers with a row, failed ones included",
+                query: "hosts | run \"cat /etc/app/version\" | select host, stdout, exit, status, error",
+                output: "\
+host     stdout  exit  status       error
+web01    2.1.0   0     ok
+web02    2.1.0   0     ok
+web03    2.0.9   0     ok
+db01     2.1.0   0     ok
+db02     2.1.0   0     ok
+cache01                unreachable  connect to 10.0.3.1:22: connection refused
+",
+            },
+            Example {
+                description: "Two commands side by side",
+                query: "hosts @web | run \"nproc\" as cpus | run \"cat /etc/app/version\" as version_file | select host, cpus, version_file",
+                output: "\
+host   cpus  version_file
+web01  4     2.1.0
+web02  4     2.1.0
+web03  4     2.0.9
+",
+            },
+            Example {
+                description: "A per-stage timeout",
+                query: "hosts @db | run \"sleep 30\" timeout=2s | select host, status, error",
+                output: "\
+host  status   error
+db01  timeout  `sleep 30` timed out after 2s
+db02  timeout  `sleep 30` timed out after 2s
+",
+            },
+        ]
+    }
+    fn eval(&self, op: &Op, input: DataFrame, ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
+        let Op::Run {
+            command,
+            timeout_ms,
+            name,
+            span,
+        } = op
+        else {
+            return Err(wrong_op("run", op));
+        };
+        let host_column = input.column("host").map_err(|_| {
+            Error::new("`run` needs a `host` column to know where to run", *span)
+                .with_hint("run before `select`, `count` or `distinct` drop the host column")
+        })?;
+        let row_hosts: Vec<String> = texts(host_column)?.into_iter().map(Option::unwrap_or_default).collect();
+        // A host may appear on several rows; it still runs the command once.
+        let mut hosts: Vec<String> = row_hosts.clone();
+        hosts.sort();
+        hosts.dedup();
+
+        let request = RunRequest {
+            command: command.clone(),
+            timeout: timeout_ms.map(Duration::from_millis),
+        };
+        ctx.observer.run_started(command, hosts.len());
+        let mut outcomes: Vec<Option<HostOutcome>> = vec![None; hosts.len()];
+        ctx.executor.run(&hosts, &request, &mut |index, outcome| {
+            if let Some(slot) = outcomes.get_mut(index) {
+                ctx.observer.host_finished(&hosts[index], &outcome);
+                *slot = Some(outcome);
+            }
+        });
+        ctx.observer.run_finished();
+        let outcomes: Vec<HostOutcome> = outcomes
+            .into_iter()
+            .map(|o| o.unwrap_or_else(|| HostOutcome::not_run(Status::Error, "the executor reported no result for this host")))
+            .collect();
+        let by_row: Vec<&HostOutcome> = row_hosts
+            .iter()
+            .map(|h| &outcomes[hosts.binary_search(h).expect("every row host was run")])
+            .collect();
+        add_result_columns(input, &by_row, name.as_deref())
+    }
+}
+
+/// Adds (or replaces) the run columns, in the documented order.
+fn add_result_columns(mut df: DataFrame, rows: &[&HostOutcome], name: Option<&str>) -> Result<DataFrame> {
+    // Output exists only where the command ran; elsewhere it is null, so
+    // "missing" never looks like "printed nothing".
+    let ran = |o: &HostOutcome| o.exit.is_some() || o.status == Status::Timeout;
+    let text = |pick: fn(&HostOutcome) -> &str| -> Vec<Option<&str>> {
+        rows.iter().map(|o| ran(o).then(|| pick(o))).collect()
+    };
+    let stdout = text(|o| &o.stdout);
+    let mut columns = vec![
+        Column::new("stdout".into(), &stdout),
+        Column::new("stderr".into(), text(|o| &o.stderr)),
+        Column::new("exit".into(), rows.iter().map(|o| o.exit).collect::<Vec<_>>()),
+        Column::new("status".into(), rows.iter().map(|o| o.status.as_str()).collect::<Vec<_>>()),
+        Column::new("error".into(), rows.iter().map(|o| o.error.as_deref()).collect::<Vec<_>>()),
+        Column::new(
+            "duration_ms".into(),
+            rows.iter()
+                .map(|o| u64::try_from(o.duration.as_millis()).unwrap_or(u64::MAX))
+                .collect::<Vec<_>>(),
+        ),
+    ];
+    if let Some(name) = name {
+        columns.push(Column::new(name.into(), &stdout));
+    }
+    for column in columns {
+        df.with_column(column).map_err(internal)?;
+    }
+    Ok(df)
+}
