@@ -136,6 +136,10 @@ fn build_stage(pair: Pair<Rule>) -> Result<Stage> {
 fn unknown_stage(name: &Pair<Rule>) -> Error {
     let word = name.as_str();
     let error = Error::new(format!("unknown stage `{word}`"), Span::from(name.as_span()));
+    let lower = word.to_lowercase();
+    if lower != word && STAGE_NAMES.contains(&lower.as_str()) {
+        return error.with_hint(format!("stage names are lower-case: '{lower}'"));
+    }
     match did_you_mean(word, STAGE_NAMES.iter().copied()) {
         Some(known) => error.with_hint(format!("did you mean '{known}'?")),
         None => error.with_hint(format!("the stages are: {}", STAGE_NAMES.join(", "))),
@@ -358,9 +362,12 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         Rule::column_list | Rule::column => "a column name",
         Rule::predicate | Rule::comparison => "a condition such as `az = us-east-1a`",
         Rule::exists | Rule::kw_exists => "`exists COLUMN`",
-        Rule::regex_test | Rule::match_op => "`~` or `!~`",
-        Rule::membership | Rule::kw_in => "`in (...)`",
-        Rule::compare | Rule::compare_op => "a comparison operator (`=`, `!=`, `<`, `<=`, `>`, `>=`, `~`, `!~`, `in`)",
+        Rule::compare
+        | Rule::compare_op
+        | Rule::regex_test
+        | Rule::match_op
+        | Rule::membership
+        | Rule::kw_in => "a comparison operator (`=`, `!=`, `<`, `<=`, `>`, `>=`, `~`, `!~`, `in`)",
         Rule::op_and => "`and`",
         Rule::op_or => "`or`",
         Rule::op_not => "`not`",
@@ -376,10 +383,15 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
 }
 
 fn translate_pest_error(source: &str, error: pest::error::Error<Rule>) -> Error {
-    let at = match error.location {
+    let mut at = match error.location {
         InputLocation::Pos(pos) => pos,
         InputLocation::Span((start, _)) => start,
     };
+    // At the end of the input, point just past the last thing written rather
+    // than at an empty line below it.
+    if source[crate::span::floor_char_boundary(source, at)..].trim().is_empty() {
+        at = at.min(source.trim_end().len());
+    }
     let found = found_token(source, at);
     let span = Span::new(at, at + found.len());
     let found_words = if found.is_empty() {
@@ -405,8 +417,11 @@ fn translate_pest_error(source: &str, error: pest::error::Error<Rule>) -> Error 
         format!("expected {}, found {found_words}", join_or(&expected))
     };
     let mut error = Error::new(reason, span);
-    for hint in hints_for(&expected_rules, found) {
+    for hint in hints_for(source, &expected_rules, found) {
         error = error.with_hint(hint);
+    }
+    if error.hints.is_empty() {
+        error = error.with_hint("`shoal help` describes the language; `shoal help STAGE` one stage");
     }
     error
 }
@@ -415,6 +430,9 @@ fn translate_pest_error(source: &str, error: pest::error::Error<Rule>) -> Error 
 fn found_token(source: &str, at: usize) -> &str {
     let rest = &source[crate::span::floor_char_boundary(source, at)..];
     let rest = rest.split('\n').next().unwrap_or("");
+    if rest.trim().is_empty() {
+        return "";
+    }
     if rest.starts_with(['"', '\'', '/']) {
         return rest; // an unclosed string or regex: show all of it
     }
@@ -424,8 +442,30 @@ fn found_token(source: &str, at: usize) -> &str {
     &rest[..end]
 }
 
-fn hints_for(expected: &[Rule], found: &str) -> Vec<String> {
+fn hints_for(source: &str, expected: &[Rule], found: &str) -> Vec<String> {
     let mut hints = Vec::new();
+    let lower = found.to_lowercase();
+    if lower != found && (lower == "hosts" || lower == "let" || STAGE_NAMES.contains(&lower.as_str())) {
+        hints.push(format!("keywords are lower-case: `{lower}`"));
+    }
+    if source.matches('(').count() > source.matches(')').count() {
+        hints.push("a `(` is never closed: add `)`".to_string());
+    }
+    if found.starts_with('=') && expected.contains(&Rule::value) {
+        hints.push("equality is a single `=`: az = us-east-1a".to_string());
+    }
+    if expected.contains(&Rule::column) || expected.contains(&Rule::column_list) {
+        hints.push("name a column, such as `host`, `status` or a tag like `az`".to_string());
+    }
+    if expected.contains(&Rule::sort_order) {
+        hints.push("after a sort column comes `desc`, `asc`, or `,` and another column".to_string());
+    }
+    if expected.contains(&Rule::identifier) && source.trim_start().starts_with("let") {
+        hints.push("for example: let bad = hosts | filter status != ok".to_string());
+    }
+    if expected.contains(&Rule::value) && !found.starts_with('=') {
+        hints.push("a value is a word (us-east-1a), a number (3), a duration (5s) or \"quoted text\"".to_string());
+    }
     if (found.starts_with('"') && !found[1..].contains('"'))
         || (found.starts_with('\'') && !found[1..].contains('\''))
     {
@@ -442,7 +482,10 @@ fn hints_for(expected: &[Rule], found: &str) -> Vec<String> {
                 .to_string(),
         );
     }
-    if expected.contains(&Rule::compare) {
+    if expected
+        .iter()
+        .any(|r| matches!(r, Rule::compare | Rule::compare_op | Rule::regex_test | Rule::match_op | Rule::membership | Rule::kw_in))
+    {
         hints.push("compare a column with a value: `status = ok`".to_string());
     }
     if expected.contains(&Rule::string) && !found.starts_with(['"', '\'']) {

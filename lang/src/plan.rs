@@ -265,10 +265,10 @@ fn plan_run(command: &ast::Value, options: &[RunOption], span: Span) -> Result<O
         match option {
             RunOption::Timeout { value, span } => {
                 if timeout_ms.is_some() {
-                    return Err(Error::new("`timeout` is given twice", *span));
+                    return Err(Error::new("`timeout` is given twice", *span).with_hint("give one timeout"));
                 }
                 let duration = parse_duration(&value.text)
-                    .map_err(|reason| Error::new(format!("bad timeout: {reason}"), value.span))?;
+                    .map_err(|reason| Error::new("bad timeout", value.span).with_hint(reason))?;
                 if duration.is_zero() {
                     return Err(Error::new("the timeout must be longer than zero", value.span)
                         .with_hint("for example: timeout=5s"));
@@ -277,7 +277,7 @@ fn plan_run(command: &ast::Value, options: &[RunOption], span: Span) -> Result<O
             }
             RunOption::As { name: ident, span } => {
                 if name.is_some() {
-                    return Err(Error::new("`as` is given twice", *span));
+                    return Err(Error::new("`as` is given twice", *span).with_hint("give one name"));
                 }
                 if RUN_COLUMNS.contains(&ident.name.as_str()) || HOST_COLUMNS.contains(&ident.name.as_str()) {
                     return Err(Error::new(
@@ -353,7 +353,7 @@ fn literal(value: &ast::Value) -> Result<Literal> {
     let number = match value.kind {
         ValueKind::Duration => {
             let duration = parse_duration(&value.text)
-                .map_err(|reason| Error::new(format!("bad duration: {reason}"), value.span))?;
+                .map_err(|reason| Error::new("bad duration", value.span).with_hint(reason))?;
             Some(duration.as_secs_f64() * 1000.0)
         }
         _ => value.text.trim().parse::<f64>().ok().filter(|n| n.is_finite()),
