@@ -27,7 +27,12 @@ const PIPELINE: &str = "hosts web[001-200] \
     | select az, count";
 
 fn parse_and_plan(c: &mut Criterion) {
-    assert_eq!(shoal_lang::compile(PIPELINE).unwrap().statements[0].ops.len(), 20);
+    assert_eq!(
+        shoal_lang::compile(PIPELINE).unwrap().statements[0]
+            .ops
+            .len(),
+        20
+    );
     c.bench_function("parse+plan 20-stage pipeline", |b| {
         b.iter(|| shoal_lang::compile(black_box(PIPELINE)).unwrap())
     });

@@ -110,9 +110,17 @@ pub struct Expr {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "expr", rename_all = "snake_case")]
 pub enum ExprKind {
-    And { left: Box<Expr>, right: Box<Expr> },
-    Or { left: Box<Expr>, right: Box<Expr> },
-    Not { inner: Box<Expr> },
+    And {
+        left: Box<Expr>,
+        right: Box<Expr>,
+    },
+    Or {
+        left: Box<Expr>,
+        right: Box<Expr>,
+    },
+    Not {
+        inner: Box<Expr>,
+    },
     /// `COL = V`, `!=`, `<`, `<=`, `>`, `>=`
     Compare {
         column: Ident,
@@ -126,9 +134,14 @@ pub enum ExprKind {
         regex: Value,
     },
     /// `COL in (V, ...)`
-    In { column: Ident, values: Vec<Value> },
+    In {
+        column: Ident,
+        values: Vec<Value>,
+    },
     /// `exists COL`
-    Exists { column: Ident },
+    Exists {
+        column: Ident,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]

@@ -112,7 +112,10 @@ mod tests {
     #[test]
     fn renders_without_a_span_and_at_end_of_input() {
         let plain = Error::new("no inventory", None).with_hint("pass --inventory");
-        assert_eq!(plain.render("", false), "error: no inventory\n = hint: pass --inventory\n");
+        assert_eq!(
+            plain.render("", false),
+            "error: no inventory\n = hint: pass --inventory\n"
+        );
         let at_end = Error::new("expected a stage", Span::new(7, 7));
         assert!(at_end.render("hosts |", false).contains("  |        ^\n"));
     }

@@ -135,7 +135,10 @@ fn build_stage(pair: Pair<Rule>) -> Result<Stage> {
 
 fn unknown_stage(name: &Pair<Rule>) -> Error {
     let word = name.as_str();
-    let error = Error::new(format!("unknown stage `{word}`"), Span::from(name.as_span()));
+    let error = Error::new(
+        format!("unknown stage `{word}`"),
+        Span::from(name.as_span()),
+    );
     let lower = word.to_lowercase();
     if lower != word && STAGE_NAMES.contains(&lower.as_str()) {
         return error.with_hint(format!("stage names are lower-case: '{lower}'"));
@@ -150,7 +153,10 @@ fn build_run_option(pair: Pair<Rule>) -> RunOption {
     let option = first_inner(pair);
     let span = Span::from(option.as_span());
     let rule = option.as_rule();
-    let argument = option.into_inner().nth(1).expect("run option has an argument");
+    let argument = option
+        .into_inner()
+        .nth(1)
+        .expect("run option has an argument");
     match rule {
         Rule::timeout_option => RunOption::Timeout {
             value: build_value(argument),
@@ -325,7 +331,9 @@ fn unescape(text: &str) -> String {
 }
 
 fn first_inner(pair: Pair<Rule>) -> Pair<Rule> {
-    pair.into_inner().next().expect("grammar guarantees an inner rule")
+    pair.into_inner()
+        .next()
+        .expect("grammar guarantees an inner rule")
 }
 
 fn next<'i>(pairs: &mut impl Iterator<Item = Pair<'i, Rule>>) -> Pair<'i, Rule> {
@@ -339,7 +347,9 @@ fn next<'i>(pairs: &mut impl Iterator<Item = Pair<'i, Rule>>) -> Pair<'i, Rule> 
 /// The human name of a grammar rule, as it appears in "expected ..." messages.
 fn rule_name(rule: Rule) -> Option<&'static str> {
     Some(match rule {
-        Rule::program | Rule::statement | Rule::pipeline => "a pipeline such as `hosts | run \"uptime\"`",
+        Rule::program | Rule::statement | Rule::pipeline => {
+            "a pipeline such as `hosts | run \"uptime\"`"
+        }
         Rule::let_statement => "`let NAME = pipeline`",
         Rule::source | Rule::hosts_source | Rule::kw_hosts => "`hosts` or a `$variable`",
         Rule::variable => "a `$variable`",
@@ -389,7 +399,10 @@ fn translate_pest_error(source: &str, error: pest::error::Error<Rule>) -> Error 
     };
     // At the end of the input, point just past the last thing written rather
     // than at an empty line below it.
-    if source[crate::span::floor_char_boundary(source, at)..].trim().is_empty() {
+    if source[crate::span::floor_char_boundary(source, at)..]
+        .trim()
+        .is_empty()
+    {
         at = at.min(source.trim_end().len());
     }
     let found = found_token(source, at);
@@ -421,7 +434,8 @@ fn translate_pest_error(source: &str, error: pest::error::Error<Rule>) -> Error 
         error = error.with_hint(hint);
     }
     if error.hints.is_empty() {
-        error = error.with_hint("`shoal help` describes the language; `shoal help STAGE` one stage");
+        error =
+            error.with_hint("`shoal help` describes the language; `shoal help STAGE` one stage");
     }
     error
 }
@@ -438,14 +452,18 @@ fn found_token(source: &str, at: usize) -> &str {
     }
     let end = rest
         .find(|c: char| c.is_whitespace() || "|;()=,".contains(c))
-        .map_or(rest.len(), |i| i.max(rest.chars().next().map_or(0, char::len_utf8)));
+        .map_or(rest.len(), |i| {
+            i.max(rest.chars().next().map_or(0, char::len_utf8))
+        });
     &rest[..end]
 }
 
 fn hints_for(source: &str, expected: &[Rule], found: &str) -> Vec<String> {
     let mut hints = Vec::new();
     let lower = found.to_lowercase();
-    if lower != found && (lower == "hosts" || lower == "let" || STAGE_NAMES.contains(&lower.as_str())) {
+    if lower != found
+        && (lower == "hosts" || lower == "let" || STAGE_NAMES.contains(&lower.as_str()))
+    {
         hints.push(format!("keywords are lower-case: `{lower}`"));
     }
     if source.matches('(').count() > source.matches(')').count() {
@@ -458,13 +476,17 @@ fn hints_for(source: &str, expected: &[Rule], found: &str) -> Vec<String> {
         hints.push("name a column, such as `host`, `status` or a tag like `az`".to_string());
     }
     if expected.contains(&Rule::sort_order) {
-        hints.push("after a sort column comes `desc`, `asc`, or `,` and another column".to_string());
+        hints
+            .push("after a sort column comes `desc`, `asc`, or `,` and another column".to_string());
     }
     if expected.contains(&Rule::identifier) && source.trim_start().starts_with("let") {
         hints.push("for example: let bad = hosts | filter status != ok".to_string());
     }
     if expected.contains(&Rule::value) && !found.starts_with('=') {
-        hints.push("a value is a word (us-east-1a), a number (3), a duration (5s) or \"quoted text\"".to_string());
+        hints.push(
+            "a value is a word (us-east-1a), a number (3), a duration (5s) or \"quoted text\""
+                .to_string(),
+        );
     }
     if (found.starts_with('"') && !found[1..].contains('"'))
         || (found.starts_with('\'') && !found[1..].contains('\''))
@@ -476,23 +498,36 @@ fn hints_for(source: &str, expected: &[Rule], found: &str) -> Vec<String> {
     if expected.contains(&Rule::stage) {
         hints.push(format!("the stages are: {}", STAGE_NAMES.join(", ")));
     }
-    if expected.iter().any(|r| matches!(r, Rule::predicate | Rule::comparison)) {
+    if expected
+        .iter()
+        .any(|r| matches!(r, Rule::predicate | Rule::comparison))
+    {
         hints.push(
             "a condition looks like `az = us-east-1a`, `exit != 0`, `stdout ~ /error/` or `exists bios`"
                 .to_string(),
         );
     }
-    if expected
-        .iter()
-        .any(|r| matches!(r, Rule::compare | Rule::compare_op | Rule::regex_test | Rule::match_op | Rule::membership | Rule::kw_in))
-    {
+    if expected.iter().any(|r| {
+        matches!(
+            r,
+            Rule::compare
+                | Rule::compare_op
+                | Rule::regex_test
+                | Rule::match_op
+                | Rule::membership
+                | Rule::kw_in
+        )
+    }) {
         hints.push("compare a column with a value: `status = ok`".to_string());
     }
     if expected.contains(&Rule::string) && !found.starts_with(['"', '\'']) {
         hints.push("put the command in quotes: run \"uptime\"".to_string());
     }
     if expected.contains(&Rule::source) {
-        hints.push("a pipeline starts with `hosts`, `hosts @group`, `hosts web[01-10]` or `$name`".to_string());
+        hints.push(
+            "a pipeline starts with `hosts`, `hosts @group`, `hosts web[01-10]` or `$name`"
+                .to_string(),
+        );
     }
     hints
 }

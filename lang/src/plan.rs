@@ -17,14 +17,7 @@ use crate::span::Span;
 
 /// Columns a `run` stage writes. `run ... as NAME` may not reuse them, since
 /// the copy would be overwritten by the very run that makes it.
-pub const RUN_COLUMNS: &[&str] = &[
-    "stdout",
-    "stderr",
-    "exit",
-    "status",
-    "error",
-    "duration_ms",
-];
+pub const RUN_COLUMNS: &[&str] = &["stdout", "stderr", "exit", "status", "error", "duration_ms"];
 
 /// Columns every host row starts with, before its tags.
 pub const HOST_COLUMNS: &[&str] = &["host", "addr"];
@@ -189,7 +182,11 @@ fn plan_statement(statement: &ast::Statement) -> Result<PlannedStatement> {
     Ok(PlannedStatement {
         bind,
         source: plan_source(&pipeline.source)?,
-        ops: pipeline.stages.iter().map(plan_stage).collect::<Result<_>>()?,
+        ops: pipeline
+            .stages
+            .iter()
+            .map(plan_stage)
+            .collect::<Result<_>>()?,
     })
 }
 
@@ -238,12 +235,18 @@ fn plan_stage(stage: &ast::Stage) -> Result<Op> {
                 .collect(),
         },
         StageKind::Head { count } => Op::Head {
-            count: count.text.parse().ok().filter(|_| count.kind == ValueKind::Number).ok_or_else(
-                || {
-                    Error::new(format!("`head` needs a whole number of rows, not `{}`", count.text), count.span)
-                        .with_hint("for example: head 10")
-                },
-            )?,
+            count: count
+                .text
+                .parse()
+                .ok()
+                .filter(|_| count.kind == ValueKind::Number)
+                .ok_or_else(|| {
+                    Error::new(
+                        format!("`head` needs a whole number of rows, not `{}`", count.text),
+                        count.span,
+                    )
+                    .with_hint("for example: head 10")
+                })?,
         },
         StageKind::Count { by } => Op::Count {
             by: distinct_columns(by, "count by")?,
@@ -265,13 +268,17 @@ fn plan_run(command: &ast::Value, options: &[RunOption], span: Span) -> Result<O
         match option {
             RunOption::Timeout { value, span } => {
                 if timeout_ms.is_some() {
-                    return Err(Error::new("`timeout` is given twice", *span).with_hint("give one timeout"));
+                    return Err(
+                        Error::new("`timeout` is given twice", *span).with_hint("give one timeout")
+                    );
                 }
                 let duration = parse_duration(&value.text)
                     .map_err(|reason| Error::new("bad timeout", value.span).with_hint(reason))?;
                 if duration.is_zero() {
-                    return Err(Error::new("the timeout must be longer than zero", value.span)
-                        .with_hint("for example: timeout=5s"));
+                    return Err(
+                        Error::new("the timeout must be longer than zero", value.span)
+                            .with_hint("for example: timeout=5s"),
+                    );
                 }
                 timeout_ms = Some(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX));
             }
@@ -279,7 +286,9 @@ fn plan_run(command: &ast::Value, options: &[RunOption], span: Span) -> Result<O
                 if name.is_some() {
                     return Err(Error::new("`as` is given twice", *span).with_hint("give one name"));
                 }
-                if RUN_COLUMNS.contains(&ident.name.as_str()) || HOST_COLUMNS.contains(&ident.name.as_str()) {
+                if RUN_COLUMNS.contains(&ident.name.as_str())
+                    || HOST_COLUMNS.contains(&ident.name.as_str())
+                {
                     return Err(Error::new(
                         format!("`as {}` would overwrite a built-in column", ident.name),
                         ident.span,
@@ -345,7 +354,11 @@ fn plan_predicate(expr: &ast::Expr) -> Result<Predicate> {
 /// ("error: unclosed group"); the rest repeats the pattern.
 fn regex_reason(error: &regex::Error) -> String {
     let message = error.to_string();
-    let last = message.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let last = message
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
     last.trim().trim_start_matches("error: ").to_string()
 }
 
@@ -356,7 +369,12 @@ fn literal(value: &ast::Value) -> Result<Literal> {
                 .map_err(|reason| Error::new("bad duration", value.span).with_hint(reason))?;
             Some(duration.as_secs_f64() * 1000.0)
         }
-        _ => value.text.trim().parse::<f64>().ok().filter(|n| n.is_finite()),
+        _ => value
+            .text
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|n| n.is_finite()),
     };
     Ok(Literal {
         text: value.text.clone(),

@@ -8,8 +8,10 @@ use insta::{assert_json_snapshot, assert_snapshot, glob};
 fn well_formed_queries_parse_and_plan() {
     glob!("queries/ok/*.shoal", |path| {
         let source = std::fs::read_to_string(path).unwrap();
-        let ast = shoal_lang::parse(&source).unwrap_or_else(|e| panic!("{}", e.render(&source, false)));
-        let plan = shoal_lang::plan(&ast).unwrap_or_else(|e| panic!("{}", e.render(&source, false)));
+        let ast =
+            shoal_lang::parse(&source).unwrap_or_else(|e| panic!("{}", e.render(&source, false)));
+        let plan =
+            shoal_lang::plan(&ast).unwrap_or_else(|e| panic!("{}", e.render(&source, false)));
         assert_json_snapshot!(serde_json::json!({ "source": source, "ast": ast, "plan": plan }));
     });
 }
@@ -23,7 +25,10 @@ fn malformed_queries_render_a_located_error_with_a_hint() {
         assert!(error.span.is_some(), "no location in:\n{rendered}");
         assert!(rendered.contains('^'), "no caret in:\n{rendered}");
         assert!(!error.hints.is_empty(), "no hint in:\n{rendered}");
-        assert!(!rendered.contains("Rule::"), "internal rule name leaked:\n{rendered}");
+        assert!(
+            !rendered.contains("Rule::"),
+            "internal rule name leaked:\n{rendered}"
+        );
         assert_snapshot!(format!("{source}\n{rendered}"));
     });
 }

@@ -20,7 +20,10 @@ fn fleet() -> Fleet {
                 ("az".to_string(), azs[i % azs.len()].to_string()),
                 ("role".to_string(), roles[(i / 7) % roles.len()].to_string()),
                 ("version".to_string(), format!("2.{}.{}", i % 3, i % 11)),
-                ("load".to_string(), format!("{:.2}", (i % 1000) as f64 / 100.0)),
+                (
+                    "load".to_string(),
+                    format!("{:.2}", (i % 1000) as f64 / 100.0),
+                ),
             ]),
         })
         .collect();
@@ -35,16 +38,24 @@ fn filter_sort_count(c: &mut Criterion) {
     // Build the 100,000-row frame once, as a saved result, so the benchmark
     // measures the operators and not the making of the host table.
     let setup = shoal_lang::compile("let all = hosts").unwrap();
-    session.eval(&setup.statements[0], &ScriptedExecutor, &mut Quiet).unwrap();
+    session
+        .eval(&setup.statements[0], &ScriptedExecutor, &mut Quiet)
+        .unwrap();
     let plan = shoal_lang::compile(
         "$all | filter role != batch and load > 1.5 | sort az, load desc | count by az, version",
     )
     .unwrap();
     let statement = &plan.statements[0];
-    let groups = session.eval(statement, &ScriptedExecutor, &mut Quiet).unwrap();
+    let groups = session
+        .eval(statement, &ScriptedExecutor, &mut Quiet)
+        .unwrap();
     assert_eq!(groups.width(), 3);
     c.bench_function("filter+sort+count by, 100k rows", |b| {
-        b.iter(|| session.eval(statement, &ScriptedExecutor, &mut Quiet).unwrap())
+        b.iter(|| {
+            session
+                .eval(statement, &ScriptedExecutor, &mut Quiet)
+                .unwrap()
+        })
     });
 }
 

@@ -93,12 +93,24 @@ impl Session {
             }
             PlanSource::Group { name, span } => match fleet.groups.get(name) {
                 Some(members) => self.hosts_named(members),
-                None => Err(unknown_name("group", &format!("@{name}"), *span, fleet.groups.keys(), "@")),
+                None => Err(unknown_name(
+                    "group",
+                    &format!("@{name}"),
+                    *span,
+                    fleet.groups.keys(),
+                    "@",
+                )),
             },
             PlanSource::Variable { name, span } => match self.vars.get(name) {
                 Some(frame) => Ok(frame.clone()),
-                None => Err(unknown_name("variable", &format!("${name}"), *span, self.vars.keys(), "$")
-                    .with_hint(format!("save a result first: let {name} = hosts | ..."))),
+                None => Err(unknown_name(
+                    "variable",
+                    &format!("${name}"),
+                    *span,
+                    self.vars.keys(),
+                    "$",
+                )
+                .with_hint(format!("save a result first: let {name} = hosts | ..."))),
             },
         }
     }
@@ -151,6 +163,10 @@ fn shorten_list(names: &[&str]) -> String {
     if names.len() <= SHOWN {
         names.join(", ")
     } else {
-        format!("{} and {} more", names[..SHOWN].join(", "), names.len() - SHOWN)
+        format!(
+            "{} and {} more",
+            names[..SHOWN].join(", "),
+            names.len() - SHOWN
+        )
     }
 }

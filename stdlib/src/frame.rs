@@ -27,7 +27,11 @@ pub fn require_columns(df: &DataFrame, columns: &[ColumnRef]) -> Result<()> {
 }
 
 pub fn unknown_column(df: &DataFrame, name: &str, span: shoal_lang::Span) -> Error {
-    let names: Vec<&str> = df.get_column_names().into_iter().map(|n| n.as_str()).collect();
+    let names: Vec<&str> = df
+        .get_column_names()
+        .into_iter()
+        .map(|n| n.as_str())
+        .collect();
     let mut error = Error::new(format!("unknown column `{name}`"), span);
     if let Some(near) = did_you_mean(name, names.iter().copied()) {
         error = error.with_hint(format!("did you mean '{near}'?"));
@@ -41,7 +45,10 @@ pub fn unknown_column(df: &DataFrame, name: &str, span: shoal_lang::Span) -> Err
 }
 
 pub fn column_names(df: &DataFrame) -> Vec<String> {
-    df.get_column_names().into_iter().map(|n| n.to_string()).collect()
+    df.get_column_names()
+        .into_iter()
+        .map(|n| n.to_string())
+        .collect()
 }
 
 /// True for integer and float columns: they compare as numbers.
@@ -87,11 +94,20 @@ pub fn numbers(column: &Column) -> Result<Result<Vec<Option<f64>>, String>> {
 /// where a host lacks the tag).
 pub fn host_table(fleet: &Fleet, hosts: &[&FleetHost]) -> Result<DataFrame> {
     let mut columns = vec![
-        Column::new("host".into(), hosts.iter().map(|h| h.name.as_str()).collect::<Vec<_>>()),
-        Column::new("addr".into(), hosts.iter().map(|h| h.addr.as_str()).collect::<Vec<_>>()),
+        Column::new(
+            "host".into(),
+            hosts.iter().map(|h| h.name.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "addr".into(),
+            hosts.iter().map(|h| h.addr.as_str()).collect::<Vec<_>>(),
+        ),
     ];
     for tag in fleet.tag_names() {
-        let values: Vec<Option<&str>> = hosts.iter().map(|h| h.tags.get(tag).map(String::as_str)).collect();
+        let values: Vec<Option<&str>> = hosts
+            .iter()
+            .map(|h| h.tags.get(tag).map(String::as_str))
+            .collect();
         columns.push(Column::new(tag.into(), values));
     }
     DataFrame::new(hosts.len(), columns).map_err(internal)
@@ -103,7 +119,8 @@ pub fn host_table(fleet: &Fleet, hosts: &[&FleetHost]) -> Result<DataFrame> {
 pub fn to_text(df: &DataFrame) -> Result<String> {
     let names = column_names(df);
     let mut cells: Vec<Vec<String>> = vec![names.clone()];
-    let columns: Vec<Vec<Option<String>>> = df.columns().iter().map(texts).collect::<Result<_>>()?;
+    let columns: Vec<Vec<Option<String>>> =
+        df.columns().iter().map(texts).collect::<Result<_>>()?;
     for row in 0..df.height() {
         cells.push(
             columns
@@ -113,7 +130,13 @@ pub fn to_text(df: &DataFrame) -> Result<String> {
         );
     }
     let widths: Vec<usize> = (0..names.len())
-        .map(|i| cells.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .map(|i| {
+            cells
+                .iter()
+                .map(|r| r[i].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let mut out = String::new();
     for row in cells {

@@ -26,11 +26,22 @@ pub fn mask(df: &DataFrame, predicate: &Predicate) -> Result<Vec<bool>> {
         Predicate::Or { left, right } => zip(mask(df, left)?, mask(df, right)?, |a, b| a || b),
         Predicate::Not { inner } => mask(df, inner)?.into_iter().map(|v| !v).collect(),
         Predicate::Exists { column: name } => match df.column(&name.name) {
-            Ok(col) => col.is_not_null().iter().map(|v| v.unwrap_or(false)).collect(),
+            Ok(col) => col
+                .is_not_null()
+                .iter()
+                .map(|v| v.unwrap_or(false))
+                .collect(),
             Err(_) => vec![false; df.height()],
         },
-        Predicate::Compare { column: name, op, value } => compare(df, name, *op, value)?,
-        Predicate::In { column: name, values } => {
+        Predicate::Compare {
+            column: name,
+            op,
+            value,
+        } => compare(df, name, *op, value)?,
+        Predicate::In {
+            column: name,
+            values,
+        } => {
             let mut any = vec![false; df.height()];
             for value in values {
                 any = zip(any, compare(df, name, CompareOp::Eq, value)?, |a, b| a || b);
@@ -63,7 +74,9 @@ fn compare(df: &DataFrame, name: &ColumnRef, op: CompareOp, value: &Literal) -> 
     let col = column(df, name)?;
     let ordering_op = !matches!(op, CompareOp::Eq | CompareOp::Ne);
     if is_numeric(col) || (ordering_op && value.number.is_some()) {
-        let number = value.number.ok_or_else(|| type_mismatch_text(name, op, value))?;
+        let number = value
+            .number
+            .ok_or_else(|| type_mismatch_text(name, op, value))?;
         let values = numbers(col)?.map_err(|text| type_mismatch_number(name, op, value, &text))?;
         return Ok(values
             .into_iter()

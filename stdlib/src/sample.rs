@@ -69,24 +69,39 @@ impl ScriptedExecutor {
         if host == "cache01" {
             return HostOutcome {
                 duration: Duration::from_millis(10),
-                ..HostOutcome::not_run(Status::Unreachable, "connect to 10.0.3.1:22: connection refused")
+                ..HostOutcome::not_run(
+                    Status::Unreachable,
+                    "connect to 10.0.3.1:22: connection refused",
+                )
             };
         }
         let done = |stdout: String, exit: i32, stderr: &str| HostOutcome {
             stdout,
             stderr: stderr.to_string(),
             exit: Some(exit),
-            status: if exit == 0 { Status::Ok } else { Status::Failed },
+            status: if exit == 0 {
+                Status::Ok
+            } else {
+                Status::Failed
+            },
             error: (exit != 0).then(|| format!("exit {exit}")),
             duration,
         };
         let word = command.split_whitespace().next().unwrap_or("");
         match command {
             "hostname" => done(host.to_string(), 0, ""),
-            "cat /etc/app/version" => done(if host == "web03" { "2.0.9" } else { "2.1.0" }.into(), 0, ""),
+            "cat /etc/app/version" => done(
+                if host == "web03" { "2.0.9" } else { "2.1.0" }.into(),
+                0,
+                "",
+            ),
             "cat /proc/loadavg" => {
                 let load = [0.52, 0.61, 7.9, 1.2, 0.9][index % 5];
-                done(format!("{load:.2} {:.2} 0.40 1/230 4242", load / 2.0), 0, "")
+                done(
+                    format!("{load:.2} {:.2} 0.40 1/230 4242", load / 2.0),
+                    0,
+                    "",
+                )
             }
             "nproc" => done(if host.starts_with("db") { "8" } else { "4" }.into(), 0, ""),
             "systemctl is-active app" if host == "web03" => done("failed".into(), 3, ""),
@@ -111,12 +126,20 @@ impl ScriptedExecutor {
 }
 
 impl Executor for ScriptedExecutor {
-    fn run(&self, hosts: &[String], request: &RunRequest, on_result: &mut dyn FnMut(usize, HostOutcome)) {
+    fn run(
+        &self,
+        hosts: &[String],
+        request: &RunRequest,
+        on_result: &mut dyn FnMut(usize, HostOutcome),
+    ) {
         // Report in reverse so callers are exercised on completion order
         // differing from input order, as with a real fleet.
         for (index, host) in hosts.iter().enumerate().rev() {
             let fleet_index = HOSTS.iter().position(|h| h.0 == host).unwrap_or(index);
-            on_result(index, Self::answer(host, fleet_index, &request.command, request.timeout));
+            on_result(
+                index,
+                Self::answer(host, fleet_index, &request.command, request.timeout),
+            );
         }
     }
 }

@@ -43,14 +43,20 @@ fn sources_select_all_nodesets_groups_and_variables() {
     assert_eq!(hosts("hosts @db"), ["db01", "db02"]);
     let mut session = Session::new(fleet());
     eval_in(&mut session, "let picked = hosts | filter role = db").unwrap();
-    assert_eq!(col(&eval_in(&mut session, "$picked").unwrap(), "host"), ["db01", "db02"]);
+    assert_eq!(
+        col(&eval_in(&mut session, "$picked").unwrap(), "host"),
+        ["db01", "db02"]
+    );
 }
 
 #[test]
 fn host_rows_carry_addr_and_tag_columns() {
     let df = eval("hosts | head 1").unwrap();
     assert_eq!(
-        df.get_column_names().iter().map(|n| n.as_str()).collect::<Vec<_>>(),
+        df.get_column_names()
+            .iter()
+            .map(|n| n.as_str())
+            .collect::<Vec<_>>(),
         ["host", "addr", "az", "role", "version"]
     );
 }
@@ -58,17 +64,29 @@ fn host_rows_carry_addr_and_tag_columns() {
 #[test]
 fn comparison_operators_on_text_and_numbers() {
     assert_eq!(hosts("hosts | filter az = us-east-1b"), ["web03", "db02"]);
-    assert_eq!(hosts("hosts | filter role != web"), ["db01", "db02", "cache01"]);
+    assert_eq!(
+        hosts("hosts | filter role != web"),
+        ["db01", "db02", "cache01"]
+    );
     let cpus = "hosts | run \"nproc\" as cpus | filter";
     assert_eq!(hosts(&format!("{cpus} cpus > 4")), ["db01", "db02"]);
     assert_eq!(hosts(&format!("{cpus} cpus >= 8")), ["db01", "db02"]);
-    assert_eq!(hosts(&format!("{cpus} cpus < 8")), ["web01", "web02", "web03"]);
-    assert_eq!(hosts(&format!("{cpus} cpus <= 4")), ["web01", "web02", "web03"]);
+    assert_eq!(
+        hosts(&format!("{cpus} cpus < 8")),
+        ["web01", "web02", "web03"]
+    );
+    assert_eq!(
+        hosts(&format!("{cpus} cpus <= 4")),
+        ["web01", "web02", "web03"]
+    );
     // Text that reads as numbers compares numerically: "10" > "9".
     assert_eq!(hosts(&format!("{cpus} cpus > 10")), Vec::<String>::new());
     assert_eq!(hosts("hosts | run \"exit 3\" | filter exit = 3").len(), 5);
     // Durations compare as milliseconds.
-    assert_eq!(hosts("hosts | run \"hostname\" | filter duration_ms >= 41ms"), ["db01", "db02"]);
+    assert_eq!(
+        hosts("hosts | run \"hostname\" | filter duration_ms >= 41ms"),
+        ["db01", "db02"]
+    );
     // Two texts compare alphabetically.
     assert_eq!(hosts("hosts | filter version < 2.1.0"), ["web03"]);
 }
@@ -77,7 +95,10 @@ fn comparison_operators_on_text_and_numbers() {
 fn regex_membership_exists_and_boolean_logic() {
     assert_eq!(hosts("hosts | filter host ~ /^db/"), ["db01", "db02"]);
     assert_eq!(hosts("hosts | filter host !~ /0[12]$/"), ["web03"]);
-    assert_eq!(hosts("hosts | filter role in (db, cache)"), ["db01", "db02", "cache01"]);
+    assert_eq!(
+        hosts("hosts | filter role in (db, cache)"),
+        ["db01", "db02", "cache01"]
+    );
     assert_eq!(hosts("hosts | filter exists az").len(), 6);
     assert!(hosts("hosts | filter exists no_such_tag").is_empty());
     assert_eq!(
@@ -99,8 +120,14 @@ fn missing_values_only_match_negative_tests() {
 #[test]
 fn run_keeps_every_host_as_a_row_in_input_order() {
     let df = eval("hosts | run \"systemctl is-active app\"").unwrap();
-    assert_eq!(col(&df, "host"), ["web01", "web02", "web03", "db01", "db02", "cache01"]);
-    assert_eq!(col(&df, "status"), ["ok", "ok", "failed", "ok", "ok", "unreachable"]);
+    assert_eq!(
+        col(&df, "host"),
+        ["web01", "web02", "web03", "db01", "db02", "cache01"]
+    );
+    assert_eq!(
+        col(&df, "status"),
+        ["ok", "ok", "failed", "ok", "ok", "unreachable"]
+    );
     assert_eq!(col(&df, "exit"), ["0", "0", "3", "0", "0", "null"]);
     assert_eq!(col(&df, "error")[2], "exit 3");
     assert!(col(&df, "error")[5].contains("connection refused"));
@@ -124,12 +151,21 @@ fn run_timeout_reaches_the_executor() {
 fn select_sort_head_count_distinct() {
     let df = eval("hosts | select host, az").unwrap();
     assert_eq!(df.width(), 2);
-    assert_eq!(hosts("hosts | sort az desc, host | head 3"), ["cache01", "db02", "web03"]);
+    assert_eq!(
+        hosts("hosts | sort az desc, host | head 3"),
+        ["cache01", "db02", "web03"]
+    );
     assert_eq!(col(&eval("hosts | count").unwrap(), "count"), ["6"]);
     let by_az = eval("hosts | count by az").unwrap();
-    assert_eq!(col(&by_az, "az"), ["us-east-1a", "us-east-1b", "us-east-1c"]);
+    assert_eq!(
+        col(&by_az, "az"),
+        ["us-east-1a", "us-east-1b", "us-east-1c"]
+    );
     assert_eq!(col(&by_az, "count"), ["3", "2", "1"]);
-    assert_eq!(col(&eval("hosts | distinct role").unwrap(), "role"), ["web", "db", "cache"]);
+    assert_eq!(
+        col(&eval("hosts | distinct role").unwrap(), "role"),
+        ["web", "db", "cache"]
+    );
 }
 
 #[test]
@@ -143,22 +179,38 @@ fn unknown_column_lists_the_available_ones_with_a_caret() {
     let error = eval("hosts | filter zone = a").unwrap_err();
     assert!(error.contains("unknown column `zone`"), "{error}");
     assert!(error.contains("^^^^"), "{error}");
-    assert!(error.contains("available columns: host, addr, az, role, version"), "{error}");
+    assert!(
+        error.contains("available columns: host, addr, az, role, version"),
+        "{error}"
+    );
     let error = eval("hosts | select host, rol").unwrap_err();
     assert!(error.contains("did you mean 'role'?"), "{error}");
-    for query in ["hosts | sort nope", "hosts | count by nope", "hosts | distinct nope"] {
-        assert!(eval(query).unwrap_err().contains("unknown column `nope`"), "{query}");
+    for query in [
+        "hosts | sort nope",
+        "hosts | count by nope",
+        "hosts | distinct nope",
+    ] {
+        assert!(
+            eval(query).unwrap_err().contains("unknown column `nope`"),
+            "{query}"
+        );
     }
 }
 
 #[test]
 fn unknown_groups_hosts_and_variables_are_located_errors() {
     let error = eval("hosts @dbs").unwrap_err();
-    assert!(error.contains("unknown group `@dbs`") && error.contains("did you mean '@db'?"), "{error}");
+    assert!(
+        error.contains("unknown group `@dbs`") && error.contains("did you mean '@db'?"),
+        "{error}"
+    );
     let error = eval("hosts web[01-09]").unwrap_err();
     assert!(error.contains("not in the inventory: web04"), "{error}");
     let error = eval("$bad | count").unwrap_err();
-    assert!(error.contains("unknown variable `$bad`") && error.contains("let bad ="), "{error}");
+    assert!(
+        error.contains("unknown variable `$bad`") && error.contains("let bad ="),
+        "{error}"
+    );
 }
 
 #[test]
@@ -178,7 +230,12 @@ fn run_needs_a_host_column() {
 /// An executor that loses a host must not lose the row.
 struct ForgetfulExecutor;
 impl Executor for ForgetfulExecutor {
-    fn run(&self, hosts: &[String], request: &RunRequest, on_result: &mut dyn FnMut(usize, HostOutcome)) {
+    fn run(
+        &self,
+        hosts: &[String],
+        request: &RunRequest,
+        on_result: &mut dyn FnMut(usize, HostOutcome),
+    ) {
         for index in 1..hosts.len() {
             let mut outcome = HostOutcome::not_run(shoal_stdlib::executor::Status::Ok, "");
             outcome.exit = Some(0);
@@ -221,7 +278,10 @@ fn the_observer_hears_each_host_as_it_completes() {
         .eval(&plan.statements[0], &ScriptedExecutor, &mut recorder)
         .unwrap();
     // The scripted executor completes in reverse order.
-    assert_eq!(recorder.0, ["start hostname 2", "db02 ok", "db01 ok", "end"]);
+    assert_eq!(
+        recorder.0,
+        ["start hostname 2", "db02 ok", "db01 ok", "end"]
+    );
 }
 
 #[test]

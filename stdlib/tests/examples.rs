@@ -44,11 +44,17 @@ fn every_operator_example_prints_its_documented_output() {
 #[test]
 fn every_stage_name_in_the_grammar_has_an_operator_and_back() {
     for name in shoal_lang::STAGE_NAMES {
-        assert!(shoal_stdlib::ops::find(name).is_some(), "grammar stage `{name}` has no operator");
+        assert!(
+            shoal_stdlib::ops::find(name).is_some(),
+            "grammar stage `{name}` has no operator"
+        );
     }
     for op in REGISTRY {
         for name in std::iter::once(op.name()).chain(op.aliases().iter().copied()) {
-            assert!(shoal_lang::STAGE_NAMES.contains(&name), "operator `{name}` is not in the grammar");
+            assert!(
+                shoal_lang::STAGE_NAMES.contains(&name),
+                "operator `{name}` is not in the grammar"
+            );
         }
     }
 }

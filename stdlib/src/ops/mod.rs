@@ -69,7 +69,10 @@ pub fn find(name: &str) -> Option<&'static dyn Operator> {
 /// the evaluator's dispatch, surfaced as an error rather than a panic.
 fn wrong_op(expected: &str, op: &Op) -> shoal_lang::Error {
     shoal_lang::Error::new(
-        format!("internal error: `{expected}` was given a `{}` stage", op.name()),
+        format!(
+            "internal error: `{expected}` was given a `{}` stage",
+            op.name()
+        ),
         None,
     )
 }

@@ -74,7 +74,10 @@ db02  timeout  `sleep 30` timed out after 2s
             Error::new("`run` needs a `host` column to know where to run", *span)
                 .with_hint("run before `select`, `count` or `distinct` drop the host column")
         })?;
-        let row_hosts: Vec<String> = texts(host_column)?.into_iter().map(Option::unwrap_or_default).collect();
+        let row_hosts: Vec<String> = texts(host_column)?
+            .into_iter()
+            .map(Option::unwrap_or_default)
+            .collect();
         // A host may appear on several rows; it still runs the command once.
         let mut hosts: Vec<String> = row_hosts.clone();
         hosts.sort();
@@ -95,7 +98,14 @@ db02  timeout  `sleep 30` timed out after 2s
         ctx.observer.run_finished();
         let outcomes: Vec<HostOutcome> = outcomes
             .into_iter()
-            .map(|o| o.unwrap_or_else(|| HostOutcome::not_run(Status::Error, "the executor reported no result for this host")))
+            .map(|o| {
+                o.unwrap_or_else(|| {
+                    HostOutcome::not_run(
+                        Status::Error,
+                        "the executor reported no result for this host",
+                    )
+                })
+            })
             .collect();
         let by_row: Vec<&HostOutcome> = row_hosts
             .iter()
@@ -106,7 +116,11 @@ db02  timeout  `sleep 30` timed out after 2s
 }
 
 /// Adds (or replaces) the run columns, in the documented order.
-fn add_result_columns(mut df: DataFrame, rows: &[&HostOutcome], name: Option<&str>) -> Result<DataFrame> {
+fn add_result_columns(
+    mut df: DataFrame,
+    rows: &[&HostOutcome],
+    name: Option<&str>,
+) -> Result<DataFrame> {
     // Output exists only where the command ran; elsewhere it is null, so
     // "missing" never looks like "printed nothing".
     let ran = |o: &HostOutcome| o.exit.is_some() || o.status == Status::Timeout;
@@ -117,9 +131,18 @@ fn add_result_columns(mut df: DataFrame, rows: &[&HostOutcome], name: Option<&st
     let mut columns = vec![
         Column::new("stdout".into(), &stdout),
         Column::new("stderr".into(), text(|o| &o.stderr)),
-        Column::new("exit".into(), rows.iter().map(|o| o.exit).collect::<Vec<_>>()),
-        Column::new("status".into(), rows.iter().map(|o| o.status.as_str()).collect::<Vec<_>>()),
-        Column::new("error".into(), rows.iter().map(|o| o.error.as_deref()).collect::<Vec<_>>()),
+        Column::new(
+            "exit".into(),
+            rows.iter().map(|o| o.exit).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "status".into(),
+            rows.iter().map(|o| o.status.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "error".into(),
+            rows.iter().map(|o| o.error.as_deref()).collect::<Vec<_>>(),
+        ),
         Column::new(
             "duration_ms".into(),
             rows.iter()

@@ -37,6 +37,8 @@ web03  2.0.9
             return Err(wrong_op("select", op));
         };
         require_columns(&input, columns)?;
-        input.select(columns.iter().map(|c| c.name.as_str())).map_err(internal)
+        input
+            .select(columns.iter().map(|c| c.name.as_str()))
+            .map_err(internal)
     }
 }

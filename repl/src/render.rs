@@ -1,0 +1,130 @@
+//! Turns result frames into what the user reads: an aligned table for a
+//! terminal, or JSON (an array of row objects) and CSV for scripts.
+
+use polars::prelude::*;
+use shoal_stdlib::frame::{column_names, texts};
+use tabled::builder::Builder;
+use tabled::settings::Style;
+
+/// Output formats of `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+/// Longest a table cell may be before it is cut with `…`. Long outputs
+/// (a `cat` of a config file) would otherwise push every other column off
+/// the screen; `--full` shows them whole.
+const CELL_WIDTH: usize = 60;
+
+pub fn render(df: &DataFrame, format: Format, full: bool) -> Result<String, String> {
+    match format {
+        Format::Table => Ok(table(df, full)?),
+        Format::Json => json(df),
+        Format::Csv => csv(df),
+    }
+}
+
+fn cells(df: &DataFrame) -> Result<Vec<Vec<Option<String>>>, String> {
+    df.columns()
+        .iter()
+        .map(|c| texts(c).map_err(|e| e.reason))
+        .collect()
+}
+
+fn table(df: &DataFrame, full: bool) -> Result<String, String> {
+    let columns = cells(df)?;
+    let mut builder = Builder::default();
+    builder.push_record(column_names(df));
+    for row in 0..df.height() {
+        builder.push_record(columns.iter().map(|c| {
+            let text = c[row].clone().unwrap_or_default();
+            if full { text } else { shorten(&text) }
+        }));
+    }
+    Ok(format!("{}\n", builder.build().with(Style::sharp())))
+}
+
+/// First line only, at most `CELL_WIDTH` characters, marking any cut with `…`.
+fn shorten(text: &str) -> String {
+    let first = text.lines().next().unwrap_or("");
+    let multi_line = text.contains('\n');
+    if first.chars().count() > CELL_WIDTH {
+        let cut: String = first.chars().take(CELL_WIDTH - 1).collect();
+        format!("{cut}…")
+    } else if multi_line {
+        format!("{first}…")
+    } else {
+        first.to_string()
+    }
+}
+
+fn json(df: &DataFrame) -> Result<String, String> {
+    let names = column_names(df);
+    let mut rows = vec![serde_json::Map::new(); df.height()];
+    for (name, column) in names.iter().zip(df.columns()) {
+        for (row, value) in rows.iter_mut().zip(json_values(column)?) {
+            row.insert(name.clone(), value);
+        }
+    }
+    serde_json::to_string_pretty(&rows)
+        .map(|s| s + "\n")
+        .map_err(|e| e.to_string())
+}
+
+/// Numbers stay numbers in JSON; everything else is text or null.
+fn json_values(column: &Column) -> Result<Vec<serde_json::Value>, String> {
+    if column.dtype().is_integer() {
+        let ints = column.cast(&DataType::Int64).map_err(|e| e.to_string())?;
+        return Ok(ints
+            .i64()
+            .map_err(|e| e.to_string())?
+            .iter()
+            .map(|v| v.into())
+            .collect());
+    }
+    if column.dtype().is_float() {
+        let floats = column.cast(&DataType::Float64).map_err(|e| e.to_string())?;
+        return Ok(floats
+            .f64()
+            .map_err(|e| e.to_string())?
+            .iter()
+            .map(|v| v.into())
+            .collect());
+    }
+    Ok(texts(column)
+        .map_err(|e| e.reason)?
+        .into_iter()
+        .map(|v| v.into())
+        .collect())
+}
+
+fn csv(df: &DataFrame) -> Result<String, String> {
+    let columns = cells(df)?;
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer
+        .write_record(column_names(df))
+        .map_err(|e| e.to_string())?;
+    for row in 0..df.height() {
+        writer
+            .write_record(columns.iter().map(|c| c[row].clone().unwrap_or_default()))
+            .map_err(|e| e.to_string())?;
+    }
+    String::from_utf8(writer.into_inner().map_err(|e| e.to_string())?).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_and_multi_line_cells_are_cut_with_an_ellipsis() {
+        assert_eq!(shorten("short"), "short");
+        assert_eq!(shorten("a\nb"), "a…");
+        let long = "x".repeat(100);
+        assert_eq!(shorten(&long).chars().count(), CELL_WIDTH);
+        assert!(shorten(&long).ends_with('…'));
+    }
+}

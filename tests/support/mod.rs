@@ -1,0 +1,30 @@
+//! Test support shared by shoal's integration tests: a fleet of real OpenSSH `sshd` servers.
+//!
+//! Each integration test binary says `mod support;` and uses what it needs:
+//!
+//! ```ignore
+//! // web001..web005 on 127.0.1.1..5:22 (or the next free addresses), where
+//! // `cat /etc/app/version` prints 1.0 to 1.4.
+//! let fleet = support::SshdFleet::start(support::FleetSpec {
+//!     files: Box::new(|i| vec![("version".into(), format!("1.{i}\n"))]),
+//!     ..support::FleetSpec::new(5)
+//! });
+//! let inventory = fleet.inventory_toml(|i| vec![("role".into(), format!("r{i}"))]);
+//! // ...run shoal against `inventory`; the servers stop when `fleet` drops.
+//! ```
+//!
+//! The servers need root, OpenSSH's `sshd`, and util-linux's `unshare`/`nsenter`;
+//! `.ci/setup-sshd.sh` installs them. When a server cannot start the harness panics with
+//! its log: a test that needs sshd fails, it never skips.
+
+// Every test binary compiles this module anew and uses a different subset of it, so the
+// items and re-exports one binary leaves unused would otherwise warn there.
+#![allow(dead_code, unused_imports)]
+
+mod addresses;
+mod procfs;
+mod sshd_fleet;
+mod test_user;
+
+pub use sshd_fleet::{FleetNode, FleetSpec, SshdFleet};
+pub use test_user::TEST_USER;
