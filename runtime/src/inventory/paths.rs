@@ -1,0 +1,205 @@
+//! Where the inventory file is, and how paths and defaults that depend on the
+//! local machine ($HOME, the user name) are worked out.
+
+use std::path::{Path, PathBuf};
+
+use super::InventoryError;
+
+/// The parts of the local environment the inventory depends on. Passed in
+/// rather than read where needed so that tests do not depend on (or have to
+/// mutate) the process environment.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Env {
+    pub home: Option<PathBuf>,
+    pub user: Option<String>,
+    pub cwd: Option<PathBuf>,
+    /// `$SHOAL_INVENTORY`, when set and not empty.
+    pub inventory_var: Option<PathBuf>,
+}
+
+impl Env {
+    pub fn from_process() -> Env {
+        let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+        let account = || {
+            nix::unistd::User::from_uid(nix::unistd::getuid())
+                .ok()
+                .flatten()
+        };
+        Env {
+            home: var("HOME")
+                .map(PathBuf::from)
+                .or_else(|| account().map(|u| u.dir)),
+            user: var("USER")
+                .and_then(|u| u.into_string().ok())
+                .or_else(|| account().map(|u| u.name)),
+            cwd: std::env::current_dir().ok(),
+            inventory_var: var("SHOAL_INVENTORY").map(PathBuf::from),
+        }
+    }
+}
+
+/// `--inventory PATH`, then `$SHOAL_INVENTORY`, then `./shoal.toml`, then
+/// `~/.config/shoal/inventory.toml`.
+///
+/// A path the user named (the flag or the variable) is used or reported
+/// missing, never silently skipped: falling through to another fleet's
+/// inventory because of a typo would run commands on the wrong hosts.
+pub(super) fn locate(explicit: Option<&Path>, env: &Env) -> Result<PathBuf, InventoryError> {
+    let named = explicit
+        .map(|p| (p.to_path_buf(), format!("--inventory {}", p.display())))
+        .or_else(|| {
+            env.inventory_var
+                .as_ref()
+                .map(|p| (p.clone(), format!("$SHOAL_INVENTORY={}", p.display())))
+        });
+    if let Some((path, described)) = named {
+        return if path.is_file() {
+            Ok(path)
+        } else {
+            Err(InventoryError::NotFound {
+                tried: vec![described],
+            })
+        };
+    }
+    let mut candidates = Vec::new();
+    if let Some(cwd) = &env.cwd {
+        candidates.push((cwd.join("shoal.toml"), "./shoal.toml".to_string()));
+    }
+    if let Some(home) = &env.home {
+        candidates.push((
+            home.join(".config/shoal/inventory.toml"),
+            "~/.config/shoal/inventory.toml".to_string(),
+        ));
+    }
+    if let Some((path, _)) = candidates.iter().find(|(path, _)| path.is_file()) {
+        return Ok(path.clone());
+    }
+    Err(InventoryError::NotFound {
+        tried: candidates
+            .into_iter()
+            .map(|(_, described)| described)
+            .collect(),
+    })
+}
+
+/// Expands a path written in the inventory file: `~` is the home directory,
+/// and a relative path is relative to the file's directory (so an inventory
+/// can ship with its keys next to it). `Err` says why it cannot be expanded.
+pub(super) fn expand(raw: &str, base: &Path, env: &Env) -> Result<PathBuf, String> {
+    let path = expand_home(raw, env)?;
+    Ok(if path.is_absolute() {
+        path
+    } else {
+        base.join(path)
+    })
+}
+
+/// Expands `~` in a path given on the command line; relative paths stay
+/// relative to the working directory, as the shell would have them.
+pub(super) fn expand_home(raw: &str, env: &Env) -> Result<PathBuf, String> {
+    let rest = match raw.strip_prefix('~') {
+        None => return Ok(PathBuf::from(raw)),
+        Some("") => "",
+        Some(rest) => match rest.strip_prefix('/') {
+            Some(rest) => rest,
+            // `~user/...` would need a lookup of another account; nobody
+            // writes that in an inventory, so say so rather than guess.
+            None => return Err(format!("`{raw}`: only `~/` is understood, not `~user/`")),
+        },
+    };
+    let home = env
+        .home
+        .as_ref()
+        .ok_or_else(|| format!("`{raw}`: cannot expand `~` because $HOME is not set"))?;
+    Ok(home.join(rest))
+}
+
+/// A path for messages: the home directory shown as `~`, as users write it.
+pub fn display(path: &Path) -> String {
+    if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty())
+        && let Ok(rest) = path.strip_prefix(&home)
+    {
+        return Path::new("~").join(rest).display().to_string();
+    }
+    path.display().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(home: &Path, cwd: &Path) -> Env {
+        Env {
+            home: Some(home.to_path_buf()),
+            user: Some("me".into()),
+            cwd: Some(cwd.to_path_buf()),
+            inventory_var: None,
+        }
+    }
+
+    #[test]
+    fn expands_home_and_relative_paths() {
+        let env = env(Path::new("/home/me"), Path::new("/work"));
+        let base = Path::new("/etc/shoal");
+        assert_eq!(
+            expand("~/.ssh/k", base, &env).unwrap(),
+            Path::new("/home/me/.ssh/k")
+        );
+        assert_eq!(expand("~", base, &env).unwrap(), Path::new("/home/me"));
+        assert_eq!(
+            expand("keys/k", base, &env).unwrap(),
+            Path::new("/etc/shoal/keys/k")
+        );
+        assert_eq!(expand("/abs/k", base, &env).unwrap(), Path::new("/abs/k"));
+        assert!(expand("~bob/k", base, &env).unwrap_err().contains("~user"));
+        assert_eq!(expand_home("keys/k", &env).unwrap(), Path::new("keys/k"));
+    }
+
+    #[test]
+    fn tilde_without_home_is_an_error_not_a_guess() {
+        let env = Env::default();
+        assert!(
+            expand("~/.ssh/k", Path::new("/"), &env)
+                .unwrap_err()
+                .contains("$HOME")
+        );
+    }
+
+    #[test]
+    fn locate_prefers_the_flag_then_the_variable_then_the_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        let cwd = dir.path().join("cwd");
+        std::fs::create_dir_all(home.join(".config/shoal")).unwrap();
+        std::fs::create_dir_all(&cwd).unwrap();
+        let mut env = env(&home, &cwd);
+
+        let error = locate(None, &env).unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "no inventory file found (tried ./shoal.toml, ~/.config/shoal/inventory.toml); \
+             write one or pass --inventory PATH"
+        );
+
+        let user_file = home.join(".config/shoal/inventory.toml");
+        std::fs::write(&user_file, "").unwrap();
+        assert_eq!(locate(None, &env).unwrap(), user_file);
+
+        let local = cwd.join("shoal.toml");
+        std::fs::write(&local, "").unwrap();
+        assert_eq!(locate(None, &env).unwrap(), local);
+
+        let from_var = dir.path().join("var.toml");
+        env.inventory_var = Some(from_var.clone());
+        let error = locate(None, &env).unwrap_err().to_string();
+        assert!(error.contains("tried $SHOAL_INVENTORY="), "{error}");
+        std::fs::write(&from_var, "").unwrap();
+        assert_eq!(locate(None, &env).unwrap(), from_var);
+
+        let flag = dir.path().join("flag.toml");
+        let error = locate(Some(&flag), &env).unwrap_err().to_string();
+        assert!(error.contains("tried --inventory "), "{error}");
+        std::fs::write(&flag, "").unwrap();
+        assert_eq!(locate(Some(&flag), &env).unwrap(), flag);
+    }
+}

@@ -1,0 +1,401 @@
+//! Inventory tests: each error asserts its line, column and wording; the rest
+//! check defaults, overrides and the fleet view.
+
+use super::*;
+
+/// A scratch directory holding `shoal.toml` and any key files a test needs,
+/// with an environment that points $HOME into it.
+struct Scratch {
+    dir: tempfile::TempDir,
+    env: Env,
+}
+
+impl Scratch {
+    fn new() -> Scratch {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        std::fs::create_dir_all(home.join(".ssh")).unwrap();
+        let env = Env {
+            home: Some(home),
+            user: Some("localme".into()),
+            cwd: Some(dir.path().to_path_buf()),
+            inventory_var: None,
+        };
+        Scratch { dir, env }
+    }
+
+    fn touch(&self, relative: &str) -> PathBuf {
+        let path = self.dir.path().join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, "key").unwrap();
+        path
+    }
+
+    fn path(&self) -> PathBuf {
+        self.dir.path().join("shoal.toml")
+    }
+
+    fn load(&self, text: &str, overrides: &Overrides) -> Result<Inventory, InventoryError> {
+        let path = self.path();
+        Loader {
+            text,
+            path: &path,
+            env: &self.env,
+        }
+        .load(overrides)
+    }
+
+    /// The error's line, column and message; panics if loading succeeded.
+    fn error(&self, text: &str) -> (usize, usize, String) {
+        match self.load(text, &Overrides::default()) {
+            Err(InventoryError::Invalid {
+                line,
+                column,
+                message,
+                ..
+            }) => (line, column, message),
+            other => panic!("expected a located error, got {other:?}"),
+        }
+    }
+}
+
+const FLEET: &str = r#"
+[defaults]
+user = "fleet"
+port = 2222
+fanout = 16
+connect_timeout = "3s"
+command_timeout = "1.5s"
+
+[[hosts]]
+name = "web001"
+addr = "127.0.1.1"
+tags = { az = "us-east-1a", role = "web" }
+
+[[hosts]]
+name = "web002"
+port = 22
+user = "admin"
+tags = { role = "web" }
+
+[[hosts]]
+name = "db001"
+
+[groups]
+canary = "web[001-002]"
+all = "web[001-002],db001"
+"#;
+
+#[test]
+fn a_full_file_loads_with_its_defaults_applied() {
+    let scratch = Scratch::new();
+    let inventory = scratch.load(FLEET, &Overrides::default()).unwrap();
+    assert_eq!(inventory.path, scratch.path());
+    assert_eq!(inventory.settings.fanout, 16);
+    assert_eq!(inventory.settings.connect_timeout, Duration::from_secs(3));
+    assert_eq!(
+        inventory.settings.command_timeout,
+        Duration::from_millis(1500)
+    );
+    assert!(!inventory.settings.accept_new);
+    assert_eq!(
+        inventory.settings.known_hosts,
+        scratch.env.home.as_ref().unwrap().join(".ssh/known_hosts")
+    );
+
+    let [web001, web002, db001] = &inventory.hosts[..] else {
+        panic!("three hosts expected: {:?}", inventory.hosts);
+    };
+    assert_eq!(
+        (web001.addr.as_str(), web001.port, web001.user.as_str()),
+        ("127.0.1.1", 2222, "fleet")
+    );
+    assert_eq!(
+        web001.tags.get("az").map(String::as_str),
+        Some("us-east-1a")
+    );
+    assert_eq!(
+        (web002.addr.as_str(), web002.port, web002.user.as_str()),
+        ("web002", 22, "admin")
+    );
+    assert_eq!((db001.addr.as_str(), db001.port), ("db001", 2222));
+    assert!(db001.tags.is_empty());
+
+    assert_eq!(inventory.groups["canary"], ["web001", "web002"]);
+    // Inventory order, whatever order the nodeset lists them in.
+    assert_eq!(inventory.groups["all"], ["web001", "web002", "db001"]);
+}
+
+#[test]
+fn an_empty_file_takes_every_default() {
+    let scratch = Scratch::new();
+    let ed25519 = scratch.touch("home/.ssh/id_ed25519");
+    let rsa = scratch.touch("home/.ssh/id_rsa");
+    let inventory = scratch
+        .load("[[hosts]]\nname = \"a\"\n", &Overrides::default())
+        .unwrap();
+    let settings = &inventory.settings;
+    assert_eq!(settings.identity_files, [ed25519, rsa]);
+    assert_eq!(settings.fanout, DEFAULT_FANOUT);
+    assert_eq!(settings.connect_timeout, Duration::from_secs(10));
+    assert_eq!(settings.command_timeout, Duration::from_secs(60));
+    let host = &inventory.hosts[0];
+    assert_eq!(
+        (host.addr.as_str(), host.port, host.user.as_str()),
+        ("a", 22, "localme")
+    );
+    assert!(inventory.groups.is_empty());
+}
+
+#[test]
+fn overrides_win_over_defaults_and_user_wins_over_hosts() {
+    let scratch = Scratch::new();
+    let key = scratch.touch("cli_key");
+    let overrides = Overrides {
+        user: Some("root".into()),
+        identity_files: vec![key.clone()],
+        known_hosts: Some(PathBuf::from("/tmp/kh")),
+        fanout: Some(3),
+        command_timeout: Some(Duration::from_secs(7)),
+        connect_timeout: Some(Duration::from_secs(2)),
+        accept_new: true,
+    };
+    let inventory = scratch.load(FLEET, &overrides).unwrap();
+    let settings = &inventory.settings;
+    assert_eq!(settings.identity_files, [key]);
+    assert_eq!(settings.known_hosts, Path::new("/tmp/kh"));
+    assert_eq!(settings.fanout, 3);
+    assert_eq!(settings.command_timeout, Duration::from_secs(7));
+    assert_eq!(settings.connect_timeout, Duration::from_secs(2));
+    assert!(settings.accept_new);
+    assert!(
+        inventory.hosts.iter().all(|h| h.user == "root"),
+        "{:?}",
+        inventory.hosts
+    );
+}
+
+#[test]
+fn paths_in_the_file_are_relative_to_it_and_tilde_is_home() {
+    let scratch = Scratch::new();
+    let local = scratch.touch("keys/fleet_key");
+    let home_key = scratch.touch("home/.ssh/other");
+    let text = r#"
+[defaults]
+identity_files = ["keys/fleet_key", "~/.ssh/other"]
+known_hosts = "kh"
+"#;
+    let inventory = scratch.load(text, &Overrides::default()).unwrap();
+    assert_eq!(inventory.settings.identity_files, [local, home_key]);
+    assert_eq!(
+        inventory.settings.known_hosts,
+        scratch.dir.path().join("kh")
+    );
+}
+
+#[test]
+fn unknown_field_names_the_field_and_its_place() {
+    let scratch = Scratch::new();
+    let text = "[[hosts]]\nname = \"a\"\nadress = \"10.0.0.1\"\n";
+    let (line, column, message) = scratch.error(text);
+    assert_eq!((line, column), (3, 1));
+    assert!(
+        message.starts_with("unknown field `adress`, expected one of"),
+        "{message}"
+    );
+
+    let (line, _, message) = scratch.error("[defaults]\nfan_out = 3\n");
+    assert_eq!(line, 2);
+    assert!(message.contains("unknown field `fan_out`"), "{message}");
+
+    let (line, _, message) = scratch.error("[host]\nname = \"a\"\n");
+    assert_eq!(line, 1);
+    assert!(message.contains("unknown field `host`"), "{message}");
+}
+
+#[test]
+fn duplicate_host_names_point_at_both_definitions() {
+    let scratch = Scratch::new();
+    let text = "[[hosts]]\nname = \"web001\"\n\n[[hosts]]\nname = \"web002\"\n\n[[hosts]]\nname = \"web001\"\n";
+    let (line, column, message) = scratch.error(text);
+    assert_eq!((line, column), (8, 8));
+    assert_eq!(
+        message,
+        r#"duplicate host name "web001" (first defined on line 2)"#
+    );
+}
+
+#[test]
+fn the_rendered_error_names_file_line_and_column() {
+    let scratch = Scratch::new();
+    let text = "[[hosts]]\nname = \"web001\"\n[[hosts]]\nname = \"web001\"\n";
+    let error = scratch.load(text, &Overrides::default()).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "inventory {}:4:8: duplicate host name \"web001\" (first defined on line 2)",
+            scratch.path().display()
+        )
+    );
+}
+
+#[test]
+fn a_malformed_nodeset_is_an_error_at_the_group() {
+    let scratch = Scratch::new();
+    let text = "[[hosts]]\nname = \"web001\"\n\n[groups]\ncanary = \"web[001-\"\n";
+    let (line, column, message) = scratch.error(text);
+    assert_eq!((line, column), (5, 10));
+    assert!(
+        message.starts_with(r#"groups.canary: "web[001-" is not a valid nodeset: "#),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_group_naming_a_missing_host_is_an_error() {
+    let scratch = Scratch::new();
+    let text = "[[hosts]]\nname = \"web001\"\n[groups]\ncanary = \"web[001-002]\"\n";
+    let (line, column, message) = scratch.error(text);
+    assert_eq!((line, column), (4, 10));
+    assert_eq!(
+        message,
+        r#"groups.canary: "web002" is not a host in the inventory"#
+    );
+
+    let text = "[[hosts]]\nname = \"web001\"\n[groups]\ncanary = \"web[002-009]\"\n";
+    let (_, _, message) = scratch.error(text);
+    assert_eq!(
+        message,
+        r#"groups.canary: "web002", "web003", "web004", "web005", "web006", and 3 more are not hosts in the inventory"#
+    );
+}
+
+#[test]
+fn a_missing_identity_file_is_an_error_at_its_entry() {
+    let scratch = Scratch::new();
+    scratch.touch("present");
+    let text = "[defaults]\nidentity_files = [\"present\",\n  \"absent\"]\n";
+    let (line, column, message) = scratch.error(text);
+    assert_eq!((line, column), (3, 3));
+    assert_eq!(
+        message,
+        format!(
+            "identity_files: {} does not exist",
+            scratch.dir.path().join("absent").display()
+        )
+    );
+}
+
+#[test]
+fn a_missing_identity_file_on_the_command_line_is_an_error() {
+    let scratch = Scratch::new();
+    let overrides = Overrides {
+        identity_files: vec![PathBuf::from("/nonexistent/key")],
+        ..Overrides::default()
+    };
+    let error = scratch.load("", &overrides).unwrap_err();
+    assert!(
+        matches!(error, InventoryError::Unusable { .. }),
+        "{error:?}"
+    );
+    assert!(
+        error
+            .to_string()
+            .ends_with(": --identity /nonexistent/key: the file does not exist"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_bad_duration_is_an_error_at_its_value() {
+    let scratch = Scratch::new();
+    let (line, column, message) = scratch.error("[defaults]\nconnect_timeout = \"10\"\n");
+    assert_eq!((line, column), (2, 19));
+    assert_eq!(
+        message,
+        "connect_timeout: `10` has no unit: write it as 200ms, 5s, 2m or 1h"
+    );
+
+    let (line, _, message) = scratch.error("[defaults]\n\ncommand_timeout = \"soon\"\n");
+    assert_eq!(line, 3);
+    assert!(message.starts_with("command_timeout: `soon` "), "{message}");
+}
+
+#[test]
+fn fanout_zero_is_an_error() {
+    let scratch = Scratch::new();
+    let (line, column, message) = scratch.error("[defaults]\nfanout = 0\n");
+    assert_eq!((line, column), (2, 10));
+    assert_eq!(message, "fanout: must be at least 1");
+
+    let overrides = Overrides {
+        fanout: Some(0),
+        ..Overrides::default()
+    };
+    let error = scratch.load("", &overrides).unwrap_err().to_string();
+    assert!(error.ends_with(": --fanout must be at least 1"), "{error}");
+}
+
+#[test]
+fn type_errors_and_bad_ports_are_located() {
+    let scratch = Scratch::new();
+    let (line, _, message) = scratch.error("[defaults]\nport = 70000\n");
+    assert_eq!(line, 2);
+    assert!(message.contains("u16"), "{message}");
+
+    let (line, column, message) = scratch.error("[[hosts]]\nname = \"a\"\nport = 0\n");
+    assert_eq!((line, column), (3, 8));
+    assert_eq!(message, "port: must be between 1 and 65535");
+
+    let (line, _, message) = scratch.error("[[hosts]]\nname = \"a\"\ntags = { rack = 7 }\n");
+    assert_eq!(line, 3);
+    assert!(message.contains("string"), "{message}");
+
+    let (line, _, message) = scratch.error("[[hosts]]\naddr = \"10.0.0.1\"\n");
+    assert_eq!(line, 1);
+    assert!(message.contains("missing field `name`"), "{message}");
+}
+
+#[test]
+fn syntax_errors_are_located() {
+    let scratch = Scratch::new();
+    let (line, _, _) = scratch.error("[defaults]\nuser = \n");
+    assert_eq!(line, 2);
+}
+
+#[test]
+fn empty_names_and_reserved_tags_are_refused() {
+    let scratch = Scratch::new();
+    let (line, column, message) = scratch.error("[[hosts]]\nname = \"\"\n");
+    assert_eq!((line, column), (2, 8));
+    assert_eq!(message, "name: a host name cannot be empty");
+
+    let (line, _, message) = scratch.error("[[hosts]]\nname = \"a\"\ntags = { status = \"x\" }\n");
+    assert_eq!(line, 3);
+    assert!(
+        message.starts_with("tags: `status` cannot be a tag name"),
+        "{message}"
+    );
+}
+
+#[test]
+fn unreadable_file_names_the_path() {
+    let error = Inventory::load(Path::new("/nonexistent/shoal.toml"), &Overrides::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with("inventory /nonexistent/shoal.toml: "),
+        "{error}"
+    );
+}
+
+#[test]
+fn the_fleet_view_keeps_names_addresses_tags_and_groups() {
+    let scratch = Scratch::new();
+    let fleet = scratch.load(FLEET, &Overrides::default()).unwrap().fleet();
+    let names: Vec<&str> = fleet.hosts.iter().map(|h| h.name.as_str()).collect();
+    assert_eq!(names, ["web001", "web002", "db001"]);
+    assert_eq!(fleet.hosts[0].addr, "127.0.1.1");
+    assert_eq!(fleet.tag_names(), ["az", "role"]);
+    assert_eq!(fleet.groups["canary"], ["web001", "web002"]);
+}

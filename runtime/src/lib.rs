@@ -1,0 +1,3 @@
+//! shoal's runtime: the inventory file, the SSH executor and its connection pool.
+pub mod inventory;
+pub mod ssh;

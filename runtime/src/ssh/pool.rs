@@ -1,0 +1,155 @@
+//! One pooled connection per host for the life of an executor. A host's
+//! first use connects; concurrent users of the same host wait on that one
+//! connect; a connection found dead is re-established once, transparently,
+//! before the host is reported.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use russh::Channel;
+use russh::client::Msg;
+use shoal_stdlib::executor::Status;
+
+use super::connect::{self, Connection, Context, Target};
+use super::outcome::Failure;
+
+/// Counters that let tests (and `--explain`-style diagnostics) see reuse.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Connections established (handshake and authentication done), over
+    /// the executor's life. Equal to the number of hosts used when every
+    /// connection was reused.
+    pub connections_opened: usize,
+    /// Session channels opened: one per host per run.
+    pub channels_opened: usize,
+}
+
+struct Slot {
+    target: Target,
+    /// The pooled connection. The async mutex is held across a connect, so
+    /// concurrent users of the host wait for it rather than racing their own.
+    connection: tokio::sync::Mutex<Option<Arc<Connection>>>,
+}
+
+pub(crate) struct Pool {
+    slots: HashMap<String, Slot>,
+    context: Context,
+    connections_opened: AtomicUsize,
+    channels_opened: AtomicUsize,
+}
+
+/// Why a channel could not be opened on a connection.
+enum OpenError {
+    /// The connection is dead or not answering: worth one reconnect.
+    Dead(String),
+    /// The server refused the channel on a live connection; reconnecting
+    /// would not help and would leak a connection.
+    Refused(String),
+}
+
+impl Pool {
+    pub fn new(targets: impl IntoIterator<Item = (String, Target)>, context: Context) -> Pool {
+        Pool {
+            slots: targets
+                .into_iter()
+                .map(|(name, target)| {
+                    let slot = Slot {
+                        target,
+                        connection: tokio::sync::Mutex::new(None),
+                    };
+                    (name, slot)
+                })
+                .collect(),
+            context,
+            connections_opened: AtomicUsize::new(0),
+            channels_opened: AtomicUsize::new(0),
+        }
+    }
+
+    pub fn stats(&self) -> PoolStats {
+        PoolStats {
+            connections_opened: self.connections_opened.load(Ordering::Relaxed),
+            channels_opened: self.channels_opened.load(Ordering::Relaxed),
+        }
+    }
+
+    /// A new session channel to `host`, connecting (or reconnecting once)
+    /// as needed.
+    pub async fn open_channel(&self, host: &str) -> Result<Channel<Msg>, Failure> {
+        let slot = self.slots.get(host).ok_or_else(|| {
+            Failure::new(
+                Status::Error,
+                format!("host \"{host}\" is not in the inventory"),
+            )
+        })?;
+        let (connection, fresh) = self.connection(slot).await?;
+        let dead = match self.open(&connection).await {
+            Ok(channel) => return Ok(channel),
+            Err(OpenError::Refused(reason)) => return Err(Failure::new(Status::Error, reason)),
+            Err(OpenError::Dead(reason)) => reason,
+        };
+        self.discard(slot, &connection).await;
+        if fresh {
+            // It died straight after connecting: another try would likely
+            // do the same, and the host has had its one connect.
+            return Err(Failure::new(
+                Status::Error,
+                format!("cannot open a session: {dead}"),
+            ));
+        }
+        let (connection, _) = self.connection(slot).await?;
+        match self.open(&connection).await {
+            Ok(channel) => Ok(channel),
+            Err(OpenError::Refused(reason) | OpenError::Dead(reason)) => Err(Failure::new(
+                Status::Error,
+                format!("cannot open a session: {reason}"),
+            )),
+        }
+    }
+
+    /// The host's live connection, and whether it was made just now.
+    async fn connection(&self, slot: &Slot) -> Result<(Arc<Connection>, bool), Failure> {
+        let mut pooled = slot.connection.lock().await;
+        if let Some(connection) = pooled.as_ref()
+            && !connection.is_closed()
+        {
+            return Ok((connection.clone(), false));
+        }
+        *pooled = None;
+        let connection = Arc::new(connect::connect(&slot.target, &self.context).await?);
+        self.connections_opened.fetch_add(1, Ordering::Relaxed);
+        *pooled = Some(connection.clone());
+        Ok((connection, true))
+    }
+
+    /// Forgets `dead`, unless another user already replaced it.
+    async fn discard(&self, slot: &Slot, dead: &Arc<Connection>) {
+        let mut pooled = slot.connection.lock().await;
+        if pooled.as_ref().is_some_and(|c| Arc::ptr_eq(c, dead)) {
+            *pooled = None;
+        }
+    }
+
+    async fn open(&self, connection: &Connection) -> Result<Channel<Msg>, OpenError> {
+        // A connection whose peer vanished without a reset would hang here
+        // until keepalives gave up; the connect timeout bounds it instead.
+        let opened = tokio::time::timeout(
+            self.context.connect_timeout,
+            connection.channel_open_session(),
+        )
+        .await;
+        match opened {
+            Ok(Ok(channel)) => {
+                self.channels_opened.fetch_add(1, Ordering::Relaxed);
+                Ok(channel)
+            }
+            Ok(Err(russh::Error::ChannelOpenFailure(why))) => Err(OpenError::Refused(format!(
+                "the server refused a new session ({}); its MaxSessions may be too low",
+                why.description()
+            ))),
+            Ok(Err(e)) => Err(OpenError::Dead(e.to_string())),
+            Err(_) => Err(OpenError::Dead("the server did not answer".to_string())),
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! The shell text shoal sends to a host: POSIX single-quoting, and the
+//! wrapper that lets a timed-out or cancelled command actually end.
+//!
+//! Why a wrapper: closing a channel does not stop a remote process that never
+//! writes (`sleep 600` survives it), and a server may ignore the `signal`
+//! channel request (OpenSSH before 7.9 does, and every server refuses it for
+//! forced commands). So the command runs under a small POSIX `sh` script:
+//!
+//! * a watchdog in the background reads the channel's stdin, on which shoal
+//!   never sends data; when shoal gives up on the command it sends EOF, the
+//!   watchdog's `cat` returns, and it kills the session's whole process group
+//!   (sshd makes each session a process group leader, so `kill -9 0` reaches
+//!   the command and everything it started, and nothing outside the session);
+//! * the watchdog ignores TERM so that a `signal TERM` that the server does
+//!   deliver to the group ends the command without also ending the watchdog,
+//!   which then still cleans up whatever trapped the TERM;
+//! * the command itself runs in the foreground, in the user's login shell
+//!   (`$SHELL -c`, exactly what a plain exec would do), with stdin from
+//!   /dev/null as with `ssh -n`, so exit code, `$?`, stdout and stderr are
+//!   the command's own;
+//! * after the command exits the watchdog is killed, so a command that
+//!   leaves a daemon behind (`nohup x &`) keeps it, as with plain ssh.
+//!
+//! The watchdog deliberately uses no `sleep`, so checking a host for leftover
+//! `sleep` processes after a timeout finds none of shoal's own.
+
+/// Quotes `text` as one POSIX shell word: single quotes, with each `'`
+/// written as `'\''`. Safe for any input, including newlines and `$`.
+pub(crate) fn quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// The watchdog script; `$1` is the user's command. Kept on one line, inside
+/// single quotes, so that any login shell (bash, zsh, dash, even csh, which
+/// cannot quote a newline) passes it to `sh` unchanged; the `!` of `$!` is
+/// safe because history expansion is off in non-interactive shells.
+const WATCHDOG: &str = concat!(
+    // fd 3 keeps the channel's stdin for the watchdog; everything else,
+    // including the command, reads /dev/null.
+    "exec 3<&0 </dev/null; ",
+    "(trap '' TERM; cat <&3 >/dev/null 2>&1; kill -9 0) >/dev/null 2>&1 & w=$!; ",
+    "exec 3<&-; ",
+    "\"${SHELL:-/bin/sh}\" -c \"$1\"; r=$?; ",
+    "kill -9 $w 2>/dev/null; exit $r",
+);
+
+/// The exec request for `command`: the watchdog script with the command as
+/// its argument.
+pub(crate) fn wrap(command: &str) -> String {
+    format!("exec sh -c {} shoal {}", quote(WATCHDOG), quote(command))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::process::{Command, Stdio};
+
+    use super::*;
+
+    #[test]
+    fn quoting_survives_every_awkward_character() {
+        assert_eq!(quote("plain"), "'plain'");
+        assert_eq!(quote("it's"), r"'it'\''s'");
+        assert_eq!(quote(""), "''");
+        for text in ["it's", "$HOME `id` \"x\"", "a\nb", "'''", "\\", "!*?[a]"] {
+            let out = Command::new("sh")
+                .arg("-c")
+                .arg(format!("printf %s {}", quote(text)))
+                .output()
+                .unwrap();
+            assert_eq!(String::from_utf8(out.stdout).unwrap(), text);
+        }
+    }
+
+    #[test]
+    fn the_script_is_one_line() {
+        assert!(!WATCHDOG.contains('\n'));
+    }
+
+    /// Runs `wrap(command)` the way sshd would: `$SHELL -c <exec request>`,
+    /// in its own session (sshd calls setsid for each session, and the
+    /// watchdog kills that session's process group), with a pipe as stdin
+    /// that the test controls.
+    fn run_wrapped(
+        command: &str,
+        close_stdin_after: Option<std::time::Duration>,
+    ) -> std::process::Output {
+        let mut child = Command::new("setsid")
+            .args(["--wait", "sh", "-c"])
+            .arg(wrap(command))
+            .env("SHELL", "/bin/sh")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take();
+        if let Some(after) = close_stdin_after {
+            std::thread::sleep(after);
+            drop(stdin);
+            child.wait_with_output().unwrap()
+        } else {
+            let out = child.wait_with_output().unwrap();
+            drop(stdin);
+            out
+        }
+    }
+
+    #[test]
+    fn the_wrapper_keeps_exit_code_stdout_and_stderr() {
+        let out = run_wrapped("echo out; echo err >&2; exit 3", None);
+        assert_eq!(out.status.code(), Some(3));
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "out\n");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "err\n");
+
+        let out = run_wrapped("false; echo \"status $?\"; printf 'it'\\''s'", None);
+        assert_eq!(out.status.code(), Some(0));
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "status 1\nit's");
+    }
+
+    #[test]
+    fn the_command_reads_an_empty_stdin() {
+        let out = run_wrapped("cat; echo done", None);
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "done\n");
+    }
+
+    #[test]
+    fn end_of_input_kills_the_whole_command() {
+        let marker = format!("shoal-wrapper-test-{}", std::process::id());
+        let started = std::time::Instant::now();
+        // A command that ignores TERM and would outlive its parent shell.
+        let command = format!("trap '' TERM; sh -c 'sleep 30; echo {marker}' ; sleep 30");
+        let out = run_wrapped(&command, Some(std::time::Duration::from_millis(300)));
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        assert_eq!(out.status.code(), None, "killed by a signal");
+        let left = Command::new("pgrep")
+            .arg("-f")
+            .arg(&marker)
+            .output()
+            .unwrap();
+        assert!(
+            left.stdout.is_empty(),
+            "left behind: {}",
+            String::from_utf8_lossy(&left.stdout)
+        );
+    }
+}
