@@ -225,6 +225,8 @@ impl Summary {
             .collect();
         let seconds = self.started.map_or(0.0, |t| t.elapsed().as_secs_f64());
         let noun = if total == 1 { "host" } else { "hosts" };
-        format!("{total} {noun}: {} · {seconds:.1} s", parts.join(", "))
+        // Warm runs finish in fractions of a second; show them to the 10 ms.
+        let precision = if seconds < 10.0 { 2 } else { 1 };
+        format!("{total} {noun}: {} · {seconds:.precision$} s", parts.join(", "))
     }
 }

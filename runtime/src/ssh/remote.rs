@@ -7,19 +7,28 @@
 //! forced commands). So the command runs under a small POSIX `sh` script:
 //!
 //! * a watchdog in the background reads the channel's stdin, on which shoal
-//!   never sends data; when shoal gives up on the command it sends EOF, the
-//!   watchdog's `cat` returns, and it kills the session's whole process group
-//!   (sshd makes each session a process group leader, so `kill -9 0` reaches
-//!   the command and everything it started, and nothing outside the session);
+//!   never sends data; when shoal gives up on the command it sends EOF (or
+//!   closes the channel, or the connection drops: sshd then closes the pipe
+//!   too), the watchdog's `read` returns, and it kills the session's whole
+//!   process group (sshd makes each session a process group leader, so
+//!   `kill -9 0` reaches the command and everything it started, and nothing
+//!   outside the session);
 //! * the watchdog ignores TERM so that a `signal TERM` that the server does
 //!   deliver to the group ends the command without also ending the watchdog,
 //!   which then still cleans up whatever trapped the TERM;
-//! * the command itself runs in the foreground, in the user's login shell
-//!   (`$SHELL -c`, exactly what a plain exec would do), with stdin from
-//!   /dev/null as with `ssh -n`, so exit code, `$?`, stdout and stderr are
-//!   the command's own;
+//! * the command itself runs in the foreground, as the user's login shell
+//!   would run it (`$SHELL -c`, exactly what a plain exec does), with stdin
+//!   from /dev/null as with `ssh -n`, so exit code, `$?`, stdout and stderr
+//!   are the command's own;
 //! * after the command exits the watchdog is killed, so a command that
 //!   leaves a daemon behind (`nohup x &`) keeps it, as with plain ssh.
+//!
+//! Cost: every process the wrapper adds is forked on every host for every
+//! command. The watchdog is one fork (a `read` builtin loop, no `cat`), and
+//! when the login shell is `sh` itself the command is `eval`ed in a subshell
+//! instead of starting a second shell. Measured locally, a `hostname` costs
+//! 4.5 ms wrapped against 4.3 ms plain; the first version of this wrapper,
+//! with `cat` and a second shell, cost 9.7 ms.
 //!
 //! The watchdog deliberately uses no `sleep`, so checking a host for leftover
 //! `sleep` processes after a timeout finds none of shoal's own.
@@ -33,21 +42,31 @@ pub(crate) fn quote(text: &str) -> String {
 /// The watchdog script; `$1` is the user's command. Kept on one line, inside
 /// single quotes, so that any login shell (bash, zsh, dash, even csh, which
 /// cannot quote a newline) passes it to `sh` unchanged; the `!` of `$!` is
-/// safe because history expansion is off in non-interactive shells.
+/// safe because history expansion is off in non-interactive shells. Its own
+/// variables are prefixed `shoal_` and unset before the command runs, so the
+/// command sees the environment a plain exec would give it.
 const WATCHDOG: &str = concat!(
+    "shoal_c=$1; shift; ",
     // fd 3 keeps the channel's stdin for the watchdog; everything else,
     // including the command, reads /dev/null.
     "exec 3<&0 </dev/null; ",
-    "(trap '' TERM; cat <&3 >/dev/null 2>&1; kill -9 0) >/dev/null 2>&1 & w=$!; ",
-    "exec 3<&-; ",
-    "\"${SHELL:-/bin/sh}\" -c \"$1\"; r=$?; ",
-    "kill -9 $w 2>/dev/null; exit $r",
+    "(trap '' TERM; while read -r shoal_l; do :; done <&3; kill -9 0) >/dev/null 2>&1 & ",
+    "shoal_w=$!; exec 3<&-; ",
+    // The login shell is this very shell: a subshell `eval` is the same
+    // language without starting another shell. Otherwise run it as the
+    // login shell would, so bash or zsh syntax still works.
+    "case ${SHELL:-/bin/sh} in ",
+    "*/sh|*/dash) (unset shoal_w; eval \"unset shoal_c; $shoal_c\");; ",
+    "*) \"$SHELL\" -c \"$shoal_c\";; ",
+    "esac; ",
+    "shoal_r=$?; kill -9 $shoal_w 2>/dev/null; exit $shoal_r",
 );
 
 /// The exec request for `command`: the watchdog script with the command as
 /// its argument.
 pub(crate) fn wrap(command: &str) -> String {
-    format!("exec sh -c {} shoal {}", quote(WATCHDOG), quote(command))
+    // `sh` as `$0`, as the command would see from a plain exec.
+    format!("exec sh -c {} sh {}", quote(WATCHDOG), quote(command))
 }
 
 #[cfg(test)]
@@ -84,10 +103,18 @@ mod tests {
         command: &str,
         close_stdin_after: Option<std::time::Duration>,
     ) -> std::process::Output {
+        run_wrapped_in("/bin/sh", command, close_stdin_after)
+    }
+
+    fn run_wrapped_in(
+        shell: &str,
+        command: &str,
+        close_stdin_after: Option<std::time::Duration>,
+    ) -> std::process::Output {
         let mut child = Command::new("setsid")
-            .args(["--wait", "sh", "-c"])
+            .args(["--wait", shell, "-c"])
             .arg(wrap(command))
-            .env("SHELL", "/bin/sh")
+            .env("SHELL", shell)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -115,6 +142,34 @@ mod tests {
         let out = run_wrapped("false; echo \"status $?\"; printf 'it'\\''s'", None);
         assert_eq!(out.status.code(), Some(0));
         assert_eq!(String::from_utf8_lossy(&out.stdout), "status 1\nit's");
+    }
+
+    #[test]
+    fn the_command_sees_a_clean_shell() {
+        let out = run_wrapped("echo \"$0 $# [${shoal_c-unset}] [${shoal_w-unset}]\"", None);
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "sh 0 [unset] [unset]\n"
+        );
+
+        let out = run_wrapped("if then", None);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "a syntax error exits 2 as with sh -c"
+        );
+        assert!(!out.stderr.is_empty());
+    }
+
+    #[test]
+    fn other_login_shells_run_the_command_themselves() {
+        let out = run_wrapped_in(
+            "/bin/bash",
+            "[[ -n $BASH_VERSION ]] && echo bash; exit 4",
+            None,
+        );
+        assert_eq!(out.status.code(), Some(4));
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "bash\n");
     }
 
     #[test]
