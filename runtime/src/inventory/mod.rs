@@ -190,7 +190,7 @@ impl Loader<'_> {
             .or_else(|| raw.defaults.user.clone())
             .or_else(|| self.env.user.clone());
         let default_port = match &raw.defaults.port {
-            Some(port) => self.port(port)?,
+            Some(port) => self.port("defaults.port", port)?,
             None => DEFAULT_PORT,
         };
         let hosts = self.hosts(
@@ -239,8 +239,11 @@ impl Loader<'_> {
         let known_hosts = match (&overrides.known_hosts, &defaults.known_hosts) {
             (Some(path), _) => paths::expand_home(&path.to_string_lossy(), self.env)
                 .map_err(|reason| self.unusable(format!("--known-hosts {reason}")))?,
-            (None, Some(raw)) => paths::expand(raw.get_ref(), self.base_dir(), self.env)
-                .map_err(|reason| self.at(raw.span().start, format!("known_hosts: {reason}")))?,
+            (None, Some(raw)) => {
+                paths::expand(raw.get_ref(), self.base_dir(), self.env).map_err(|reason| {
+                    self.at(raw.span().start, format!("defaults.known_hosts: {reason}"))
+                })?
+            }
             (None, None) => paths::expand_home("~/.ssh/known_hosts", self.env)
                 .map_err(|reason| self.unusable(format!("known_hosts: {reason}")))?,
         };
@@ -249,7 +252,7 @@ impl Loader<'_> {
             (Some(0), _) => return Err(self.unusable("--fanout must be at least 1")),
             (Some(fanout), _) => fanout,
             (None, Some(fanout)) if *fanout.get_ref() == 0 => {
-                return Err(self.at(fanout.span().start, "fanout: must be at least 1"));
+                return Err(self.at(fanout.span().start, "defaults.fanout: must be at least 1"));
             }
             (None, Some(fanout)) => *fanout.get_ref(),
             (None, None) => DEFAULT_FANOUT,
@@ -258,13 +261,13 @@ impl Loader<'_> {
         let connect_timeout = match overrides.connect_timeout {
             Some(timeout) => timeout,
             None => self
-                .duration("connect_timeout", &defaults.connect_timeout)?
+                .duration("defaults.connect_timeout", &defaults.connect_timeout)?
                 .unwrap_or(DEFAULT_CONNECT_TIMEOUT),
         };
         let command_timeout = match overrides.command_timeout {
             Some(timeout) => timeout,
             None => self
-                .duration("command_timeout", &defaults.command_timeout)?
+                .duration("defaults.command_timeout", &defaults.command_timeout)?
                 .unwrap_or(DEFAULT_COMMAND_TIMEOUT),
         };
 
@@ -291,11 +294,11 @@ impl Loader<'_> {
             .map(|raw| {
                 let at = raw.span().start;
                 let path = paths::expand(raw.get_ref(), self.base_dir(), self.env)
-                    .map_err(|reason| self.at(at, format!("identity_files: {reason}")))?;
+                    .map_err(|reason| self.at(at, format!("defaults.identity_files: {reason}")))?;
                 if !path.is_file() {
                     return Err(self.at(
                         at,
-                        format!("identity_files: {} does not exist", path.display()),
+                        format!("defaults.identity_files: {} does not exist", path.display()),
                     ));
                 }
                 Ok(path)
@@ -333,9 +336,12 @@ impl Loader<'_> {
             .transpose()
     }
 
-    fn port(&self, port: &Spanned<u16>) -> Result<u16, InventoryError> {
+    fn port(&self, field: &str, port: &Spanned<u16>) -> Result<u16, InventoryError> {
         match *port.get_ref() {
-            0 => Err(self.at(port.span().start, "port: must be between 1 and 65535")),
+            0 => Err(self.at(
+                port.span().start,
+                format!("{field} must be between 1 and 65535"),
+            )),
             port => Ok(port),
         }
     }
@@ -354,7 +360,7 @@ impl Loader<'_> {
             let name = raw.name.get_ref();
             let name_at = raw.name.span().start;
             if name.trim().is_empty() {
-                return Err(self.at(name_at, "name: a host name cannot be empty"));
+                return Err(self.at(name_at, "hosts.name: a host name cannot be empty"));
             }
             if let Some(&first) = seen.get(name.as_str()) {
                 let (first_line, _) = error::line_column(self.text, first);
@@ -367,13 +373,16 @@ impl Loader<'_> {
 
             let addr = match &raw.addr {
                 Some(addr) if addr.get_ref().trim().is_empty() => {
-                    return Err(self.at(addr.span().start, "addr: cannot be empty"));
+                    return Err(self.at(
+                        addr.span().start,
+                        format!("host \"{name}\": addr cannot be empty"),
+                    ));
                 }
                 Some(addr) => addr.get_ref().clone(),
                 None => name.clone(),
             };
             let port = match &raw.port {
-                Some(port) => self.port(port)?,
+                Some(port) => self.port(&format!("host \"{name}\": port"), port)?,
                 None => default_port,
             };
             let user = match (user_overridden, &raw.user) {
@@ -398,7 +407,7 @@ impl Loader<'_> {
                         return Err(self.at(
                             tags.span().start,
                             format!(
-                                "tags: `{bad}` cannot be a tag name, it is already a column \
+                                "host \"{name}\": tag `{bad}` cannot be a tag name, it is already a column \
                                  (reserved: {})",
                                 RESERVED_TAGS.join(", ")
                             ),

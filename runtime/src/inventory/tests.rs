@@ -280,7 +280,7 @@ fn a_missing_identity_file_is_an_error_at_its_entry() {
     assert_eq!(
         message,
         format!(
-            "identity_files: {} does not exist",
+            "defaults.identity_files: {} does not exist",
             scratch.dir.path().join("absent").display()
         )
     );
@@ -313,12 +313,15 @@ fn a_bad_duration_is_an_error_at_its_value() {
     assert_eq!((line, column), (2, 19));
     assert_eq!(
         message,
-        "connect_timeout: `10` has no unit: write it as 200ms, 5s, 2m or 1h"
+        "defaults.connect_timeout: `10` has no unit: write it as 200ms, 5s, 2m or 1h"
     );
 
     let (line, _, message) = scratch.error("[defaults]\n\ncommand_timeout = \"soon\"\n");
     assert_eq!(line, 3);
-    assert!(message.starts_with("command_timeout: `soon` "), "{message}");
+    assert!(
+        message.starts_with("defaults.command_timeout: `soon` "),
+        "{message}"
+    );
 }
 
 #[test]
@@ -326,7 +329,7 @@ fn fanout_zero_is_an_error() {
     let scratch = Scratch::new();
     let (line, column, message) = scratch.error("[defaults]\nfanout = 0\n");
     assert_eq!((line, column), (2, 10));
-    assert_eq!(message, "fanout: must be at least 1");
+    assert_eq!(message, "defaults.fanout: must be at least 1");
 
     let overrides = Overrides {
         fanout: Some(0),
@@ -345,7 +348,7 @@ fn type_errors_and_bad_ports_are_located() {
 
     let (line, column, message) = scratch.error("[[hosts]]\nname = \"a\"\nport = 0\n");
     assert_eq!((line, column), (3, 8));
-    assert_eq!(message, "port: must be between 1 and 65535");
+    assert_eq!(message, r#"host "a": port must be between 1 and 65535"#);
 
     let (line, _, message) = scratch.error("[[hosts]]\nname = \"a\"\ntags = { rack = 7 }\n");
     assert_eq!(line, 3);
@@ -368,12 +371,12 @@ fn empty_names_and_reserved_tags_are_refused() {
     let scratch = Scratch::new();
     let (line, column, message) = scratch.error("[[hosts]]\nname = \"\"\n");
     assert_eq!((line, column), (2, 8));
-    assert_eq!(message, "name: a host name cannot be empty");
+    assert_eq!(message, "hosts.name: a host name cannot be empty");
 
     let (line, _, message) = scratch.error("[[hosts]]\nname = \"a\"\ntags = { status = \"x\" }\n");
     assert_eq!(line, 3);
     assert!(
-        message.starts_with("tags: `status` cannot be a tag name"),
+        message.starts_with(r#"host "a": tag `status` cannot be a tag name"#),
         "{message}"
     );
 }
