@@ -2,21 +2,22 @@
 //! inventory, an executor and a session, which run the query.
 //!
 //! Exit codes: 0 when every host ended `ok`; 1 when the query ran but some
-//! host did not; 2 for usage, parse and inventory errors.
+//! host did not; 2 for usage, parse, inventory and evaluation errors; 130
+//! when Ctrl-C stopped the query (what finished is printed first).
 
-use std::io::{IsTerminal, Write};
+use std::collections::HashMap;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use shoal_runtime::inventory::{Inventory, Overrides};
-use shoal_runtime::ssh::SshExecutor;
-use shoal_stdlib::executor::{HostOutcome, Status};
-use shoal_stdlib::{RunObserver, Session};
 
-use crate::help;
-use crate::render::{Format, render};
+use crate::engine::Engine;
+use crate::output::Printer;
+use crate::render::Format;
+use crate::{help, script};
 
 /// The query ran and every host that ran a command ended `ok`.
 pub const EXIT_OK: u8 = 0;
@@ -24,6 +25,8 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_HOSTS_FAILED: u8 = 1;
 /// Bad usage, a query that does not parse or plan, or a bad inventory.
 pub const EXIT_USAGE: u8 = 2;
+/// Ctrl-C stopped the query; what finished was printed (128 + SIGINT).
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -31,7 +34,7 @@ pub const EXIT_USAGE: u8 = 2;
     version,
     disable_help_subcommand = true,
     about = "Ask a whole fleet one question over SSH and compare the answers.",
-    after_help = "Exit codes: 0 every host ok; 1 some host not ok; 2 usage, parse or inventory error."
+    after_help = "Exit codes: 0 every host ok; 1 some host not ok; 2 usage, parse or inventory error; 130 interrupted."
 )]
 pub struct Cli {
     /// Run these statements (separated by `;` or newlines), print, and exit.
@@ -49,6 +52,13 @@ pub struct Cli {
 pub enum Command {
     /// Describe the language, or one stage.
     Help { stage: Option<String> },
+    /// Run a script of statements; `{{KEY}}` in it is replaced by `--param KEY=VALUE`.
+    Run {
+        file: PathBuf,
+        /// A script parameter (repeatable).
+        #[arg(long = "param", value_name = "KEY=VALUE", value_parser = script::parse_param)]
+        params: Vec<(String, String)>,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -108,16 +118,37 @@ impl Options {
 
 /// Runs the parsed command line.
 pub fn main(cli: Cli) -> ExitCode {
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     match (&cli.subcommand, &cli.command) {
         (Some(Command::Help { stage: None }), _) => print_and_exit(help::overview(), EXIT_OK),
         (Some(Command::Help { stage: Some(name) }), _) => match help::stage(name) {
             Ok(text) => print_and_exit(text, EXIT_OK),
             Err(error) => fail(&format!("error: {error}\n")),
         },
-        (None, Some(query)) => run_query(query, &cli.options),
-        (None, None) => fail(
-            "error: the interactive shell is not available yet; pass a query with -c\n  = hint: shoal -c 'hosts | run \"uptime\"'\n",
-        ),
+        (Some(Command::Run { file, params }), _) => {
+            let script = match std::fs::read_to_string(file) {
+                Ok(script) => script,
+                Err(error) => {
+                    return fail(&format!("error: cannot read {}: {error}\n", file.display()));
+                }
+            };
+            let params: HashMap<String, String> = params.iter().cloned().collect();
+            match script::substitute(&script, &params) {
+                Ok(source) => run_source(&source, &cli.options, color),
+                Err(error) => fail(&format!("error: {}: {error}\n", file.display())),
+            }
+        }
+        (None, Some(query)) => run_source(query, &cli.options, color),
+        (None, None) => {
+            let Some(mut engine) = open_engine(&cli.options) else {
+                return ExitCode::from(EXIT_USAGE);
+            };
+            let printer = printer(&cli.options);
+            match crate::repl::run(&mut engine, &printer) {
+                Ok(()) => ExitCode::from(EXIT_OK),
+                Err(error) => fail(&format!("error: the terminal failed: {error}\n")),
+            }
+        }
     }
 }
 
@@ -131,102 +162,55 @@ fn fail(message: &str) -> ExitCode {
     ExitCode::from(EXIT_USAGE)
 }
 
-fn run_query(query: &str, options: &Options) -> ExitCode {
-    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let plan = match shoal_lang::compile(query) {
+fn printer(options: &Options) -> Printer {
+    Printer {
+        format: options.format,
+        full: options.full,
+        color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    }
+}
+
+/// Loads the inventory and starts the engine, printing why it could not.
+fn open_engine(options: &Options) -> Option<Engine> {
+    let inventory = match Inventory::locate(options.inventory.as_deref())
+        .and_then(|path| Inventory::load(&path, &options.overrides()))
+    {
+        Ok(inventory) => inventory,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return None;
+        }
+    };
+    match Engine::new(inventory) {
+        Ok(engine) => Some(engine),
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            None
+        }
+    }
+}
+
+/// Runs statements non-interactively (`-c` and scripts).
+fn run_source(source: &str, options: &Options, color: bool) -> ExitCode {
+    let plan = match shoal_lang::compile(source) {
         Ok(plan) => plan,
-        Err(error) => return fail(&error.render(query, color)),
+        Err(error) => return fail(&error.render(source, color)),
     };
     if options.explain {
         let json = serde_json::to_string_pretty(&plan).expect("plans serialise");
         return print_and_exit(json + "\n", EXIT_OK);
     }
-    let inventory = match Inventory::locate(options.inventory.as_deref())
-        .and_then(|path| Inventory::load(&path, &options.overrides()))
-    {
-        Ok(inventory) => inventory,
-        Err(error) => return fail(&format!("error: {error}\n")),
+    let Some(mut engine) = open_engine(options) else {
+        return ExitCode::from(EXIT_USAGE);
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => return fail(&format!("error: cannot start the async runtime: {error}\n")),
-    };
-    let executor = SshExecutor::new(&inventory, runtime.handle().clone());
-    let mut session = Session::new(inventory.fleet());
-    let mut summary = Summary::default();
-    let mut stdout = std::io::stdout().lock();
-    for statement in &plan.statements {
-        let result = session.eval(statement, &executor, &mut summary);
-        let frame = match result {
-            Ok(frame) => frame,
-            Err(error) => {
-                let _ = stdout.flush();
-                return fail(&error.render(query, color));
-            }
-        };
-        if statement.bind.is_some() {
-            continue;
-        }
-        match render(&frame, options.format, options.full) {
-            Ok(text) => {
-                let _ = stdout.write_all(text.as_bytes());
-            }
-            Err(error) => return fail(&format!("error: cannot print the result: {error}\n")),
-        }
-    }
-    let _ = stdout.flush();
-    if summary.any_not_ok {
+    let report = printer(options).run_source(&mut engine, source);
+    if report.interrupted {
+        ExitCode::from(EXIT_INTERRUPTED)
+    } else if report.errored {
+        ExitCode::from(EXIT_USAGE)
+    } else if engine.saw_failures {
         ExitCode::from(EXIT_HOSTS_FAILED)
     } else {
         ExitCode::from(EXIT_OK)
-    }
-}
-
-/// Counts each run's statuses and prints one line per run on stderr:
-/// `200 hosts: 196 ok, 3 failed, 1 unreachable · 2.1 s`.
-#[derive(Default)]
-struct Summary {
-    counts: Vec<(Status, usize)>,
-    started: Option<Instant>,
-    any_not_ok: bool,
-}
-
-impl RunObserver for Summary {
-    fn run_started(&mut self, _command: &str, _hosts: usize) {
-        self.counts.clear();
-        self.started = Some(Instant::now());
-    }
-
-    fn host_finished(&mut self, _host: &str, outcome: &HostOutcome) {
-        self.any_not_ok |= outcome.status != Status::Ok;
-        match self.counts.iter_mut().find(|(s, _)| *s == outcome.status) {
-            Some((_, n)) => *n += 1,
-            None => self.counts.push((outcome.status, 1)),
-        }
-    }
-
-    fn run_finished(&mut self) {
-        eprintln!("{}", self.line());
-    }
-}
-
-impl Summary {
-    fn line(&self) -> String {
-        let total: usize = self.counts.iter().map(|(_, n)| n).sum();
-        let parts: Vec<String> = Status::ALL
-            .iter()
-            .filter_map(|status| {
-                let (_, n) = self.counts.iter().find(|(s, _)| s == status)?;
-                Some(format!("{n} {status}"))
-            })
-            .collect();
-        let seconds = self.started.map_or(0.0, |t| t.elapsed().as_secs_f64());
-        let noun = if total == 1 { "host" } else { "hosts" };
-        // Warm runs finish in fractions of a second; show them to the 10 ms.
-        let precision = if seconds < 10.0 { 2 } else { 1 };
-        format!("{total} {noun}: {} · {seconds:.precision$} s", parts.join(", "))
     }
 }

@@ -1,5 +1,11 @@
-//! shoal's front end: the command line, rendering of results, and help
-//! generated from the operator registry.
+//! shoal's front end: the command line, the interactive shell, scripts,
+//! rendering of results, progress, and help generated from the registry.
 pub mod cli;
+mod complete;
+mod engine;
 pub mod help;
-pub mod render;
+mod output;
+mod progress;
+mod render;
+mod repl;
+mod script;

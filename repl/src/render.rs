@@ -19,9 +19,9 @@ pub enum Format {
 /// the screen; `--full` shows them whole.
 const CELL_WIDTH: usize = 60;
 
-pub fn render(df: &DataFrame, format: Format, full: bool) -> Result<String, String> {
+pub fn render(df: &DataFrame, format: Format, full: bool, color: bool) -> Result<String, String> {
     match format {
-        Format::Table => Ok(table(df, full)?),
+        Format::Table => Ok(table(df, full, color)?),
         Format::Json => json(df),
         Format::Csv => csv(df),
     }
@@ -34,17 +34,35 @@ fn cells(df: &DataFrame) -> Result<Vec<Vec<Option<String>>>, String> {
         .collect()
 }
 
-fn table(df: &DataFrame, full: bool) -> Result<String, String> {
+fn table(df: &DataFrame, full: bool, color: bool) -> Result<String, String> {
     let columns = cells(df)?;
+    let names = column_names(df);
+    let status_column = names.iter().position(|n| n == "status");
     let mut builder = Builder::default();
-    builder.push_record(column_names(df));
+    builder.push_record(names.clone());
     for row in 0..df.height() {
-        builder.push_record(columns.iter().map(|c| {
+        builder.push_record(columns.iter().enumerate().map(|(i, c)| {
             let text = c[row].clone().unwrap_or_default();
-            if full { text } else { shorten(&text) }
+            let text = if full { text } else { shorten(&text) };
+            if color && Some(i) == status_column {
+                paint_status(&text)
+            } else {
+                text
+            }
         }));
     }
     Ok(format!("{}\n", builder.build().with(Style::sharp())))
+}
+
+/// Green for ok, yellow for a command that ran and failed, red for a host
+/// that never ran it.
+fn paint_status(status: &str) -> String {
+    let code = match status {
+        "ok" => "32",
+        "failed" | "timeout" | "cancelled" => "33",
+        _ => "31",
+    };
+    format!("\x1b[{code}m{status}\x1b[0m")
 }
 
 /// First line only, at most `CELL_WIDTH` characters, marking any cut with `…`.

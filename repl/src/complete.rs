@@ -1,0 +1,140 @@
+//! Tab completion: what may come next at the cursor, from the operator
+//! registry (stages), the inventory (hosts, groups, tags and their values)
+//! and the session (saved `$variables`).
+
+use shoal_stdlib::Session;
+use shoal_stdlib::ops::REGISTRY;
+
+/// Columns every `run` adds, offered next to the tags.
+const RUN_COLUMNS: &[&str] = &[
+    "host",
+    "addr",
+    "stdout",
+    "stderr",
+    "exit",
+    "status",
+    "error",
+    "duration_ms",
+];
+
+/// Candidates for the word that ends at `pos`, and where that word starts.
+pub fn candidates(line: &str, pos: usize, session: &Session) -> (usize, Vec<String>) {
+    let before = &line[..pos];
+    let start = before
+        .rfind(|c: char| c.is_whitespace() || "|;(),=<>~!".contains(c))
+        .map_or(0, |i| {
+            i + before[i..].chars().next().map_or(1, char::len_utf8)
+        });
+    let word = &before[start..];
+    let context = before[..start].trim_end();
+    let fleet = &session.fleet;
+    let mut options: Vec<String> = if word.starts_with('$') {
+        session.vars.keys().map(|v| format!("${v}")).collect()
+    } else if word.starts_with('@') {
+        fleet.groups.keys().map(|g| format!("@{g}")).collect()
+    } else if context.is_empty() || context.ends_with(';') {
+        let mut start_words = vec!["hosts".to_string(), "let".to_string()];
+        start_words.extend(session.vars.keys().map(|v| format!("${v}")));
+        start_words
+    } else if context.ends_with('|') {
+        REGISTRY
+            .iter()
+            .flat_map(|op| std::iter::once(op.name()).chain(op.aliases().iter().copied()))
+            .map(str::to_string)
+            .collect()
+    } else if context.ends_with("hosts") {
+        fleet.hosts.iter().map(|h| h.name.clone()).collect()
+    } else if let Some(column) = compared_column(context) {
+        let mut values: Vec<String> = fleet
+            .hosts
+            .iter()
+            .filter_map(|h| h.tags.get(column).cloned())
+            .collect();
+        if column == "status" {
+            values.extend(
+                shoal_stdlib::executor::Status::ALL
+                    .iter()
+                    .map(|s| s.to_string()),
+            );
+        }
+        if column == "host" {
+            values.extend(fleet.hosts.iter().map(|h| h.name.clone()));
+        }
+        values
+    } else {
+        let mut columns: Vec<String> = fleet.tag_names().into_iter().map(str::to_string).collect();
+        columns.extend(RUN_COLUMNS.iter().map(|c| c.to_string()));
+        columns
+    };
+    options.sort();
+    options.dedup();
+    options.retain(|o| o.starts_with(word));
+    (start, options)
+}
+
+/// The column being compared when the cursor is at a value: `az = `,
+/// `az != `, `az in (a, `.
+fn compared_column(context: &str) -> Option<&str> {
+    let mut rest = context;
+    // Inside `COL in (v1, v2, ` skip back over the list to `in (`.
+    if let Some(open) = rest.rfind('(')
+        && !rest[open..].contains(')')
+        && rest[..open].trim_end().ends_with(" in")
+    {
+        rest = rest[..open].trim_end().strip_suffix("in")?.trim_end();
+        return rest.rsplit(|c: char| c.is_whitespace() || c == '(').next();
+    }
+    for op in ["!=", "<=", ">=", "=", "<", ">"] {
+        if let Some(left) = rest.strip_suffix(op) {
+            rest = left.trim_end();
+            return rest
+                .rsplit(|c: char| c.is_whitespace() || c == '(')
+                .next()
+                .filter(|c| !c.is_empty());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shoal_stdlib::sample::fleet;
+
+    fn complete(line: &str) -> Vec<String> {
+        let session = Session::new(fleet());
+        candidates(line, line.len(), &session).1
+    }
+
+    #[test]
+    fn completes_stages_after_a_pipe() {
+        assert_eq!(complete("hosts | fil"), ["filter"]);
+        assert!(complete("hosts | ").contains(&"distinct".to_string()));
+    }
+
+    #[test]
+    fn completes_tag_values_after_a_comparison() {
+        assert_eq!(
+            complete("hosts | filter az = us-east-1"),
+            ["us-east-1a", "us-east-1b", "us-east-1c"]
+        );
+        assert_eq!(complete("hosts | filter role=ca"), ["cache"]);
+        assert_eq!(complete("hosts | filter role in (web, d"), ["db"]);
+        assert_eq!(complete("hosts | where status != time"), ["timeout"]);
+    }
+
+    #[test]
+    fn completes_columns_hosts_groups_and_variables() {
+        assert_eq!(complete("hosts | sort ver"), ["version"]);
+        assert_eq!(
+            complete("hosts | count by st"),
+            ["status", "stderr", "stdout"]
+        );
+        assert_eq!(complete("hosts db"), ["db01", "db02"]);
+        assert_eq!(complete("hosts @w"), ["@web"]);
+        let mut session = Session::new(fleet());
+        session.vars.insert("bad".into(), Default::default());
+        assert_eq!(candidates("$b", 2, &session).1, ["$bad"]);
+        assert_eq!(candidates("", 0, &session).1, ["$bad", "hosts", "let"]);
+    }
+}

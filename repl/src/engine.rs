@@ -1,0 +1,80 @@
+//! The engine every entry point shares (`-c`, scripts, the REPL, the demo):
+//! one inventory, one tokio runtime, one SSH executor whose connections are
+//! pooled for the whole session, and the session's saved results.
+//!
+//! Ctrl-C during a query cancels it: hosts still running end `cancelled`,
+//! the results so far are returned, and a second Ctrl-C exits at once.
+
+use std::io::IsTerminal;
+
+use polars::prelude::DataFrame;
+use shoal_lang::plan::PlannedStatement;
+use shoal_runtime::inventory::Inventory;
+use shoal_runtime::ssh::SshExecutor;
+use shoal_stdlib::Session;
+use tokio::runtime::Runtime;
+
+use crate::progress::Progress;
+
+/// What running a statement produced.
+pub struct Outcome {
+    /// The result, or the error that stopped the statement.
+    pub result: shoal_lang::Result<DataFrame>,
+    /// True when the user pressed Ctrl-C during it.
+    pub interrupted: bool,
+}
+
+pub struct Engine {
+    // Field order matters: the executor's connections close before the
+    // runtime that drives them shuts down.
+    executor: SshExecutor,
+    runtime: Runtime,
+    pub session: Session,
+    pub inventory: Inventory,
+    /// Whether stderr is a terminal that can show a progress bar.
+    show_progress: bool,
+    /// Whether any host of any run so far did not end `ok`: exit code 1.
+    pub saw_failures: bool,
+}
+
+impl Engine {
+    pub fn new(inventory: Inventory) -> std::io::Result<Engine> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        let executor = SshExecutor::new(&inventory, runtime.handle().clone());
+        Ok(Engine {
+            executor,
+            runtime,
+            session: Session::new(inventory.fleet()),
+            inventory,
+            show_progress: std::io::stderr().is_terminal(),
+            saw_failures: false,
+        })
+    }
+
+    /// Runs one planned statement, cancelling it on Ctrl-C.
+    pub fn run(&mut self, statement: &PlannedStatement) -> Outcome {
+        let token = self.executor.begin_query();
+        let watcher = self.runtime.spawn({
+            let token = token.clone();
+            async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    token.cancel();
+                    eprintln!("\ncancelling… (Ctrl-C again to quit at once)");
+                    if tokio::signal::ctrl_c().await.is_ok() {
+                        std::process::exit(130);
+                    }
+                }
+            }
+        });
+        let mut progress = Progress::new(self.show_progress);
+        let result = self.session.eval(statement, &self.executor, &mut progress);
+        watcher.abort();
+        self.saw_failures |= progress.saw_failures();
+        Outcome {
+            result,
+            interrupted: token.is_cancelled(),
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! Runs query text through the engine and prints what it produces, the same
+//! way for `-c`, scripts and the REPL: results on stdout, errors and
+//! summaries on stderr.
+
+use std::io::Write;
+
+use polars::prelude::*;
+
+use crate::engine::Engine;
+use crate::render::{Format, render};
+
+/// How results are printed.
+pub struct Printer {
+    pub format: Format,
+    pub full: bool,
+    /// ANSI colour for status cells and errors.
+    pub color: bool,
+}
+
+/// How running some text went, for the exit code.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Report {
+    /// The text did not parse or plan, or a statement failed: exit 2.
+    pub errored: bool,
+    /// Ctrl-C cancelled a statement: exit 130.
+    pub interrupted: bool,
+}
+
+impl Printer {
+    /// Compiles and runs every statement in `source`, printing each result
+    /// that is not saved with `let`. Stops at the first error or Ctrl-C,
+    /// after printing what that statement got so far.
+    pub fn run_source(&self, engine: &mut Engine, source: &str) -> Report {
+        let plan = match shoal_lang::compile(source) {
+            Ok(plan) => plan,
+            Err(error) => {
+                eprint!("{}", error.render(source, self.color));
+                return Report {
+                    errored: true,
+                    interrupted: false,
+                };
+            }
+        };
+        for statement in &plan.statements {
+            let outcome = engine.run(statement);
+            match outcome.result {
+                Ok(frame) => {
+                    if statement.bind.is_none() || outcome.interrupted {
+                        self.print(&frame);
+                    }
+                }
+                Err(error) => {
+                    eprint!("{}", error.render(source, self.color));
+                    return Report {
+                        errored: true,
+                        interrupted: outcome.interrupted,
+                    };
+                }
+            }
+            if outcome.interrupted {
+                eprintln!("cancelled: the rows above are what finished before Ctrl-C");
+                return Report {
+                    errored: false,
+                    interrupted: true,
+                };
+            }
+        }
+        Report::default()
+    }
+
+    pub fn print(&self, frame: &DataFrame) {
+        match render(frame, self.format, self.full, self.color) {
+            Ok(text) => {
+                let mut stdout = std::io::stdout().lock();
+                let _ = stdout.write_all(text.as_bytes());
+                let _ = stdout.flush();
+            }
+            Err(error) => eprintln!("error: cannot print the result: {error}"),
+        }
+    }
+}
+
+/// `:hosts`: the inventory as a table.
+pub fn print_inventory(engine: &Engine, printer: &Printer) {
+    let fleet = &engine.session.fleet;
+    match shoal_stdlib::frame::host_table(fleet, &fleet.hosts.iter().collect::<Vec<_>>()) {
+        Ok(frame) => printer.print(&frame),
+        Err(error) => eprintln!("error: {}", error.reason),
+    }
+    if !fleet.groups.is_empty() {
+        let groups: Vec<String> = fleet
+            .groups
+            .iter()
+            .map(|(name, members)| format!("@{name} ({})", members.len()))
+            .collect();
+        println!("groups: {}", groups.join(", "));
+    }
+}
+
+/// `:vars`: the saved results, with their sizes.
+pub fn print_vars(engine: &Engine) {
+    if engine.session.vars.is_empty() {
+        println!("no saved results; save one with: let bad = hosts | ...");
+    }
+    for (name, frame) in &engine.session.vars {
+        println!(
+            "${name}: {} rows × {} columns",
+            frame.height(),
+            frame.width()
+        );
+    }
+}
