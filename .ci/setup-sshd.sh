@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # setup-sshd.sh: installs what tests/support's sshd fleet harness needs; idempotent, run as root.
+# It also installs tmux, in which tests/repl.rs drives the interactive shell.
 #
 # The harness starts its own sshd processes on 127.0.1.N:22, each inside its own UTS, mount
 # and PID namespaces, logging in as the `shoaltest` user (the harness creates that user
@@ -24,7 +25,8 @@ for pair in \
     /usr/bin/mount:mount \
     /usr/bin/pgrep:procps \
     /usr/bin/hostname:hostname \
-    /usr/sbin/useradd:passwd; do
+    /usr/sbin/useradd:passwd \
+    /usr/bin/tmux:tmux; do
     bin=${pair%%:*}
     pkg=${pair#*:}
     if [ ! -x "$bin" ]; then

@@ -185,3 +185,76 @@ fn a_real_run_prints_json_and_csv_rows_and_exit_codes_follow_host_status() {
         "{stdout}"
     );
 }
+
+#[test]
+fn scripts_take_parameters_and_name_a_missing_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("check.shoal");
+    std::fs::write(
+        &script,
+        "# which hosts\nhosts @{{group}} | filter az = {{az}}\n",
+    )
+    .unwrap();
+    let script = script.to_str().unwrap();
+    let (_, stderr) = expect(&["run", script, "--param", "group=web"], 2);
+    assert!(
+        stderr.contains("`az`") && stderr.contains("--param az="),
+        "{stderr}"
+    );
+    let (stdout, _) = expect(
+        &[
+            "--explain",
+            "run",
+            script,
+            "--param",
+            "group=web",
+            "--param",
+            "az=us-east-1a",
+        ],
+        0,
+    );
+    let plan: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(plan["statements"][0]["source"]["name"], "web");
+    assert_eq!(
+        plan["statements"][0]["ops"][0]["predicate"]["value"]["text"],
+        "us-east-1a"
+    );
+}
+
+#[test]
+fn hostile_script_parameters_reach_the_host_as_one_literal_argument() {
+    let fleet = SshdFleet::start(FleetSpec::new(1));
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = fleet_inventory(&fleet, dir.path());
+    let marker = dir.path().join("pwned");
+    let script = dir.path().join("echo.shoal");
+    std::fs::write(&script, "hosts | run \"printf %s {{v}}\" | select stdout\n").unwrap();
+    let touch = format!("touch {}", marker.display());
+    for evil in [
+        format!("x; {touch}"),
+        format!("$({touch})"),
+        format!("`{touch}`"),
+        format!("a'b\"c; {touch}"),
+        format!("line\n{touch}"),
+    ] {
+        let param = format!("v={evil}");
+        let args = [
+            "--inventory",
+            inventory.as_str(),
+            "--format",
+            "json",
+            "run",
+            script.to_str().unwrap(),
+            "--param",
+            &param,
+        ];
+        let (stdout, _) = expect(&args, 0);
+        let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(
+            rows[0]["stdout"],
+            evil.as_str(),
+            "the host printed the value literally"
+        );
+        assert!(!marker.exists(), "the value {evil:?} was executed");
+    }
+}
