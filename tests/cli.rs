@@ -258,3 +258,21 @@ fn hostile_script_parameters_reach_the_host_as_one_literal_argument() {
         assert!(!marker.exists(), "the value {evil:?} was executed");
     }
 }
+
+#[test]
+fn the_demo_fleet_answers_as_thirty_real_ssh_hosts() {
+    let (stdout, _) = expect(
+        &["demo", "--format", "json", "-c", "hosts | count by az"],
+        0,
+    );
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout).unwrap();
+    let total: i64 = rows.iter().map(|r| r["count"].as_i64().unwrap()).sum();
+    assert_eq!(total, 30, "{stdout}");
+    assert_eq!(rows.len(), 3, "three AZs: {stdout}");
+    // The seeded incident is there, over real SSH.
+    let query = "hosts | run \"cat etc/app/health\" as health | run \"grep max_conns etc/app/app.conf\" as conf | count by health, conf";
+    let (stdout, stderr) = expect(&["demo", "--format", "csv", "-c", query], 0);
+    assert!(stdout.contains("FAIL,max_conns=64,7"), "{stdout}");
+    assert!(stdout.contains("OK,max_conns=1024,23"), "{stdout}");
+    assert!(stderr.contains("30 hosts: 30 ok"), "{stderr}");
+}

@@ -15,12 +15,20 @@ use crate::duration::parse_duration;
 use crate::error::{Error, Result};
 use crate::span::Span;
 
-/// Columns a `run` stage writes. `run ... as NAME` may not reuse them, since
-/// the copy would be overwritten by the very run that makes it.
-pub const RUN_COLUMNS: &[&str] = &["stdout", "stderr", "exit", "status", "error", "duration_ms"];
-
-/// Columns every host row starts with, before its tags.
-pub const HOST_COLUMNS: &[&str] = &["host", "addr"];
+/// Columns shoal itself puts in a result: every host row starts with `host`
+/// and `addr`, and `run` writes the rest. Nothing else may take these names
+/// (not an inventory tag, not `run ... as NAME`), or a result would have two
+/// columns of the same name, or a copy the very run that makes it overwrites.
+pub const BUILTIN_COLUMNS: &[&str] = &[
+    "host",
+    "addr",
+    "stdout",
+    "stderr",
+    "exit",
+    "status",
+    "error",
+    "duration_ms",
+];
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Plan {
@@ -286,9 +294,7 @@ fn plan_run(command: &ast::Value, options: &[RunOption], span: Span) -> Result<O
                 if name.is_some() {
                     return Err(Error::new("`as` is given twice", *span).with_hint("give one name"));
                 }
-                if RUN_COLUMNS.contains(&ident.name.as_str())
-                    || HOST_COLUMNS.contains(&ident.name.as_str())
-                {
+                if BUILTIN_COLUMNS.contains(&ident.name.as_str()) {
                     return Err(Error::new(
                         format!("`as {}` would overwrite a built-in column", ident.name),
                         ident.span,

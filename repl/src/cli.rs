@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use shoal_runtime::demo::DemoFleet;
 use shoal_runtime::inventory::{Inventory, Overrides};
 
 use crate::engine::Engine;
@@ -52,6 +53,12 @@ pub struct Cli {
 pub enum Command {
     /// Describe the language, or one stage.
     Help { stage: Option<String> },
+    /// Start a 30-host demo fleet of SSH servers inside shoal and explore it.
+    Demo {
+        /// Run these statements on the demo fleet, print, and exit.
+        #[arg(short = 'c', value_name = "QUERY")]
+        command: Option<String>,
+    },
     /// Run a script of statements; `{{KEY}}` in it is replaced by `--param KEY=VALUE`.
     Run {
         file: PathBuf,
@@ -61,7 +68,7 @@ pub enum Command {
     },
 }
 
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct Options {
     /// The inventory file [default: $SHOAL_INVENTORY, ./shoal.toml, ~/.config/shoal/inventory.toml].
     #[arg(long, global = true, value_name = "PATH")]
@@ -138,18 +145,64 @@ pub fn main(cli: Cli) -> ExitCode {
                 Err(error) => fail(&format!("error: {}: {error}\n", file.display())),
             }
         }
+        (Some(Command::Demo { command }), _) => demo(command.as_deref(), &cli.options, color),
         (None, Some(query)) => run_source(query, &cli.options, color),
-        (None, None) => {
-            let Some(mut engine) = open_engine(&cli.options) else {
-                return ExitCode::from(EXIT_USAGE);
-            };
-            let printer = printer(&cli.options);
-            match crate::repl::run(&mut engine, &printer) {
-                Ok(()) => ExitCode::from(EXIT_OK),
-                Err(error) => fail(&format!("error: the terminal failed: {error}\n")),
-            }
-        }
+        (None, None) => shell(&cli.options, None),
     }
+}
+
+/// The interactive shell, with an optional first message.
+fn shell(options: &Options, intro: Option<&str>) -> ExitCode {
+    let Some(mut engine) = open_engine(options) else {
+        return ExitCode::from(EXIT_USAGE);
+    };
+    if let Some(intro) = intro {
+        eprintln!("{intro}");
+    }
+    match crate::repl::run(&mut engine, &printer(options)) {
+        Ok(()) => ExitCode::from(EXIT_OK),
+        Err(error) => fail(&format!("error: the terminal failed: {error}\n")),
+    }
+}
+
+const DEMO_INTRO: &str = "\
+Demo fleet: 30 SSH servers running inside this process, on 127.0.0.1.
+Commands run in each host's own sandbox, so paths are relative: etc/app/app.conf.
+Something is wrong: some hosts fail their health check. Start with:
+  hosts | run \"cat etc/app/health\" as health | count by health
+The README's quick start walks through finding the cause.";
+
+/// `shoal demo`: starts the embedded fleet and points shoal's ordinary
+/// runtime at its generated inventory; nothing else is special.
+fn demo(query: Option<&str>, options: &Options, color: bool) -> ExitCode {
+    // The demo servers get a runtime of their own, which outlives the
+    // engine's: the fleet is dropped (servers stopped, files removed) first.
+    let servers = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            return fail(&format!(
+                "error: cannot start the demo fleet's runtime: {error}\n"
+            ));
+        }
+    };
+    let fleet = match servers.block_on(DemoFleet::start()) {
+        Ok(fleet) => fleet,
+        Err(error) => return fail(&format!("error: cannot start the demo fleet: {error}\n")),
+    };
+    let options = Options {
+        inventory: Some(fleet.inventory_path().to_path_buf()),
+        ..options.clone()
+    };
+    let code = match query {
+        Some(query) => run_source(query, &options, color),
+        None => shell(&options, Some(DEMO_INTRO)),
+    };
+    drop(fleet);
+    code
 }
 
 fn print_and_exit(text: String, code: u8) -> ExitCode {

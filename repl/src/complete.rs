@@ -2,20 +2,9 @@
 //! registry (stages), the inventory (hosts, groups, tags and their values)
 //! and the session (saved `$variables`).
 
+use shoal_lang::plan::BUILTIN_COLUMNS;
 use shoal_stdlib::Session;
 use shoal_stdlib::ops::REGISTRY;
-
-/// Columns every `run` adds, offered next to the tags.
-const RUN_COLUMNS: &[&str] = &[
-    "host",
-    "addr",
-    "stdout",
-    "stderr",
-    "exit",
-    "status",
-    "error",
-    "duration_ms",
-];
 
 /// Candidates for the word that ends at `pos`, and where that word starts.
 pub fn candidates(line: &str, pos: usize, session: &Session) -> (usize, Vec<String>) {
@@ -63,7 +52,7 @@ pub fn candidates(line: &str, pos: usize, session: &Session) -> (usize, Vec<Stri
         values
     } else {
         let mut columns: Vec<String> = fleet.tag_names().into_iter().map(str::to_string).collect();
-        columns.extend(RUN_COLUMNS.iter().map(|c| c.to_string()));
+        columns.extend(BUILTIN_COLUMNS.iter().map(|c| c.to_string()));
         columns
     };
     options.sort();

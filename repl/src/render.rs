@@ -92,24 +92,21 @@ fn json(df: &DataFrame) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
-/// Numbers stay numbers in JSON; everything else is text or null.
+/// Numbers stay numbers in JSON (integers without a fraction); everything
+/// else is text or null.
 fn json_values(column: &Column) -> Result<Vec<serde_json::Value>, String> {
-    if column.dtype().is_integer() {
-        let ints = column.cast(&DataType::Int64).map_err(|e| e.to_string())?;
-        return Ok(ints
-            .i64()
-            .map_err(|e| e.to_string())?
-            .iter()
-            .map(|v| v.into())
-            .collect());
-    }
-    if column.dtype().is_float() {
+    if column.dtype().is_primitive_numeric() {
+        let integer = column.dtype().is_integer();
         let floats = column.cast(&DataType::Float64).map_err(|e| e.to_string())?;
+        let floats = floats.f64().map_err(|e| e.to_string())?;
+        // Integer columns here are exit codes, counts and milliseconds, far
+        // below 2^53, so the round trip through f64 is exact.
         return Ok(floats
-            .f64()
-            .map_err(|e| e.to_string())?
             .iter()
-            .map(|v| v.into())
+            .map(|v| match v {
+                Some(v) if integer => (v as i64).into(),
+                v => v.into(),
+            })
             .collect());
     }
     Ok(texts(column)

@@ -36,6 +36,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use indexmap::IndexMap;
+use shoal_lang::plan::BUILTIN_COLUMNS;
 use shoal_stdlib::fleet::{Fleet, FleetHost};
 use toml::Spanned;
 
@@ -57,18 +58,6 @@ const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 /// The keys OpenSSH tries by default, in its order, minus the DSA key it no
 /// longer supports.
 const DEFAULT_IDENTITY_FILES: [&str; 3] = ["id_ed25519", "id_ecdsa", "id_rsa"];
-/// Names a tag may not take because they are already columns of a result:
-/// a tag named `status` would make two `status` columns.
-const RESERVED_TAGS: [&str; 8] = [
-    "host",
-    "addr",
-    "stdout",
-    "stderr",
-    "exit",
-    "status",
-    "error",
-    "duration_ms",
-];
 
 /// A validated inventory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -402,14 +391,14 @@ impl Loader<'_> {
                     if let Some(bad) = tags
                         .get_ref()
                         .keys()
-                        .find(|k| RESERVED_TAGS.contains(&k.as_str()))
+                        .find(|k| BUILTIN_COLUMNS.contains(&k.as_str()))
                     {
                         return Err(self.at(
                             tags.span().start,
                             format!(
                                 "host \"{name}\": tag `{bad}` cannot be a tag name, it is already a column \
                                  (reserved: {})",
-                                RESERVED_TAGS.join(", ")
+                                BUILTIN_COLUMNS.join(", ")
                             ),
                         ));
                     }

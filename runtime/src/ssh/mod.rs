@@ -343,9 +343,7 @@ mod tests {
         let runtime = runtime();
         let executor = SshExecutor::new(&inventory(&[closed_port(); 5]), runtime.handle().clone());
         executor.begin_query().cancel();
-        let started = Instant::now();
         let rows = run(&executor, &["h0", "h1", "h2", "h3", "h4"]);
-        assert!(started.elapsed() < Duration::from_secs(1));
         for row in rows {
             assert_eq!(row.status, Status::Cancelled);
             assert_eq!(row.error.as_deref(), Some(NOT_STARTED));
