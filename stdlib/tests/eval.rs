@@ -289,3 +289,49 @@ fn text_rendering_marks_newlines_and_blanks_nulls() {
     let df = eval("hosts @db | select host").unwrap();
     assert_eq!(to_text(&df).unwrap(), "host\ndb01\ndb02\n");
 }
+
+/// Cancels every host, after some of them printed something.
+struct CancellingExecutor;
+impl Executor for CancellingExecutor {
+    fn run(
+        &self,
+        hosts: &[String],
+        _request: &RunRequest,
+        on_result: &mut dyn FnMut(usize, HostOutcome),
+    ) {
+        for (index, host) in hosts.iter().enumerate() {
+            let mut outcome =
+                HostOutcome::not_run(shoal_stdlib::executor::Status::Cancelled, "cancelled");
+            if host.starts_with("web") {
+                outcome.stdout = format!("started on {host}");
+            }
+            on_result(index, outcome);
+        }
+    }
+}
+
+#[test]
+fn cancelled_rows_keep_what_they_printed_and_hosts_run_in_row_order() {
+    let plan = shoal_lang::compile("hosts | sort host desc | run \"slow\"").unwrap();
+    let df = Session::new(fleet())
+        .eval(&plan.statements[0], &CancellingExecutor, &mut Quiet)
+        .unwrap();
+    assert_eq!(
+        col(&df, "host"),
+        ["web03", "web02", "web01", "db02", "db01", "cache01"]
+    );
+    assert_eq!(col(&df, "stdout")[0], "started on web03");
+    assert_eq!(
+        col(&df, "stdout")[3],
+        "null",
+        "a host that printed nothing has no output"
+    );
+    let mut recorder = Recorder::default();
+    Session::new(fleet())
+        .eval(&plan.statements[0], &ScriptedExecutor, &mut recorder)
+        .unwrap();
+    // The scripted executor reports in reverse of the order it was given.
+    assert_eq!(recorder.0[1], "cache01 unreachable");
+    assert_eq!(recorder.0.last().unwrap(), "end");
+    assert_eq!(recorder.0[recorder.0.len() - 2], "web03 failed");
+}

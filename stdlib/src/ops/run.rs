@@ -1,8 +1,10 @@
 //! `run "CMD" [timeout=DUR] [as NAME]`: runs a command on every host of the
 //! input and adds its result columns to each host's row.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
+use indexmap::IndexSet;
 use polars::prelude::*;
 use shoal_lang::plan::Op;
 use shoal_lang::{Error, Result};
@@ -79,9 +81,14 @@ db02  timeout  `sleep 30` timed out after 2s
             .map(Option::unwrap_or_default)
             .collect();
         // A host may appear on several rows; it still runs the command once.
-        let mut hosts: Vec<String> = row_hosts.clone();
-        hosts.sort();
-        hosts.dedup();
+        // First-seen order, so hosts start in the order the user sees them.
+        let hosts: IndexSet<String> = row_hosts.iter().cloned().collect();
+        let hosts: Vec<String> = hosts.into_iter().collect();
+        let index_of: HashMap<&str, usize> = hosts
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (h.as_str(), i))
+            .collect();
 
         let request = RunRequest {
             command: command.clone(),
@@ -109,7 +116,7 @@ db02  timeout  `sleep 30` timed out after 2s
             .collect();
         let by_row: Vec<&HostOutcome> = row_hosts
             .iter()
-            .map(|h| &outcomes[hosts.binary_search(h).expect("every row host was run")])
+            .map(|h| &outcomes[index_of[h.as_str()]])
             .collect();
         add_result_columns(input, &by_row, name.as_deref())
     }
@@ -122,8 +129,14 @@ fn add_result_columns(
     name: Option<&str>,
 ) -> Result<DataFrame> {
     // Output exists only where the command ran; elsewhere it is null, so
-    // "missing" never looks like "printed nothing".
-    let ran = |o: &HostOutcome| o.exit.is_some() || o.status == Status::Timeout;
+    // "missing" never looks like "printed nothing". A command cut short by a
+    // timeout, Ctrl-C or a lost connection keeps what it printed.
+    let ran = |o: &HostOutcome| {
+        o.exit.is_some()
+            || o.status == Status::Timeout
+            || !o.stdout.is_empty()
+            || !o.stderr.is_empty()
+    };
     let text = |pick: fn(&HostOutcome) -> &str| -> Vec<Option<&str>> {
         rows.iter().map(|o| ran(o).then(|| pick(o))).collect()
     };
