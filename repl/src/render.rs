@@ -4,7 +4,8 @@
 use polars::prelude::*;
 use shoal_stdlib::frame::{column_names, texts};
 use tabled::builder::Builder;
-use tabled::settings::Style;
+use tabled::settings::peaker::PriorityMax;
+use tabled::settings::{Style, Width};
 
 /// Output formats of `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -14,9 +15,10 @@ pub enum Format {
     Csv,
 }
 
-/// Longest a table cell may be before it is cut with `…`. Long outputs
-/// (a `cat` of a config file) would otherwise push every other column off
-/// the screen; `--full` shows them whole.
+/// Longest a table cell may be before it is cut with `…`, on a terminal or
+/// not. Long outputs (a `cat` of a config file) would otherwise push every
+/// other column off the screen; on a terminal the table is also cut to its
+/// width. `--full` shows cells whole.
 const CELL_WIDTH: usize = 60;
 
 pub fn render(df: &DataFrame, format: Format, full: bool, color: bool) -> Result<String, String> {
@@ -51,7 +53,19 @@ fn table(df: &DataFrame, full: bool, color: bool) -> Result<String, String> {
             }
         }));
     }
-    Ok(format!("{}\n", builder.build().with(Style::sharp())))
+    let mut table = builder.build();
+    table.with(Style::sharp());
+    // On a terminal, the widest columns give way first so the table fits.
+    if let (false, Some((terminal_size::Width(columns), _))) =
+        (full, terminal_size::terminal_size())
+    {
+        table.with(
+            Width::truncate(usize::from(columns))
+                .suffix("…")
+                .priority(PriorityMax::default()),
+        );
+    }
+    Ok(format!("{table}\n"))
 }
 
 /// Green for ok, yellow for a command that ran and failed, red for a host
