@@ -402,16 +402,21 @@ fn an_unknown_host_key_is_refused_with_its_fingerprint_and_a_hint() {
         )
     );
 
-    // web002 ran nothing: no login in its log, no file from its command.
-    assert_eq!((rows[1].stdout.as_str(), rows[1].exit), ("", None));
-    assert_eq!(fleet.accepted_connections(1), 0);
-    assert!(marks.join("web001").exists());
-    assert!(!marks.join("web002").exists());
+    web001_ran_and_web002_did_not(&fleet, &rows, &marks);
     // Nothing was added to known_hosts without --accept-new.
     assert_eq!(
         fs::read_to_string(fleet.known_hosts()).expect("read known_hosts"),
         format!("{}\n", known_hosts_line(&known_hosts, &fleet, 0))
     );
+}
+
+/// After `touch MARKS/$(hostname)` on web001 and web002: web001 ran it, and
+/// web002 ran nothing at all: no login in its sshd log, no file, no output.
+fn web001_ran_and_web002_did_not(fleet: &SshdFleet, rows: &[HostOutcome], marks: &Path) {
+    assert_eq!((rows[1].stdout.as_str(), rows[1].exit), ("", None));
+    assert_eq!(fleet.accepted_connections(1), 0);
+    assert!(marks.join("web001").exists());
+    assert!(!marks.join("web002").exists());
 }
 
 #[test]
@@ -446,12 +451,8 @@ fn a_changed_host_key_is_a_mismatch_and_nothing_runs_there() {
         "{error}"
     );
 
-    // web002 ran nothing: no login in its log, no file from its command, and the
-    // known_hosts entry is left as it was.
-    assert_eq!((rows[1].stdout.as_str(), rows[1].exit), ("", None));
-    assert_eq!(fleet.accepted_connections(1), 0);
-    assert!(marks.join("web001").exists());
-    assert!(!marks.join("web002").exists());
+    web001_ran_and_web002_did_not(&fleet, &rows, &marks);
+    // The known_hosts entry is left as it was.
     assert_eq!(
         fs::read_to_string(fleet.known_hosts()).expect("read known_hosts"),
         trusted
