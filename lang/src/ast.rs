@@ -84,6 +84,71 @@ pub enum StageKind {
     Count { by: Vec<Ident> },
     /// `distinct COL, ...`
     Distinct { columns: Vec<Ident> },
+    /// `diff A B`, `diff where PRED` or `diff by COL`, then options
+    Diff {
+        split: DiffSplit,
+        options: Vec<StageOption>,
+    },
+    /// `gather [COL, ...]`, or its alias `fold`
+    Gather { columns: Vec<Ident> },
+    /// `lines [COL]`
+    Lines { column: Option<Ident> },
+    /// `extract COL /regex/`
+    Extract { column: Ident, regex: Value },
+    /// `parse COL "pattern {name} {value:int}"`
+    Parse { column: Ident, pattern: Value },
+    /// `columns [COL]`
+    Columns { column: Option<Ident> },
+    /// `kv [COL]`
+    Kv { column: Option<Ident> },
+    /// `json [COL]`
+    Json { column: Option<Ident> },
+    /// `facts [timeout=DUR]`
+    Facts { options: Vec<StageOption> },
+    /// `stats COL [by COL, ...]`
+    Stats { column: Ident, by: Vec<Ident> },
+    /// `top COL [N]`, or with `least`, `rare COL [N]`
+    Top {
+        column: Ident,
+        count: Option<Value>,
+        least: bool,
+    },
+    /// `outliers COL [by COL, ...] [keep=all] [threshold=Z]`
+    Outliers {
+        column: Ident,
+        by: Vec<Ident>,
+        options: Vec<StageOption>,
+    },
+}
+
+/// How `diff` splits its input into the two populations it compares.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "split", rename_all = "snake_case")]
+pub enum DiffSplit {
+    /// `diff $bad $good`, `diff @canary @web` or `diff bad good`
+    Sides { a: DiffSide, b: DiffSide },
+    /// `diff where PRED`: the matching rows against the rest
+    Where { predicate: Expr },
+    /// `diff by COL`: COL's two values
+    By { column: Ident },
+}
+
+/// One side of `diff A B`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DiffSide {
+    /// True for `@group`; false for `$name` and a bare name, both of which
+    /// mean a saved result.
+    pub group: bool,
+    pub name: String,
+    pub span: Span,
+}
+
+/// `NAME=VALUE` after a stage's arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StageOption {
+    pub name: Ident,
+    pub value: Value,
+    pub span: Span,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -142,6 +207,31 @@ pub enum ExprKind {
     Exists {
         column: Ident,
     },
+    /// `COL has "line"` or `COL contains "text"`
+    Text {
+        column: Ident,
+        op: TextOp,
+        value: Value,
+    },
+}
+
+/// The two text tests `diff` prints and `filter` reads back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TextOp {
+    /// One line of the column equals the text.
+    Has,
+    /// The column contains the text anywhere.
+    Contains,
+}
+
+impl TextOp {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TextOp::Has => "has",
+            TextOp::Contains => "contains",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -193,4 +283,6 @@ pub enum ValueKind {
     Duration,
     /// The inside of `/.../`
     Regex,
+    /// `10%`, only as an option's value
+    Percent,
 }

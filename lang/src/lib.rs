@@ -16,9 +16,11 @@
 //! hints, rendered once with a caret by [`Error::render`].
 
 pub mod ast;
+mod display;
 mod duration;
 mod error;
 mod parser;
+mod pattern;
 pub mod plan;
 mod span;
 mod suggest;

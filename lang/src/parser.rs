@@ -20,7 +20,9 @@ struct ShoalParser;
 
 /// Every stage name and alias the grammar knows, for suggestions and help.
 pub const STAGE_NAMES: &[&str] = &[
-    "filter", "where", "run", "select", "sort", "head", "count", "distinct",
+    "filter", "where", "run", "select", "sort", "head", "count", "distinct", "diff", "gather",
+    "fold", "lines", "extract", "parse", "columns", "kv", "json", "facts", "stats", "top", "rare",
+    "outliers",
 ];
 
 /// `not` binds tighter than `and`, which binds tighter than `or`.
@@ -127,6 +129,62 @@ fn build_stage(pair: Pair<Rule>) -> Result<Stage> {
         Rule::distinct_stage => StageKind::Distinct {
             columns: build_column_list(next(&mut parts)),
         },
+        Rule::diff_stage => StageKind::Diff {
+            split: build_diff_split(next(&mut parts)),
+            options: parts.map(build_stage_option).collect(),
+        },
+        Rule::gather_stage => StageKind::Gather {
+            columns: parts.next().map(build_column_list).unwrap_or_default(),
+        },
+        Rule::lines_stage => StageKind::Lines {
+            column: parts.next().map(build_ident),
+        },
+        Rule::extract_stage => StageKind::Extract {
+            column: build_ident(next(&mut parts)),
+            regex: build_regex(next(&mut parts)),
+        },
+        Rule::parse_stage => StageKind::Parse {
+            column: build_ident(next(&mut parts)),
+            pattern: build_string(next(&mut parts)),
+        },
+        Rule::columns_stage => StageKind::Columns {
+            column: parts.next().map(build_ident),
+        },
+        Rule::kv_stage => StageKind::Kv {
+            column: parts.next().map(build_ident),
+        },
+        Rule::json_stage => StageKind::Json {
+            column: parts.next().map(build_ident),
+        },
+        Rule::facts_stage => StageKind::Facts {
+            options: parts.map(build_stage_option).collect(),
+        },
+        Rule::stats_stage => StageKind::Stats {
+            column: build_ident(next(&mut parts)),
+            by: parts.nth(1).map(build_column_list).unwrap_or_default(),
+        },
+        Rule::top_stage => StageKind::Top {
+            column: build_ident(next(&mut parts)),
+            count: parts.next().map(build_value),
+            least: keyword.as_rule() == Rule::kw_rare,
+        },
+        Rule::outliers_stage => {
+            let column = build_ident(next(&mut parts));
+            let mut by = Vec::new();
+            let mut options = Vec::new();
+            for part in parts {
+                match part.as_rule() {
+                    Rule::column_list => by = build_column_list(part),
+                    Rule::stage_option => options.push(build_stage_option(part)),
+                    _ => {} // kw_by
+                }
+            }
+            StageKind::Outliers {
+                column,
+                by,
+                options,
+            }
+        }
         Rule::unknown_stage => return Err(unknown_stage(&keyword)),
         rule => unreachable!("build_stage: unexpected {rule:?}"),
     };
@@ -168,6 +226,51 @@ fn build_run_option(pair: Pair<Rule>) -> RunOption {
         },
         rule => unreachable!("build_run_option: unexpected {rule:?}"),
     }
+}
+
+fn build_diff_split(pair: Pair<Rule>) -> DiffSplit {
+    let rule = pair.as_rule();
+    let mut parts = pair.into_inner();
+    match rule {
+        Rule::diff_where => DiffSplit::Where {
+            predicate: build_predicate(parts.nth(1).expect("diff where has a predicate")),
+        },
+        Rule::diff_by => DiffSplit::By {
+            column: build_ident(parts.nth(1).expect("diff by has a column")),
+        },
+        Rule::diff_sides => DiffSplit::Sides {
+            a: build_diff_side(next(&mut parts)),
+            b: build_diff_side(next(&mut parts)),
+        },
+        rule => unreachable!("build_diff_split: unexpected {rule:?}"),
+    }
+}
+
+fn build_diff_side(pair: Pair<Rule>) -> DiffSide {
+    let span = Span::from(pair.as_span());
+    let inner = first_inner(pair);
+    let group = inner.as_rule() == Rule::group;
+    let name = match inner.as_rule() {
+        Rule::group | Rule::variable => first_inner(inner).as_str().to_string(),
+        _ => inner.as_str().to_string(),
+    };
+    DiffSide { group, name, span }
+}
+
+fn build_stage_option(pair: Pair<Rule>) -> StageOption {
+    let span = Span::from(pair.as_span());
+    let mut parts = pair.into_inner();
+    let name = build_ident(next(&mut parts));
+    let value = first_inner(next(&mut parts));
+    let value = match value.as_rule() {
+        Rule::percent => Value {
+            kind: ValueKind::Percent,
+            text: value.as_str().to_string(),
+            span: Span::from(value.as_span()),
+        },
+        _ => build_value(value),
+    };
+    StageOption { name, value, span }
 }
 
 fn build_sort_key(pair: Pair<Rule>) -> SortKey {
@@ -259,6 +362,14 @@ fn build_comparison(pair: Pair<Rule>) -> Expr {
                 ">" => CompareOp::Gt,
                 ">=" => CompareOp::Ge,
                 other => unreachable!("build_comparison: unexpected operator {other}"),
+            },
+            value: build_value(next(&mut args)),
+        },
+        Rule::text_test => ExprKind::Text {
+            column,
+            op: match next(&mut args).as_rule() {
+                Rule::kw_has => TextOp::Has,
+                _ => TextOp::Contains,
             },
             value: build_value(next(&mut args)),
         },
@@ -370,6 +481,25 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         Rule::kw_by => "`by`",
         Rule::distinct_stage | Rule::kw_distinct => "`distinct`",
         Rule::column_list | Rule::column => "a column name",
+        Rule::diff_stage | Rule::kw_diff => "`diff`",
+        Rule::diff_where | Rule::diff_by | Rule::diff_sides | Rule::diff_side => {
+            "`where CONDITION`, `by COLUMN`, or two saved results such as `$bad $good`"
+        }
+        Rule::gather_stage | Rule::kw_gather | Rule::kw_fold => "`gather`",
+        Rule::lines_stage | Rule::kw_lines => "`lines`",
+        Rule::extract_stage | Rule::kw_extract => "`extract`",
+        Rule::parse_stage | Rule::kw_parse => "`parse`",
+        Rule::columns_stage | Rule::kw_columns => "`columns`",
+        Rule::kv_stage | Rule::kw_kv => "`kv`",
+        Rule::json_stage | Rule::kw_json => "`json`",
+        Rule::facts_stage | Rule::kw_facts => "`facts`",
+        Rule::stats_stage | Rule::kw_stats => "`stats`",
+        Rule::top_stage | Rule::kw_top | Rule::kw_rare => "`top` or `rare`",
+        Rule::outliers_stage | Rule::kw_outliers => "`outliers`",
+        Rule::stage_option | Rule::option_value | Rule::percent => {
+            "an option such as `threshold=10%`"
+        }
+
         Rule::predicate | Rule::comparison => "a condition such as `az = us-east-1a`",
         Rule::exists | Rule::kw_exists => "`exists COLUMN`",
         Rule::compare
@@ -377,7 +507,12 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         | Rule::regex_test
         | Rule::match_op
         | Rule::membership
-        | Rule::kw_in => "a comparison operator (`=`, `!=`, `<`, `<=`, `>`, `>=`, `~`, `!~`, `in`)",
+        | Rule::kw_in
+        | Rule::text_test
+        | Rule::kw_has
+        | Rule::kw_contains => {
+            "a comparison operator (`=`, `!=`, `<`, `<=`, `>`, `>=`, `~`, `!~`, `in`, `has`, `contains`)"
+        }
         Rule::op_and => "`and`",
         Rule::op_or => "`or`",
         Rule::op_not => "`not`",
@@ -423,6 +558,15 @@ fn translate_pest_error(source: &str, error: pest::error::Error<Rule>) -> Error 
                 expected_rules.push(*rule);
             }
         }
+    }
+    // After `diff`, `where` and `by` are already named by the split's own text.
+    if expected_rules.iter().any(|r| {
+        matches!(
+            r,
+            Rule::diff_where | Rule::diff_by | Rule::diff_sides | Rule::diff_side
+        )
+    }) {
+        expected.retain(|name| *name != "`where`" && *name != "`by`");
     }
     let reason = if expected.is_empty() {
         format!("unexpected {found_words}")
@@ -495,6 +639,15 @@ fn hints_for(source: &str, expected: &[Rule], found: &str) -> Vec<String> {
     } else if found.starts_with('/') && !found[1..].contains('/') {
         hints.push("this regex is never closed: add the closing `/`".to_string());
     }
+    if expected
+        .iter()
+        .any(|r| matches!(r, Rule::diff_sides | Rule::diff_side))
+    {
+        hints.push(
+            "diff compares two populations: `diff $bad $good`, `diff where health = FAIL` or `diff by az`"
+                .to_string(),
+        );
+    }
     if expected.contains(&Rule::stage) {
         hints.push(format!("the stages are: {}", STAGE_NAMES.join(", ")));
     }
@@ -516,6 +669,7 @@ fn hints_for(source: &str, expected: &[Rule], found: &str) -> Vec<String> {
                 | Rule::match_op
                 | Rule::membership
                 | Rule::kw_in
+                | Rule::text_test
         )
     }) {
         hints.push("compare a column with a value: `status = ok`".to_string());

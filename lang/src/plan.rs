@@ -10,7 +10,10 @@ use std::collections::HashSet;
 
 use serde::Serialize;
 
-use crate::ast::{self, CompareOp, ExprKind, RunOption, SourceKind, StageKind, ValueKind};
+pub use crate::ast::TextOp;
+use crate::ast::{
+    self, CompareOp, DiffSplit, ExprKind, RunOption, SourceKind, StageKind, StageOption, ValueKind,
+};
 use crate::duration::parse_duration;
 use crate::error::{Error, Result};
 use crate::span::Span;
@@ -96,6 +99,114 @@ pub enum Op {
     Distinct {
         columns: Vec<ColumnRef>,
     },
+    Diff {
+        split: Split,
+        /// Features whose `pct_diff` is under this many percentage points are
+        /// left out.
+        threshold_pct: f64,
+        #[serde(skip)]
+        span: Span,
+    },
+    /// `gather`; no columns means the command output: stdout, stderr, status.
+    Gather {
+        columns: Vec<ColumnRef>,
+    },
+    Lines {
+        column: ColumnRef,
+    },
+    /// `extract`: the pattern compiles and has at least one named group.
+    Extract {
+        column: ColumnRef,
+        pattern: String,
+        names: Vec<String>,
+    },
+    /// `parse`: the pattern compiled to a regex with one group per field,
+    /// anchored to a whole line.
+    Parse {
+        column: ColumnRef,
+        regex: String,
+        fields: Vec<ParseField>,
+    },
+    Columns {
+        column: ColumnRef,
+    },
+    Kv {
+        column: ColumnRef,
+    },
+    Json {
+        column: ColumnRef,
+    },
+    Facts {
+        timeout_ms: Option<u64>,
+        #[serde(skip)]
+        span: Span,
+    },
+    Stats {
+        column: ColumnRef,
+        by: Vec<ColumnRef>,
+    },
+    /// `top`, or with `least`, `rare`.
+    Top {
+        column: ColumnRef,
+        count: usize,
+        least: bool,
+    },
+    Outliers {
+        column: ColumnRef,
+        by: Vec<ColumnRef>,
+        /// Rows whose robust z-score is beyond this are outliers.
+        threshold: f64,
+        /// `keep=all`: keep every row, not only the outliers.
+        keep_all: bool,
+    },
+}
+
+/// How `diff` splits its input into population A and population B.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "split", rename_all = "snake_case")]
+pub enum Split {
+    /// A row is in A (or B) when its host is in that side's set of hosts.
+    Sides { a: Side, b: Side },
+    /// A is the rows that match, B the rest.
+    Where { predicate: Predicate },
+    /// The column's two values, in order of first appearance.
+    By { column: ColumnRef },
+}
+
+/// A set of hosts for `diff A B`: a saved result's hosts or a group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "side", rename_all = "snake_case")]
+pub enum Side {
+    Variable {
+        name: String,
+        #[serde(skip)]
+        span: Span,
+    },
+    Group {
+        name: String,
+        #[serde(skip)]
+        span: Span,
+    },
+}
+
+/// One `{name}` or `{name:type}` of a `parse` pattern.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ParseField {
+    pub name: String,
+    pub kind: FieldKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldKind {
+    /// `{name}`: any text, as short as the rest of the line allows.
+    Text,
+    /// `{name:word}`: text without blanks.
+    Word,
+    /// `{name:int}`
+    Int,
+    /// `{name:float}`
+    Float,
 }
 
 impl Op {
@@ -109,6 +220,19 @@ impl Op {
             Op::Head { .. } => "head",
             Op::Count { .. } => "count",
             Op::Distinct { .. } => "distinct",
+            Op::Diff { .. } => "diff",
+            Op::Gather { .. } => "gather",
+            Op::Lines { .. } => "lines",
+            Op::Extract { .. } => "extract",
+            Op::Parse { .. } => "parse",
+            Op::Columns { .. } => "columns",
+            Op::Kv { .. } => "kv",
+            Op::Json { .. } => "json",
+            Op::Facts { .. } => "facts",
+            Op::Stats { .. } => "stats",
+            Op::Top { least: false, .. } => "top",
+            Op::Top { least: true, .. } => "rare",
+            Op::Outliers { .. } => "outliers",
         }
     }
 }
@@ -160,6 +284,40 @@ pub enum Predicate {
     Exists {
         column: ColumnRef,
     },
+    /// `has`: a line of the column equals `text`; `contains`: a substring.
+    Text {
+        column: ColumnRef,
+        op: TextOp,
+        text: String,
+    },
+}
+
+impl Predicate {
+    /// Every column the predicate reads, each once, in order of appearance.
+    pub fn columns(&self) -> Vec<&ColumnRef> {
+        let mut out: Vec<&ColumnRef> = Vec::new();
+        self.collect_columns(&mut out);
+        out
+    }
+
+    fn collect_columns<'a>(&'a self, out: &mut Vec<&'a ColumnRef>) {
+        let column = match self {
+            Predicate::And { left, right } | Predicate::Or { left, right } => {
+                left.collect_columns(out);
+                right.collect_columns(out);
+                return;
+            }
+            Predicate::Not { inner } => return inner.collect_columns(out),
+            Predicate::Compare { column, .. }
+            | Predicate::Regex { column, .. }
+            | Predicate::In { column, .. }
+            | Predicate::Exists { column }
+            | Predicate::Text { column, .. } => column,
+        };
+        if !out.iter().any(|c| c.name == column.name) {
+            out.push(column);
+        }
+    }
 }
 
 /// A value to compare against: its text, and its number when it reads as
@@ -262,7 +420,275 @@ fn plan_stage(stage: &ast::Stage) -> Result<Op> {
         StageKind::Distinct { columns } => Op::Distinct {
             columns: distinct_columns(columns, "distinct")?,
         },
+        StageKind::Diff { split, options } => plan_diff(split, options, stage.span)?,
+        StageKind::Gather { columns } => Op::Gather {
+            columns: distinct_columns(columns, "gather")?,
+        },
+        StageKind::Lines { column } => Op::Lines {
+            column: column_or_stdout(column.as_ref(), stage.span),
+        },
+        StageKind::Extract { column, regex } => plan_extract(column, regex)?,
+        StageKind::Parse { column, pattern } => {
+            let (regex, fields) = crate::pattern::compile(pattern)?;
+            Op::Parse {
+                column: column_ref(column),
+                regex,
+                fields,
+            }
+        }
+        StageKind::Columns { column } => Op::Columns {
+            column: column_or_stdout(column.as_ref(), stage.span),
+        },
+        StageKind::Kv { column } => Op::Kv {
+            column: column_or_stdout(column.as_ref(), stage.span),
+        },
+        StageKind::Json { column } => Op::Json {
+            column: column_or_stdout(column.as_ref(), stage.span),
+        },
+        StageKind::Facts { options } => {
+            let options = Options::check(options, "facts", &["timeout"])?;
+            Op::Facts {
+                timeout_ms: options.get("timeout").map(timeout_ms).transpose()?,
+                span: stage.span,
+            }
+        }
+        StageKind::Stats { column, by } => Op::Stats {
+            column: column_ref(column),
+            by: distinct_columns(by, "stats by")?,
+        },
+        StageKind::Top {
+            column,
+            count,
+            least,
+        } => Op::Top {
+            column: column_ref(column),
+            count: match count {
+                Some(count) => {
+                    let stage = if *least { "rare" } else { "top" };
+                    whole_number(count, &format!("{stage} {}", column.name))?
+                }
+                None => 10,
+            },
+            least: *least,
+        },
+        StageKind::Outliers {
+            column,
+            by,
+            options,
+        } => plan_outliers(column, by, options)?,
     })
+}
+
+/// `lines`, `columns`, `kv` and `json` read stdout unless told otherwise;
+/// an "unknown column" error then points at the stage itself.
+fn column_or_stdout(column: Option<&ast::Ident>, stage: Span) -> ColumnRef {
+    column.map_or_else(
+        || ColumnRef {
+            name: "stdout".to_string(),
+            span: stage,
+        },
+        column_ref,
+    )
+}
+
+fn plan_diff(split: &DiffSplit, options: &[StageOption], span: Span) -> Result<Op> {
+    let options = Options::check(options, "diff", &["threshold"])?;
+    let threshold_pct = match options.get("threshold") {
+        None => 5.0,
+        Some(value) => percent(value)?,
+    };
+    let side = |side: &ast::DiffSide| {
+        if side.group {
+            Side::Group {
+                name: side.name.clone(),
+                span: side.span,
+            }
+        } else {
+            Side::Variable {
+                name: side.name.clone(),
+                span: side.span,
+            }
+        }
+    };
+    let split = match split {
+        DiffSplit::Sides { a, b } => {
+            if a.name == b.name && a.group == b.group {
+                return Err(Error::new(
+                    "`diff` compares a population with itself",
+                    a.span.join(b.span),
+                )
+                .with_hint("give two different sides, for example: diff $bad $good"));
+            }
+            Split::Sides {
+                a: side(a),
+                b: side(b),
+            }
+        }
+        DiffSplit::Where { predicate } => Split::Where {
+            predicate: plan_predicate(predicate)?,
+        },
+        DiffSplit::By { column } => Split::By {
+            column: column_ref(column),
+        },
+    };
+    Ok(Op::Diff {
+        split,
+        threshold_pct,
+        span,
+    })
+}
+
+/// `threshold=10%` or `threshold=10`: percentage points, 0 to 100.
+fn percent(value: &ast::Value) -> Result<f64> {
+    value
+        .text
+        .trim_end_matches('%')
+        .parse::<f64>()
+        .ok()
+        .filter(|p| (0.0..=100.0).contains(p))
+        .ok_or_else(|| {
+            Error::new(
+                format!("`{}` is not a percentage from 0 to 100", value.text),
+                value.span,
+            )
+            .with_hint("for example: threshold=10%")
+        })
+}
+
+fn plan_extract(column: &ast::Ident, regex: &ast::Value) -> Result<Op> {
+    let compiled = compile_regex(regex)?;
+    let names: Vec<String> = compiled
+        .capture_names()
+        .flatten()
+        .map(String::from)
+        .collect();
+    if names.is_empty() {
+        return Err(
+            Error::new("`extract` needs at least one named group", regex.span)
+                .with_hint("name each part to keep: /load (?<load1>[0-9.]+)/"),
+        );
+    }
+    if let Some(name) = names.iter().find(|n| BUILTIN_COLUMNS.contains(&n.as_str())) {
+        return Err(Error::new(
+            format!("the group `{name}` would overwrite a built-in column"),
+            regex.span,
+        )
+        .with_hint("rename the group, for example (?<app_version>...)"));
+    }
+    Ok(Op::Extract {
+        column: column_ref(column),
+        pattern: regex.text.clone(),
+        names,
+    })
+}
+
+fn plan_outliers(column: &ast::Ident, by: &[ast::Ident], options: &[StageOption]) -> Result<Op> {
+    let options = Options::check(options, "outliers", &["keep", "threshold"])?;
+    let keep_all = match options.get("keep") {
+        None => false,
+        Some(value) => match value.text.as_str() {
+            "all" => true,
+            "outliers" => false,
+            other => {
+                return Err(
+                    Error::new(format!("`keep={other}` is not a choice"), value.span).with_hint(
+                        "keep=all keeps every row; keep=outliers (the default) only outliers",
+                    ),
+                );
+            }
+        },
+    };
+    let threshold = match options.get("threshold") {
+        None => 3.5,
+        Some(value) => value
+            .text
+            .parse::<f64>()
+            .ok()
+            .filter(|z| *z > 0.0 && z.is_finite())
+            .ok_or_else(|| {
+                Error::new(
+                    format!("`{}` is not a positive score", value.text),
+                    value.span,
+                )
+                .with_hint("the threshold is a robust z-score; 3.5 is usual: threshold=3.5")
+            })?,
+    };
+    Ok(Op::Outliers {
+        column: column_ref(column),
+        by: distinct_columns(by, "outliers by")?,
+        threshold,
+        keep_all,
+    })
+}
+
+/// A stage's `NAME=VALUE` options, each known to the stage and given once.
+struct Options<'a>(Vec<(&'a str, &'a ast::Value)>);
+
+impl<'a> Options<'a> {
+    fn check(options: &'a [StageOption], stage: &str, known: &[&str]) -> Result<Self> {
+        let mut checked: Vec<(&str, &ast::Value)> = Vec::new();
+        for option in options {
+            let name = option.name.name.as_str();
+            if !known.contains(&name) {
+                let mut error = Error::new(
+                    format!("`{stage}` has no option `{name}`"),
+                    option.name.span,
+                );
+                if let Some(near) = crate::did_you_mean(name, known.iter().copied()) {
+                    error = error.with_hint(format!("did you mean '{near}'?"));
+                }
+                return Err(error.with_hint(format!(
+                    "`{stage}` takes: {}",
+                    known
+                        .iter()
+                        .map(|k| format!("{k}=..."))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+            if checked.iter().any(|(seen, _)| *seen == name) {
+                return Err(Error::new(format!("`{name}` is given twice"), option.span)
+                    .with_hint(format!("give `{name}` once")));
+            }
+            checked.push((name, &option.value));
+        }
+        Ok(Options(checked))
+    }
+
+    fn get(&self, name: &str) -> Option<&'a ast::Value> {
+        self.0.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+    }
+}
+
+/// A positive count of rows; `usage` is the stage as written, up to the count.
+fn whole_number(value: &ast::Value, usage: &str) -> Result<usize> {
+    value
+        .text
+        .parse()
+        .ok()
+        .filter(|n: &usize| value.kind == ValueKind::Number && *n > 0)
+        .ok_or_else(|| {
+            Error::new(
+                format!(
+                    "`{usage}` needs a whole number of rows, not `{}`",
+                    value.text
+                ),
+                value.span,
+            )
+            .with_hint(format!("for example: {usage} 10"))
+        })
+}
+
+fn timeout_ms(value: &ast::Value) -> Result<u64> {
+    let duration = parse_duration(&value.text)
+        .map_err(|reason| Error::new("bad timeout", value.span).with_hint(reason))?;
+    if duration.is_zero() {
+        return Err(
+            Error::new("the timeout must be longer than zero", value.span)
+                .with_hint("for example: timeout=5s"),
+        );
+    }
+    Ok(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
 }
 
 fn plan_run(command: &ast::Value, options: &[RunOption], span: Span) -> Result<Op> {
@@ -280,15 +706,7 @@ fn plan_run(command: &ast::Value, options: &[RunOption], span: Span) -> Result<O
                         Error::new("`timeout` is given twice", *span).with_hint("give one timeout")
                     );
                 }
-                let duration = parse_duration(&value.text)
-                    .map_err(|reason| Error::new("bad timeout", value.span).with_hint(reason))?;
-                if duration.is_zero() {
-                    return Err(
-                        Error::new("the timeout must be longer than zero", value.span)
-                            .with_hint("for example: timeout=5s"),
-                    );
-                }
-                timeout_ms = Some(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX));
+                timeout_ms = Some(self::timeout_ms(value)?);
             }
             RunOption::As { name: ident, span } => {
                 if name.is_some() {
@@ -336,10 +754,7 @@ fn plan_predicate(expr: &ast::Expr) -> Result<Predicate> {
             negated,
             regex,
         } => {
-            regex::Regex::new(&regex.text).map_err(|e| {
-                Error::new(format!("bad regex: {}", regex_reason(&e)), regex.span)
-                    .with_hint("escape special characters with `\\`, for example /1\\.2/")
-            })?;
+            compile_regex(regex)?;
             Predicate::Regex {
                 column: column_ref(column),
                 pattern: regex.text.clone(),
@@ -353,6 +768,18 @@ fn plan_predicate(expr: &ast::Expr) -> Result<Predicate> {
         ExprKind::Exists { column } => Predicate::Exists {
             column: column_ref(column),
         },
+        ExprKind::Text { column, op, value } => Predicate::Text {
+            column: column_ref(column),
+            op: *op,
+            text: value.text.clone(),
+        },
+    })
+}
+
+fn compile_regex(regex: &ast::Value) -> Result<regex::Regex> {
+    regex::Regex::new(&regex.text).map_err(|e| {
+        Error::new(format!("bad regex: {}", regex_reason(&e)), regex.span)
+            .with_hint("escape special characters with `\\`, for example /1\\.2/")
     })
 }
 
