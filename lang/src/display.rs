@@ -59,11 +59,10 @@ struct Grouped<'a>(&'a Predicate, Level);
 
 impl fmt::Display for Grouped<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let needs_parens = match (self.0, self.1) {
-            (Predicate::Or { .. }, _) => true,
-            (Predicate::And { .. }, Level::Not) => true,
-            _ => false,
-        };
+        let needs_parens = matches!(
+            (self.0, self.1),
+            (Predicate::Or { .. }, _) | (Predicate::And { .. }, Level::Not)
+        );
         if needs_parens {
             write!(f, "({})", self.0)
         } else {

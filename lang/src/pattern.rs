@@ -46,7 +46,7 @@ pub(crate) fn compile(pattern: &Value) -> Result<(String, Vec<ParseField>)> {
                 "write }} for a literal brace",
             ));
         } else if c.is_whitespace() {
-            regex.push_str("\\s+");
+            regex.push_str("[ \\t]+");
             rest = rest.trim_start();
         } else {
             regex.push_str(&regex::escape(&rest[..c.len_utf8()]));
