@@ -136,7 +136,7 @@ pub fn expand_nodeset(pattern: &str, span: Span) -> Result<Vec<String>> {
     Ok(set.iter().collect())
 }
 
-fn unknown_name<'a>(
+pub(crate) fn unknown_name<'a>(
     what: &str,
     written: &str,
     span: Span,
@@ -158,7 +158,7 @@ fn unknown_name<'a>(
 }
 
 /// At most ten names, then a count of the rest, so a message stays readable.
-fn shorten_list(names: &[&str]) -> String {
+pub(crate) fn shorten_list(names: &[&str]) -> String {
     const SHOWN: usize = 10;
     if names.len() <= SHOWN {
         names.join(", ")

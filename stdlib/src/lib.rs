@@ -13,6 +13,7 @@ pub mod frame;
 pub mod ops;
 mod predicate;
 pub mod sample;
+pub mod typed;
 
 pub use eval::{EvalContext, Quiet, RunObserver, Session, expand_nodeset};
 pub use polars::prelude::DataFrame;

@@ -8,14 +8,17 @@
 //!   text that all parses as numbers) and the value is a number; two texts
 //!   compare alphabetically; a number against text is a type error;
 //! - `exists COL` is true where the column is present and not null; a column
-//!   that is absent altogether is simply false everywhere.
+//!   that is absent altogether is simply false everywhere;
+//! - `COL has "text"` is true where one line of the value is exactly the
+//!   text (a trailing `\r` ignored), `COL contains "text"` where the text
+//!   occurs anywhere; both read numbers as their text.
 
 use std::cmp::Ordering;
 
 use polars::prelude::*;
 use regex::Regex;
 use shoal_lang::ast::CompareOp;
-use shoal_lang::plan::{ColumnRef, Literal, Predicate};
+use shoal_lang::plan::{ColumnRef, Literal, Predicate, TextOp};
 use shoal_lang::{Error, Result};
 
 use crate::frame::{column, is_numeric, numbers, texts};
@@ -63,6 +66,19 @@ pub fn mask(df: &DataFrame, predicate: &Predicate) -> Result<Vec<bool>> {
                 })
                 .collect()
         }
+        Predicate::Text {
+            column: name,
+            op,
+            text,
+        } => texts(column(df, name)?)?
+            .iter()
+            .map(|v| {
+                v.as_deref().is_some_and(|value| match op {
+                    TextOp::Has => value.lines().any(|line| line == text),
+                    TextOp::Contains => value.contains(text.as_str()),
+                })
+            })
+            .collect(),
     })
 }
 

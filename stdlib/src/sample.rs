@@ -4,7 +4,7 @@
 //! The fleet has six hosts in three AZs. `cache01` is always unreachable, so
 //! every example shows how failed hosts stay rows.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use indexmap::IndexMap;
 
@@ -54,6 +54,10 @@ pub fn fleet() -> Fleet {
 /// | `cat /proc/loadavg`    | a per-host load line                                 |
 /// | `nproc`                | `8` on db hosts, `4` elsewhere                       |
 /// | `systemctl is-active app` | `failed`, exit 3, on web03; `active` elsewhere    |
+/// | `cat /etc/app/app.conf` | `key=value` lines; `max_conns=64` on web03          |
+/// | `cat /etc/app/status.json` | a JSON object per host                           |
+/// | `df -h`                | a header line and two filesystems per host           |
+/// | `sh -c ': shoal facts; ...'` | `facts`: per-host facts; web03 has BIOS 2.1.7 and a high load, db02's clock is 1.5 s ahead |
 /// | `sleep N`              | times out                                            |
 /// | `exit N`               | exits N                                              |
 /// | anything else          | exit 127, `sh: 1: CMD: not found`                    |
@@ -106,6 +110,36 @@ impl ScriptedExecutor {
             "nproc" => done(if host.starts_with("db") { "8" } else { "4" }.into(), 0, ""),
             "systemctl is-active app" if host == "web03" => done("failed".into(), 3, ""),
             "systemctl is-active app" => done("active".into(), 0, ""),
+            "cat /etc/app/app.conf" => done(app_conf(host, index), 0, ""),
+            "cat /etc/app/status.json" => {
+                let (state, connections) = if host == "web03" {
+                    ("degraded", 64)
+                } else {
+                    ("ready", 10 + index)
+                };
+                done(
+                    format!(
+                        r#"{{"state": "{state}", "connections": {connections}, "queue": {{"depth": {index}}}}}"#
+                    ),
+                    0,
+                    "",
+                )
+            }
+            "df -h" => done(
+                format!(
+                    "Filesystem      Size  Used Avail Use% Mounted on\n\
+                     /dev/vda1        40G   {used}G   {avail}G  {pct}% /\n\
+                     tmpfs           3.9G     0  3.9G   0% /dev/shm\n",
+                    used = 10 + index,
+                    avail = 30 - index,
+                    pct = 25 + 3 * index,
+                ),
+                0,
+                "",
+            ),
+            _ if command.starts_with("sh -c ': shoal facts;") => {
+                done(facts(host, index, duration), 0, "")
+            }
             _ if word == "sleep" => {
                 let limit = timeout.unwrap_or(Duration::from_secs(60));
                 HostOutcome {
@@ -123,6 +157,53 @@ impl ScriptedExecutor {
             _ => done(String::new(), 127, &format!("sh: 1: {word}: not found")),
         }
     }
+}
+
+/// The app's config: web03, the broken one, has a much smaller pool.
+fn app_conf(host: &str, index: usize) -> String {
+    let max_conns = if host == "web03" { 64 } else { 256 };
+    format!(
+        "# app.conf\nmax_conns={max_conns}\nlog_level=info\nworkers={}\nstarted=2026-11-0{}T08:00:00Z\n",
+        4 * (1 + index % 2),
+        1 + index
+    )
+}
+
+/// What the `facts` script prints on a sample host. Load and disk use agree
+/// with the `cat /proc/loadavg` and `df -h` answers. The clock is read as if
+/// halfway through the command, as `facts` assumes, so the measured skew is
+/// 0 (give or take the millisecond the answer takes), 1500 on db02.
+fn facts(host: &str, index: usize, duration: Duration) -> String {
+    let load = [0.52, 0.61, 7.9, 1.2, 0.9][index % 5];
+    let db = host.starts_with("db");
+    let skew_ms = if host == "db02" { 1500 } else { 0 };
+    let mem_avail_mb = if db { 20480 } else { 9000 } - 500 * index;
+    let bios_version = if host == "web03" { "2.1.7" } else { "2.1.0" };
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    let clock_ms = now_ms + skew_ms - duration.as_millis() / 2;
+    [
+        format!("hostname={host}"),
+        "os=debian".into(),
+        "os_version=12".into(),
+        "kernel=6.1.0-18-amd64".into(),
+        "arch=x86_64".into(),
+        format!("cpus={}", if db { 8 } else { 4 }),
+        format!("mem_total_mb={}", if db { 32093 } else { 15990 }),
+        format!("mem_avail_mb={mem_avail_mb}"),
+        format!("load1={load:.2}"),
+        format!("load5={:.2}", load / 2.0),
+        "load15=0.40".into(),
+        format!("uptime_s={}", 86_400 * (12 + index) + 1234),
+        format!("root_used_pct={}", 25 + 3 * index),
+        "bios_vendor=Dell Inc.".into(),
+        format!("bios_version={bios_version}"),
+        format!("boot_id=6f1c2a3e-0b7d-4c55-9e21-5d8a4b0c7e{index:02}"),
+        format!("clock_skew_ms={clock_ms}"),
+    ]
+    .join("\n")
+        + "\n"
 }
 
 impl Executor for ScriptedExecutor {

@@ -1,35 +1,20 @@
 //! Evaluation through the scripted executor: every stage, every predicate
 //! form, and the errors that only evaluation can find.
 
+mod common;
+
+use common::col;
 use shoal_stdlib::executor::{Executor, HostOutcome, RunRequest};
-use shoal_stdlib::frame::{texts, to_text};
+use shoal_stdlib::frame::to_text;
 use shoal_stdlib::sample::{ScriptedExecutor, fleet};
 use shoal_stdlib::{DataFrame, Quiet, RunObserver, Session};
 
 fn eval_in(session: &mut Session, query: &str) -> Result<DataFrame, String> {
-    let plan = shoal_lang::compile(query).map_err(|e| e.render(query, false))?;
-    let mut last = None;
-    for statement in &plan.statements {
-        last = Some(
-            session
-                .eval(statement, &ScriptedExecutor, &mut Quiet)
-                .map_err(|e| e.render(query, false))?,
-        );
-    }
-    Ok(last.expect("a statement"))
+    common::eval_in(session, &ScriptedExecutor, query)
 }
 
 fn eval(query: &str) -> Result<DataFrame, String> {
     eval_in(&mut Session::new(fleet()), query)
-}
-
-/// The values of one column, nulls as "null".
-fn col(df: &DataFrame, name: &str) -> Vec<String> {
-    texts(df.column(name).unwrap())
-        .unwrap()
-        .into_iter()
-        .map(|v| v.unwrap_or_else(|| "null".into()))
-        .collect()
 }
 
 fn hosts(query: &str) -> Vec<String> {

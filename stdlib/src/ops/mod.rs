@@ -5,13 +5,26 @@
 //! generated from this registry, and every operator's examples run as tests
 //! (see `tests/examples.rs`), so the documentation cannot drift from the code.
 
+mod columns;
 mod count;
+mod diff;
 mod distinct;
+mod extract;
+mod facts;
 mod filter;
+mod gather;
 mod head;
+mod json;
+mod kv;
+mod lines;
+mod outliers;
+mod parse;
+mod rare;
 mod run;
 mod select;
 mod sort;
+mod stats;
+mod top;
 
 use polars::prelude::DataFrame;
 use shoal_lang::Result;
@@ -55,6 +68,19 @@ pub static REGISTRY: &[&dyn Operator] = &[
     &head::Head,
     &count::Count,
     &distinct::Distinct,
+    &diff::Diff,
+    &gather::Gather,
+    &lines::Lines,
+    &extract::Extract,
+    &parse::Parse,
+    &columns::Columns,
+    &kv::Kv,
+    &json::Json,
+    &facts::Facts,
+    &stats::Stats,
+    &top::Top,
+    &rare::Rare,
+    &outliers::Outliers,
 ];
 
 /// The operator for a stage name or alias.

@@ -2,12 +2,12 @@
 //! input and adds its result columns to each host's row.
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use indexmap::IndexSet;
 use polars::prelude::*;
 use shoal_lang::plan::Op;
-use shoal_lang::{Error, Result};
+use shoal_lang::{Error, Result, Span};
 
 use super::{Example, Operator, wrong_op};
 use crate::eval::EvalContext;
@@ -72,58 +72,104 @@ db02  timeout  `sleep 30` timed out after 2s
         else {
             return Err(wrong_op("run", op));
         };
-        let host_column = input.column("host").map_err(|_| {
-            Error::new("`run` needs a `host` column to know where to run", *span)
-                .with_hint("run before `select`, `count` or `distinct` drop the host column")
-        })?;
-        let row_hosts: Vec<String> = texts(host_column)?
-            .into_iter()
-            .map(Option::unwrap_or_default)
-            .collect();
-        // A host may appear on several rows; it still runs the command once.
-        // First-seen order, so hosts start in the order the user sees them.
-        let hosts: IndexSet<String> = row_hosts.iter().cloned().collect();
-        let hosts: Vec<String> = hosts.into_iter().collect();
-        let index_of: HashMap<&str, usize> = hosts
-            .iter()
-            .enumerate()
-            .map(|(i, h)| (h.as_str(), i))
-            .collect();
-
         let request = RunRequest {
             command: command.clone(),
             timeout: timeout_ms.map(Duration::from_millis),
         };
-        ctx.observer.run_started(command, hosts.len());
-        let mut outcomes: Vec<Option<HostOutcome>> = vec![None; hosts.len()];
-        ctx.executor.run(&hosts, &request, &mut |index, outcome| {
-            if let Some(slot) = outcomes.get_mut(index) {
-                ctx.observer.host_finished(&hosts[index], &outcome);
-                *slot = Some(outcome);
-            }
-        });
-        ctx.observer.run_finished();
-        let outcomes: Vec<HostOutcome> = outcomes
-            .into_iter()
-            .map(|o| {
-                o.unwrap_or_else(|| {
-                    HostOutcome::not_run(
-                        Status::Error,
-                        "the executor reported no result for this host",
-                    )
-                })
-            })
-            .collect();
-        let by_row: Vec<&HostOutcome> = row_hosts
-            .iter()
-            .map(|h| &outcomes[index_of[h.as_str()]])
-            .collect();
-        add_result_columns(input, &by_row, name.as_deref())
+        let outcomes = run_on_rows(&input, "run", command, &request, *span, ctx)?;
+        let rows: Vec<&HostOutcome> = outcomes.rows().map(|a| &a.outcome).collect();
+        add_result_columns(input, &rows, name.as_deref())
     }
 }
 
+/// One host's outcome, and when shoal received it.
+pub(crate) struct Arrival {
+    pub(crate) outcome: HostOutcome,
+    /// The wall-clock time the result arrived, which `facts` sets each
+    /// host's clock against.
+    pub(crate) at: SystemTime,
+}
+
+/// The outcomes of one command run on the hosts of a frame: one per host,
+/// and for each row the host it belongs to.
+pub(crate) struct RowOutcomes {
+    hosts: Vec<Arrival>,
+    row_host: Vec<usize>,
+}
+
+impl RowOutcomes {
+    /// Each row's outcome, in row order.
+    pub(crate) fn rows(&self) -> impl Iterator<Item = &Arrival> {
+        self.row_host.iter().map(|&host| &self.hosts[host])
+    }
+}
+
+/// Runs `request` once on each host of `input`'s `host` column, telling the
+/// observer as hosts finish (`label` names the run on the progress line).
+/// `stage` and `span` locate the error when there is no `host` column.
+pub(crate) fn run_on_rows(
+    input: &DataFrame,
+    stage: &str,
+    label: &str,
+    request: &RunRequest,
+    span: Span,
+    ctx: &mut EvalContext<'_>,
+) -> Result<RowOutcomes> {
+    let host_column = input.column("host").map_err(|_| {
+        Error::new(
+            format!("`{stage}` needs a `host` column to know where to run"),
+            span,
+        )
+        .with_hint(format!(
+            "{stage} before `select`, `count` or `distinct` drop the host column"
+        ))
+    })?;
+    let row_hosts: Vec<String> = texts(host_column)?
+        .into_iter()
+        .map(Option::unwrap_or_default)
+        .collect();
+    // A host may appear on several rows; it still runs the command once.
+    // First-seen order, so hosts start in the order the user sees them.
+    let hosts: IndexSet<String> = row_hosts.iter().cloned().collect();
+    let hosts: Vec<String> = hosts.into_iter().collect();
+    let index_of: HashMap<&str, usize> = hosts
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (h.as_str(), i))
+        .collect();
+
+    ctx.observer.run_started(label, hosts.len());
+    let mut arrivals: Vec<Option<Arrival>> = Vec::new();
+    arrivals.resize_with(hosts.len(), || None);
+    ctx.executor.run(&hosts, request, &mut |index, outcome| {
+        // Read the clock first: the observer may take time drawing.
+        let at = SystemTime::now();
+        if let Some(slot) = arrivals.get_mut(index) {
+            ctx.observer.host_finished(&hosts[index], &outcome);
+            *slot = Some(Arrival { outcome, at });
+        }
+    });
+    ctx.observer.run_finished();
+    let arrivals: Vec<Arrival> = arrivals
+        .into_iter()
+        .map(|a| {
+            a.unwrap_or_else(|| Arrival {
+                outcome: HostOutcome::not_run(
+                    Status::Error,
+                    "the executor reported no result for this host",
+                ),
+                at: SystemTime::now(),
+            })
+        })
+        .collect();
+    Ok(RowOutcomes {
+        hosts: arrivals,
+        row_host: row_hosts.iter().map(|h| index_of[h.as_str()]).collect(),
+    })
+}
+
 /// Adds (or replaces) the run columns, in the documented order.
-fn add_result_columns(
+pub(crate) fn add_result_columns(
     mut df: DataFrame,
     rows: &[&HostOutcome],
     name: Option<&str>,

@@ -1,0 +1,201 @@
+//! Scores `diff`'s candidates, adds pairs of features where a pair separates
+//! the populations clearly better than either alone (diffpatterns'
+//! MaxDimensions, at 2), and builds the ranked result.
+
+use std::cmp::Ordering;
+
+use polars::prelude::*;
+use shoal_lang::Result;
+use shoal_lang::plan::Predicate;
+
+use super::features::{Candidate, EXAMPLES, Kind};
+use super::populations::{Member, Populations};
+use crate::frame::{internal, texts};
+use crate::predicate::mask;
+
+/// How many of the best single features are tried in pairs.
+const PAIR_POOL: usize = 10;
+
+/// A pair is kept only when it beats both its parts by this many points.
+const PAIR_GAIN: f64 = 10.0;
+
+struct Scored {
+    candidate: Candidate,
+    pct_a: f64,
+    pct_b: f64,
+    /// The feature as printed; only made for features that pass the
+    /// threshold, since most candidates (unique lines) never do.
+    text: String,
+}
+
+impl Scored {
+    fn new(candidate: Candidate, populations: &Populations) -> Self {
+        let pct = |count: usize, size: usize| 100.0 * count as f64 / size as f64;
+        Scored {
+            pct_a: pct(candidate.count_a, populations.size_a),
+            pct_b: pct(candidate.count_b, populations.size_b),
+            candidate,
+            text: String::new(),
+        }
+    }
+
+    fn printed(mut self) -> Self {
+        self.text = self.candidate.predicate.to_string();
+        self
+    }
+
+    fn pct_diff(&self) -> f64 {
+        (self.pct_a - self.pct_b).abs()
+    }
+
+    /// Largest difference first; then features that A has (what is wrong
+    /// with the bad hosts) before those it lacks; then the simpler kind;
+    /// then alphabetical, so equal scores always print in the same order.
+    fn rank(&self, other: &Self) -> Ordering {
+        other
+            .pct_diff()
+            .total_cmp(&self.pct_diff())
+            .then_with(|| (other.pct_a > other.pct_b).cmp(&(self.pct_a > self.pct_b)))
+            .then_with(|| self.candidate.kind.cmp(&other.candidate.kind))
+            .then_with(|| self.text.cmp(&other.text))
+    }
+}
+
+pub(super) fn ranked(
+    df: &DataFrame,
+    populations: &Populations,
+    candidates: Vec<Candidate>,
+    threshold_pct: f64,
+) -> Result<DataFrame> {
+    let mut scored: Vec<Scored> = candidates
+        .into_iter()
+        .map(|c| Scored::new(c, populations))
+        .filter(|s| s.pct_diff() >= threshold_pct)
+        .map(Scored::printed)
+        .collect();
+    scored.sort_by(Scored::rank);
+    let pairs = pairs(df, populations, &scored, threshold_pct)?;
+    scored.extend(pairs);
+    scored.sort_by(Scored::rank);
+    table(df, &scored)
+}
+
+/// `A and B` for each two of the best features on different columns, kept
+/// when it separates clearly better than both parts. Pairs are counted with
+/// `filter`'s own evaluation, so they mean exactly what they print.
+fn pairs(
+    df: &DataFrame,
+    populations: &Populations,
+    scored: &[Scored],
+    threshold_pct: f64,
+) -> Result<Vec<Scored>> {
+    let pool = &scored[..scored.len().min(PAIR_POOL)];
+    let masks: Vec<Vec<bool>> = pool
+        .iter()
+        .map(|s| mask(df, &s.candidate.predicate))
+        .collect::<Result<_>>()?;
+    let mut out = Vec::new();
+    for i in 0..pool.len() {
+        for j in i + 1..pool.len() {
+            let (first, second) = (&pool[i].candidate.predicate, &pool[j].candidate.predicate);
+            if first.columns()[0].name == second.columns()[0].name {
+                continue; // two values of one column: the pair adds nothing
+            }
+            let mut count = (0, 0);
+            let mut examples = Vec::new();
+            for (row, member) in populations.member.iter().enumerate() {
+                if !(masks[i][row] && masks[j][row]) {
+                    continue;
+                }
+                match member {
+                    Member::A => {
+                        count.0 += 1;
+                        if examples.len() < EXAMPLES {
+                            examples.push(row);
+                        }
+                    }
+                    Member::B => count.1 += 1,
+                    Member::Neither => {}
+                }
+            }
+            let pair = Scored::printed(Scored::new(
+                Candidate {
+                    predicate: Predicate::And {
+                        left: Box::new(first.clone()),
+                        right: Box::new(second.clone()),
+                    },
+                    kind: Kind::Pair,
+                    count_a: count.0,
+                    count_b: count.1,
+                    examples,
+                },
+                populations,
+            ));
+            let best_part = pool[i].pct_diff().max(pool[j].pct_diff());
+            if pair.pct_diff() >= threshold_pct && pair.pct_diff() >= best_part + PAIR_GAIN {
+                out.push(pair);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn table(df: &DataFrame, scored: &[Scored]) -> Result<DataFrame> {
+    let hosts = match df.column("host") {
+        Ok(host) => texts(host)?,
+        Err(_) => Vec::new(),
+    };
+    let example_names = |rows: &[usize]| -> String {
+        rows.iter()
+            .map(|row| match hosts.get(*row) {
+                Some(Some(host)) => host.clone(),
+                _ => format!("row {}", row + 1),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    // One decimal: these are for reading, and 33.333333 only adds noise.
+    let round = |pct: f64| (pct * 10.0).round() / 10.0;
+    let column = |name: &str, values: Vec<f64>| Column::new(name.into(), values);
+    let columns = vec![
+        Column::new(
+            "feature".into(),
+            scored.iter().map(|s| s.text.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "kind".into(),
+            scored
+                .iter()
+                .map(|s| s.candidate.kind.as_str())
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "count_a".into(),
+            scored
+                .iter()
+                .map(|s| s.candidate.count_a as u64)
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "count_b".into(),
+            scored
+                .iter()
+                .map(|s| s.candidate.count_b as u64)
+                .collect::<Vec<_>>(),
+        ),
+        column("pct_a", scored.iter().map(|s| round(s.pct_a)).collect()),
+        column("pct_b", scored.iter().map(|s| round(s.pct_b)).collect()),
+        column(
+            "pct_diff",
+            scored.iter().map(|s| round(s.pct_diff())).collect(),
+        ),
+        Column::new(
+            "examples".into(),
+            scored
+                .iter()
+                .map(|s| example_names(&s.candidate.examples))
+                .collect::<Vec<_>>(),
+        ),
+    ];
+    DataFrame::new(scored.len(), columns).map_err(internal)
+}

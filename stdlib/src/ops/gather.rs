@@ -1,0 +1,221 @@
+//! `gather [COL, ...]` (alias `fold`): rows that agree folded into one row
+//! per distinct answer, with their hosts as a nodeset (`web[01-03],db01`).
+//! The answer to "which hosts differ, and how" across a fleet.
+
+use std::collections::{HashMap, HashSet};
+
+use indexmap::IndexSet;
+use nodeset::NodeSet;
+use polars::prelude::*;
+use shoal_lang::plan::{ColumnRef, Op};
+use shoal_lang::{Error, Result};
+
+use super::lines::row_index;
+use super::{Example, Operator, wrong_op};
+use crate::eval::EvalContext;
+use crate::frame::{internal, require_columns, texts};
+
+pub struct Gather;
+
+/// What a command answered, as a whole: two hosts agree when they printed
+/// the same and ended the same way.
+const COMMAND_OUTPUT: &[&str] = &["stdout", "stderr", "status"];
+
+/// The names `gather` gives its own columns.
+const OWN_COLUMNS: &[&str] = &["hosts", "count"];
+
+impl Operator for Gather {
+    fn name(&self) -> &'static str {
+        "gather"
+    }
+    fn aliases(&self) -> &'static [&'static str] {
+        &["fold"]
+    }
+    fn usage(&self) -> &'static str {
+        "gather [COL, ...]"
+    }
+    fn description(&self) -> &'static str {
+        "One row per distinct value of the columns (default stdout, stderr, status) with its hosts folded as a nodeset and a row `count`, largest first."
+    }
+    fn examples(&self) -> &'static [Example] {
+        &[
+            Example {
+                description: "Which hosts answered what; the unreachable one is a group of its own",
+                query: "hosts | run \"cat /etc/app/version\" | gather",
+                output: "\
+hosts                 count  stdout  stderr  status
+db[01-02],web[01-02]  4      2.1.0           ok
+web03                 1      2.0.9           ok
+cache01               1                      unreachable
+",
+            },
+            Example {
+                description: "Hosts by tag values; equal counts keep the input's order",
+                query: "hosts | fold az, role",
+                output: "\
+hosts       count  az          role
+web[01-02]  2      us-east-1a  web
+web03       1      us-east-1b  web
+db01        1      us-east-1a  db
+db02        1      us-east-1b  db
+cache01     1      us-east-1c  cache
+",
+            },
+            Example {
+                description: "The config lines not every host has",
+                query: "hosts | run \"cat /etc/app/app.conf\" | lines | gather line | filter count < 5 and line !~ /^started/",
+                output: "\
+hosts                 count  line
+db[01-02],web[01-02]  4      max_conns=256
+db02,web[01,03]       3      workers=4
+db01,web02            2      workers=8
+web03                 1      max_conns=64
+cache01               1
+",
+            },
+        ]
+    }
+    fn eval(&self, op: &Op, input: DataFrame, _ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
+        let Op::Gather { columns } = op else {
+            return Err(wrong_op("gather", op));
+        };
+        let keys = grouping_columns(&input, columns)?;
+        let host_column = input.column("host").map_err(|_| {
+            Error::new(
+                "`gather` needs a `host` column to say which hosts agree",
+                None,
+            )
+            .with_hint("gather before `select`, `count` or `distinct` drop the host column")
+        })?;
+        let hosts = texts(host_column)?;
+        let values: Vec<Vec<Option<String>>> = keys
+            .iter()
+            .map(|name| input.column(name).map_err(internal).and_then(texts))
+            .collect::<Result<_>>()?;
+        let groups = group_rows(&hosts, &values)?;
+
+        let mut out = vec![
+            Column::new(
+                "hosts".into(),
+                groups
+                    .iter()
+                    .map(|g| fold_hosts(&g.hosts))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "count".into(),
+                groups.iter().map(|g| g.rows).collect::<Vec<u64>>(),
+            ),
+        ];
+        // The group's values from its first row, so they keep their types.
+        let firsts = IdxCa::from_vec("first".into(), groups.iter().map(|g| g.first).collect());
+        for name in keys {
+            let column = input.column(name).map_err(internal)?;
+            out.push(column.take(&firsts).map_err(internal)?);
+        }
+        DataFrame::new(groups.len(), out).map_err(internal)
+    }
+}
+
+/// The columns to group by: those named, or the command output.
+fn grouping_columns<'a>(input: &DataFrame, columns: &'a [ColumnRef]) -> Result<Vec<&'a str>> {
+    if columns.is_empty() {
+        if input.column("stdout").is_err() {
+            return Err(
+                Error::new("`gather` has no command output to fold", None).with_hint(
+                    "gather folds command output: run a command first, or name columns: gather az",
+                ),
+            );
+        }
+        // Whichever of stderr and status a `select` left.
+        return Ok(COMMAND_OUTPUT
+            .iter()
+            .copied()
+            .filter(|name| input.column(name).is_ok())
+            .collect());
+    }
+    require_columns(input, columns)?;
+    if let Some(own) = columns
+        .iter()
+        .find(|c| OWN_COLUMNS.contains(&c.name.as_str()))
+    {
+        return Err(Error::new(
+            format!(
+                "`gather` cannot group by `{}`: it writes that column itself",
+                own.name
+            ),
+            own.span,
+        )
+        .with_hint("group by the other columns, or use `count by` instead"));
+    }
+    Ok(columns.iter().map(|c| c.name.as_str()).collect())
+}
+
+struct Group<'a> {
+    /// The first row with these values.
+    first: IdxSize,
+    rows: u64,
+    hosts: Vec<&'a str>,
+}
+
+/// Rows with equal `values` (one list per grouping column), largest group
+/// first and equal sizes in first-appearance order. One hash lookup per row
+/// on its values as text; a null is its own value, not "".
+fn group_rows<'a>(
+    hosts: &'a [Option<String>],
+    values: &[Vec<Option<String>>],
+) -> Result<Vec<Group<'a>>> {
+    let mut group_of: HashMap<Vec<Option<&str>>, usize> = HashMap::new();
+    let mut groups: Vec<Group> = Vec::new();
+    for (row, host) in hosts.iter().enumerate() {
+        let key: Vec<Option<&str>> = values.iter().map(|v| v[row].as_deref()).collect();
+        let next = groups.len();
+        let index = *group_of.entry(key).or_insert(next);
+        if index == next {
+            groups.push(Group {
+                first: row_index(row)?,
+                rows: 0,
+                hosts: Vec::new(),
+            });
+        }
+        let group = &mut groups[index];
+        group.rows += 1;
+        group.hosts.extend(host.as_deref());
+    }
+    // Stable, so equal counts keep first-appearance order.
+    groups.sort_by_key(|g| std::cmp::Reverse(g.rows));
+    Ok(groups)
+}
+
+/// Host names folded the ClusterShell way, `web[01-03],db01`, each name once.
+///
+/// Names the nodeset syntax cannot carry (brackets, commas, `@`, spaces...)
+/// are listed after the folded part as they are, and a fold that does not
+/// expand back to exactly the names given (numbers too large, say) is not
+/// used: a wrong host list would be worse than a long one.
+fn fold_hosts(names: &[&str]) -> String {
+    let unique: IndexSet<&str> = names.iter().copied().collect();
+    let (plain, odd): (Vec<&str>, Vec<&str>) = unique.into_iter().partition(|name| {
+        name.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./+".contains(c))
+    });
+    let folded = fold(&plain).unwrap_or_else(|| plain.join(","));
+    let mut parts: Vec<&str> = Vec::with_capacity(odd.len() + 1);
+    if !folded.is_empty() {
+        parts.push(&folded);
+    }
+    parts.extend(odd);
+    parts.join(",")
+}
+
+fn fold(names: &[&str]) -> Option<String> {
+    if names.is_empty() {
+        return Some(String::new());
+    }
+    let set: NodeSet = names.join(",").parse().ok()?;
+    let wanted: HashSet<&str> = names.iter().copied().collect();
+    let expanded: HashSet<String> = set.iter().collect();
+    let exact =
+        expanded.len() == wanted.len() && expanded.iter().all(|n| wanted.contains(n.as_str()));
+    exact.then(|| set.to_string())
+}

@@ -1,0 +1,142 @@
+//! `outliers COL [by COL, ...] [keep=all] [threshold=Z]`: the rows whose value
+//! is far from the rest of its group, scored by a robust z-score.
+//!
+//! The score is the modified z-score of Iglewicz and Hoaglin,
+//! `0.6745 · (x − median) / MAD`, where MAD is the median absolute deviation
+//! from the median. Median and MAD ignore a few wild values, so one broken
+//! host cannot hide itself by dragging the mean and standard deviation
+//! towards it, as it would with a plain z-score on a fleet of five hosts.
+//!
+//! When more than half the group shares one value the MAD is 0; the score
+//! then falls back to the mean absolute deviation,
+//! `(x − median) / (1.253314 · MeanAD)`, and when that is 0 too (every
+//! value equal) every score is 0. Rows without a value score null. The score
+//! is rounded to two decimals for reading; the threshold sees it unrounded.
+
+use polars::prelude::*;
+use shoal_lang::Result;
+use shoal_lang::plan::Op;
+
+use super::lines::row_index;
+use super::stats::{group_rows, numeric_values, percentile, present};
+use super::{Example, Operator, wrong_op};
+use crate::eval::EvalContext;
+use crate::frame::internal;
+
+/// Scales the MAD to the standard deviation for normally distributed data
+/// (1 / 1.4826, the 0.75 quantile of the standard normal), so that scores
+/// read like ordinary z-scores and the usual threshold of 3.5 applies.
+const MAD_SCALE: f64 = 0.6745;
+
+/// Scales the mean absolute deviation to the standard deviation for normal
+/// data (√(π/2)), for the same reason as [`MAD_SCALE`].
+const MEAN_AD_SCALE: f64 = 1.253314;
+
+pub struct Outliers;
+
+impl Operator for Outliers {
+    fn name(&self) -> &'static str {
+        "outliers"
+    }
+    fn usage(&self) -> &'static str {
+        "outliers COL [by COL, ...] [keep=all] [threshold=Z]"
+    }
+    fn description(&self) -> &'static str {
+        "Keeps the rows whose COL is far from the rest of its group (robust z-score beyond 3.5, or Z), most extreme first, with the score in `outlier_score`; `keep=all` keeps every row."
+    }
+    fn examples(&self) -> &'static [Example] {
+        &[
+            Example {
+                description: "The one host under unusual load",
+                query: "hosts | facts | outliers load1 | select host, load1, outlier_score",
+                output: "\
+host   load1  outlier_score
+web03  7.9    15.74
+",
+            },
+            Example {
+                description: "Every host's score; cache01 has no value",
+                query: "hosts | run \"nproc\" as cpus | outliers cpus keep=all | select host, cpus, outlier_score",
+                output: "\
+host     cpus  outlier_score
+db01     8     1.99
+db02     8     1.99
+web01    4     0.0
+web02    4     0.0
+web03    4     0.0
+cache01
+",
+            },
+        ]
+    }
+    fn eval(&self, op: &Op, input: DataFrame, _ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
+        let Op::Outliers {
+            column,
+            by,
+            threshold,
+            keep_all,
+        } = op
+        else {
+            return Err(wrong_op("outliers", op));
+        };
+        let values = numeric_values(&input, column, "outliers")?;
+        let mut scores: Vec<Option<f64>> = vec![None; input.height()];
+        for rows in group_rows(&input, by)? {
+            let sorted = present(&values, &rows);
+            let Some(median) = percentile(&sorted, 0.5) else {
+                continue; // no values in this group: every score stays null
+            };
+            let scale = spread(&sorted, median);
+            for row in rows {
+                scores[row] = values[row]
+                    .map(|x| {
+                        if scale > 0.0 {
+                            (x - median) / scale
+                        } else {
+                            0.0
+                        }
+                    })
+                    .filter(|z| !z.is_nan());
+            }
+        }
+        let mut kept: Vec<usize> = (0..input.height())
+            .filter(|&row| *keep_all || scores[row].is_some_and(|z| z.abs() > *threshold))
+            .collect();
+        // Most extreme first, nulls last; a stable sort keeps input order
+        // among equal scores.
+        kept.sort_by(|&a, &b| {
+            let magnitude = |row: usize| scores[row].map(f64::abs);
+            match (magnitude(a), magnitude(b)) {
+                (Some(a), Some(b)) => b.total_cmp(&a),
+                (a, b) => b.is_some().cmp(&a.is_some()),
+            }
+        });
+        let indices: Vec<IdxSize> = kept
+            .iter()
+            .map(|&row| row_index(row))
+            .collect::<Result<_>>()?;
+        let shown: Vec<Option<f64>> = kept
+            .iter()
+            .map(|&row| scores[row].map(|z| (z * 100.0).round() / 100.0))
+            .collect();
+        let mut output = input
+            .take(&IdxCa::from_vec("kept".into(), indices))
+            .map_err(internal)?;
+        output
+            .with_column(Column::new("outlier_score".into(), shown))
+            .map_err(internal)?;
+        Ok(output)
+    }
+}
+
+/// What a distance from the median is divided by to give the score: the
+/// MAD over its scale, or failing that the scaled mean absolute deviation;
+/// 0 when the values do not spread at all.
+fn spread(sorted: &[f64], median: f64) -> f64 {
+    let mut deviations: Vec<f64> = sorted.iter().map(|x| (x - median).abs()).collect();
+    deviations.sort_by(f64::total_cmp);
+    match percentile(&deviations, 0.5) {
+        Some(mad) if mad > 0.0 => mad / MAD_SCALE,
+        _ => MEAN_AD_SCALE * deviations.iter().sum::<f64>() / deviations.len() as f64,
+    }
+}

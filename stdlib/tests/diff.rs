@@ -1,0 +1,269 @@
+//! `diff` through the evaluator: the three forms, the ranking, pairs,
+//! missing values, numeric splits, errors, and the promise that a printed
+//! feature pasted into `filter` selects exactly the rows it counted.
+
+mod common;
+
+use common::col;
+use polars::prelude::*;
+use shoal_stdlib::Session;
+use shoal_stdlib::sample::{ScriptedExecutor, fleet};
+
+fn eval_in(session: &mut Session, query: &str) -> Result<DataFrame, String> {
+    common::eval_in(session, &ScriptedExecutor, query)
+}
+
+/// The hosts of `query`'s result, for side membership.
+fn hosts(session: &mut Session, query: &str) -> Vec<String> {
+    col(
+        &eval_in(session, query).unwrap_or_else(|e| panic!("{e}")),
+        "host",
+    )
+}
+
+/// For every feature `diff` printed, `$input | filter FEATURE` selects
+/// exactly count_a hosts of A and count_b hosts of B.
+fn assert_features_paste_back(session: &mut Session, diff: &DataFrame, a: &[String], b: &[String]) {
+    assert!(diff.height() > 0, "diff found nothing");
+    let features = col(diff, "feature");
+    let (count_a, count_b) = (col(diff, "count_a"), col(diff, "count_b"));
+    for (i, feature) in features.iter().enumerate() {
+        let selected = hosts(session, &format!("$input | filter {feature}"));
+        let in_a = selected.iter().filter(|h| a.contains(h)).count();
+        let in_b = selected.iter().filter(|h| b.contains(h)).count();
+        assert_eq!(
+            (in_a.to_string(), in_b.to_string()),
+            (count_a[i].clone(), count_b[i].clone()),
+            "`filter {feature}` selects {selected:?}"
+        );
+    }
+}
+
+/// web03's app is down, and only web03 has `max_conns=64` and version 2.0.9.
+const BROKEN_APP: &str =
+    "let input = hosts | run \"systemctl is-active app\" as health | run \"cat /etc/app/app.conf\"";
+
+fn broken_app_session() -> Session {
+    let mut session = Session::new(fleet());
+    eval_in(&mut session, BROKEN_APP).unwrap();
+    session
+}
+
+fn strings(names: &[&str]) -> Vec<String> {
+    names.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn diff_where_ranks_the_cause_first_and_every_feature_pastes_back_into_filter() {
+    let mut session = broken_app_session();
+    let diff = eval_in(&mut session, "$input | diff where health = failed").unwrap();
+    let features = col(&diff, "feature");
+    assert_eq!(
+        features[..2],
+        strings(&["version = 2.0.9", "stdout has \"max_conns=64\""])
+    );
+    assert_eq!(col(&diff, "pct_a")[1], "100.0");
+    assert_eq!(col(&diff, "pct_b")[1], "0.0");
+    assert_eq!(col(&diff, "examples")[1], "web03");
+    // The split's own column, and stdout's copy of it, explain nothing.
+    assert!(
+        features
+            .iter()
+            .all(|f| !f.contains("health") && !f.contains("failed"))
+    );
+    let a = strings(&["web03"]);
+    let b = strings(&["web01", "web02", "db01", "db02", "cache01"]);
+    assert_features_paste_back(&mut session, &diff, &a, &b);
+    assert_eq!(
+        hosts(&mut session, "$input | filter stdout has \"max_conns=64\""),
+        a
+    );
+}
+
+#[test]
+fn diff_of_saved_results_and_of_groups_ignores_rows_on_neither_side() {
+    let mut session = broken_app_session();
+    eval_in(&mut session, "let bad = $input | filter health = failed").unwrap();
+    eval_in(&mut session, "let good = $input | filter health = active").unwrap();
+    let diff = eval_in(&mut session, "$input | diff $bad $good").unwrap();
+    // Sides made from `health`, so health separates them too, as it should.
+    assert_eq!(
+        col(&diff, "feature")[..3],
+        strings(&[
+            "health = failed",
+            "version = 2.0.9",
+            "stdout has \"max_conns=64\""
+        ])
+    );
+    let a = strings(&["web03"]);
+    let b = strings(&["web01", "web02", "db01", "db02"]);
+    // cache01 is in neither: nothing counts it, so `status = ok` separates nothing.
+    assert!(!col(&diff, "feature").contains(&"status = ok".to_string()));
+    assert_features_paste_back(&mut session, &diff, &a, &b);
+
+    let bare = eval_in(&mut session, "$input | diff bad good").unwrap();
+    assert_eq!(col(&bare, "feature"), col(&diff, "feature"));
+
+    let groups = eval_in(&mut session, "$input | diff @db @web").unwrap();
+    assert_eq!(col(&groups, "feature")[0], "role = db");
+    let (db, web) = (
+        strings(&["db01", "db02"]),
+        strings(&["web01", "web02", "web03"]),
+    );
+    assert_features_paste_back(&mut session, &groups, &db, &web);
+}
+
+/// A hand-made result: what facts would give on eight hosts, four of them
+/// slow; `bios` is unknown on two.
+fn facts_session() -> Session {
+    let mut session = Session::new(fleet());
+    let names: Vec<String> = (1..=8).map(|i| format!("h{i}")).collect();
+    let frame = df!(
+        "host" => names,
+        "slow" => ["yes", "yes", "yes", "yes", "no", "no", "no", "no"],
+        "load1" => [Some(7.5), Some(9.0), Some(6.1), None, Some(0.5), Some(1.2), Some(0.9), Some(0.7)],
+        "cpus" => [4i64, 4, 8, 4, 8, 8, 8, 4],
+        "bios" => [Some("2.1.7"), Some("2.1.7"), None, Some("2.1.7"), Some("2.1.0"), Some("2.1.0"), Some("2.1.0"), Some("2.1.0")],
+        "az" => ["a", "b", "a", "b", "a", "b", "a", "b"],
+        "stdout" => ["up 3 days\nkernel 6.1", "up 4 days\nkernel 6.1", "up 5 days\nkernel 6.1", "up 6 days\nkernel 6.1",
+                     "up 7 days\nkernel 5.10", "up 8 days\nkernel 5.10", "up 9 days\nkernel 5.10", "up 10 days\nkernel 6.1"],
+    )
+    .unwrap();
+    session.vars.insert("input".into(), frame);
+    session
+}
+
+#[test]
+fn numeric_columns_split_at_a_readable_threshold_and_missing_values_are_a_feature() {
+    let mut session = facts_session();
+    let diff = eval_in(&mut session, "$input | diff by slow").unwrap();
+    let features = col(&diff, "feature");
+    let kinds = col(&diff, "kind");
+    let at = |f: &str| {
+        features
+            .iter()
+            .position(|x| x == f)
+            .unwrap_or_else(|| panic!("no `{f}` in {features:?}"))
+    };
+    assert_eq!(kinds[at("load1 > 2")], "numeric");
+    assert_eq!(col(&diff, "count_a")[at("load1 > 2")], "3");
+    assert_eq!(col(&diff, "count_b")[at("load1 > 2")], "0");
+    assert_eq!(kinds[at("not exists bios")], "value");
+    assert_eq!(kinds[at("bios = 2.1.7")], "value");
+    // Uptimes differ on every host: only the masked form is shown.
+    assert!(
+        features.iter().all(|f| !f.contains("has \"up ")),
+        "{features:?}"
+    );
+    assert!(
+        !features.iter().any(|f| f.contains("^up ")),
+        "a masked line common to all separates nothing"
+    );
+    assert!(features.contains(&"stdout has \"kernel 6.1\"".to_string()));
+    // The two sides are the same size, so A is the value seen first.
+    let a: Vec<String> = (1..=4).map(|i| format!("h{i}")).collect();
+    let b: Vec<String> = (5..=8).map(|i| format!("h{i}")).collect();
+    assert_features_paste_back(&mut session, &diff, &a, &b);
+}
+
+#[test]
+fn masked_lines_stand_for_lines_that_differ_only_in_numbers() {
+    let mut session = Session::new(fleet());
+    let frame = df!(
+        "host" => ["a1", "a2", "a3", "b1", "b2", "b3"],
+        "bad" => ["y", "y", "y", "n", "n", "n"],
+        "log" => ["retry 17 of 20\nok", "retry 3 of 20\nok", "retry 9 of 20\nok", "ok\nx", "ok\ny", "ok\nz"],
+    )
+    .unwrap();
+    session.vars.insert("input".into(), frame);
+    let diff = eval_in(&mut session, "$input | diff where bad = y").unwrap();
+    assert_eq!(
+        col(&diff, "feature")[0],
+        "log ~ /(?m)^retry [0-9]+ of [0-9]+$/"
+    );
+    assert_eq!(col(&diff, "pct_diff")[0], "100.0");
+    let a = strings(&["a1", "a2", "a3"]);
+    let b = strings(&["b1", "b2", "b3"]);
+    assert_features_paste_back(&mut session, &diff, &a, &b);
+}
+
+#[test]
+fn a_pair_is_added_only_when_it_separates_clearly_better_than_its_parts() {
+    let mut session = Session::new(fleet());
+    let frame = df!(
+        "host" => ["h1", "h2", "h3", "h4", "h5", "h6", "h7", "h8"],
+        "bad" => ["y", "y", "n", "n", "n", "n", "n", "n"],
+        "kernel" => ["6.1", "6.1", "6.1", "6.1", "5.10", "5.10", "5.10", "5.10"],
+        "nic" => ["x710", "x710", "e1000", "e1000", "x710", "x710", "e1000", "e1000"],
+    )
+    .unwrap();
+    session.vars.insert("input".into(), frame);
+    let diff = eval_in(&mut session, "$input | diff where bad = y").unwrap();
+    assert_eq!(col(&diff, "feature")[0], "kernel = 6.1 and nic = x710");
+    assert_eq!(col(&diff, "kind")[0], "pair");
+    assert_eq!(col(&diff, "count_b")[0], "0");
+    let a = strings(&["h1", "h2"]);
+    let b = strings(&["h3", "h4", "h5", "h6", "h7", "h8"]);
+    assert_features_paste_back(&mut session, &diff, &a, &b);
+    // Where one feature alone already separates, no pair is added.
+    let plain = eval_in(&mut session, "$input | diff where kernel = 6.1").unwrap();
+    assert!(!col(&plain, "kind").contains(&"pair".to_string()));
+}
+
+#[test]
+fn the_threshold_leaves_out_weak_features() {
+    let mut session = broken_app_session();
+    let strict = eval_in(
+        &mut session,
+        "$input | diff where health = failed threshold=70%",
+    )
+    .unwrap();
+    let pct: Vec<f64> = col(&strict, "pct_diff")
+        .iter()
+        .map(|p| p.parse().unwrap())
+        .collect();
+    assert!(pct.iter().all(|p| *p >= 70.0), "{pct:?}");
+    let all = eval_in(
+        &mut session,
+        "$input | diff where health = failed threshold=0",
+    )
+    .unwrap();
+    assert!(all.height() > strict.height());
+}
+
+#[test]
+fn bad_populations_are_located_errors() {
+    let mut session = broken_app_session();
+    eval_in(&mut session, "let web = hosts @web").unwrap();
+    for (query, expected) in [
+        (
+            "$input | diff where health = nope",
+            "the rows where health = nope is empty",
+        ),
+        (
+            "$input | diff where exists host",
+            "the rows where not (exists host) is empty",
+        ),
+        (
+            "$input | diff $web @web",
+            "$web and @web share hosts: web01, web02, web03",
+        ),
+        ("$input | diff $nope @web", "unknown variable `$nope`"),
+        ("$input | diff @web @nope", "unknown group `@nope`"),
+        (
+            "$input | diff by role",
+            "`diff by role` needs exactly two values, and `role` has 3: web, db, cache",
+        ),
+        (
+            "$input | select az | diff @web @db",
+            "unknown column `host`",
+        ),
+    ] {
+        let error = eval_in(&mut session, query).expect_err(query);
+        assert!(error.contains(expected), "{query}:\n{error}");
+        assert!(
+            error.contains('^') && error.contains("hint:"),
+            "{query}:\n{error}"
+        );
+    }
+}
