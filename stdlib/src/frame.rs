@@ -67,6 +67,19 @@ pub fn texts(column: &Column) -> Result<Vec<Option<String>>> {
         .collect())
 }
 
+/// The column cast to text, for [`borrowed_texts`]: the cast is kept by the
+/// caller so that the borrowed values can point into it.
+pub fn as_text(column: &Column) -> Result<Column> {
+    column.cast(&DataType::String).map_err(internal)
+}
+
+/// A text column's values without copying them, for operators that read
+/// every value of large outputs (`diff`, `gather`). `column` comes from
+/// [`as_text`].
+pub fn borrowed_texts(column: &Column) -> Result<Vec<Option<&str>>> {
+    Ok(column.str().map_err(internal)?.iter().collect())
+}
+
 /// The column's values as numbers, when it has them.
 ///
 /// Numeric columns always do. A text column does when every non-null value

@@ -13,7 +13,7 @@ use shoal_lang::{Error, Result};
 use super::lines::row_index;
 use super::{Example, Operator, wrong_op};
 use crate::eval::EvalContext;
-use crate::frame::{internal, require_columns, texts};
+use crate::frame::{as_text, borrowed_texts, internal, require_columns};
 
 pub struct Gather;
 
@@ -87,11 +87,15 @@ cache01               1
             )
             .with_hint("gather before `select`, `count` or `distinct` drop the host column")
         })?;
-        let hosts = texts(host_column)?;
-        let values: Vec<Vec<Option<String>>> = keys
+        // Borrowed, not copied: outputs can be megabytes across a fleet.
+        let host_text = as_text(host_column)?;
+        let hosts = borrowed_texts(&host_text)?;
+        let key_text: Vec<Column> = keys
             .iter()
-            .map(|name| input.column(name).map_err(internal).and_then(texts))
+            .map(|name| input.column(name).map_err(internal).and_then(as_text))
             .collect::<Result<_>>()?;
+        let values: Vec<Vec<Option<&str>>> =
+            key_text.iter().map(borrowed_texts).collect::<Result<_>>()?;
         let groups = group_rows(&hosts, &values)?;
 
         let mut out = vec![
@@ -162,13 +166,13 @@ struct Group<'a> {
 /// first and equal sizes in first-appearance order. One hash lookup per row
 /// on its values as text; a null is its own value, not "".
 fn group_rows<'a>(
-    hosts: &'a [Option<String>],
-    values: &[Vec<Option<String>>],
+    hosts: &[Option<&'a str>],
+    values: &[Vec<Option<&str>>],
 ) -> Result<Vec<Group<'a>>> {
     let mut group_of: HashMap<Vec<Option<&str>>, usize> = HashMap::new();
     let mut groups: Vec<Group> = Vec::new();
     for (row, host) in hosts.iter().enumerate() {
-        let key: Vec<Option<&str>> = values.iter().map(|v| v[row].as_deref()).collect();
+        let key: Vec<Option<&str>> = values.iter().map(|v| v[row]).collect();
         let next = groups.len();
         let index = *group_of.entry(key).or_insert(next);
         if index == next {
@@ -180,7 +184,7 @@ fn group_rows<'a>(
         }
         let group = &mut groups[index];
         group.rows += 1;
-        group.hosts.extend(host.as_deref());
+        group.hosts.extend(*host);
     }
     // Stable, so equal counts keep first-appearance order.
     groups.sort_by_key(|g| std::cmp::Reverse(g.rows));

@@ -13,7 +13,7 @@ use shoal_lang::plan::{ColumnRef, Literal, Predicate, TextOp};
 use shoal_lang::{Result, Span};
 
 use super::populations::{Member, Populations};
-use crate::frame::{internal, is_numeric, numbers};
+use crate::frame::{as_text, borrowed_texts, is_numeric, numbers};
 
 /// Columns that are never features: they identify a row (`host`, `addr`),
 /// or differ on every host for reasons of their own (`duration_ms`, and
@@ -141,8 +141,8 @@ pub(super) fn candidates(df: &DataFrame, populations: &Populations) -> Result<Ve
             ));
             continue;
         }
-        let text = col.cast(&DataType::String).map_err(internal)?;
-        let values: Vec<Option<&str>> = text.str().map_err(internal)?.iter().collect();
+        let text = as_text(col)?;
+        let values = borrowed_texts(&text)?;
         if name == "stdout" || name == "stderr" || values.iter().flatten().any(|v| v.contains('\n'))
         {
             lines(&column, &values, populations, &mut out);
