@@ -44,10 +44,11 @@ const START_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often startup re-reads /proc/net/tcp while waiting for listeners.
 const POLL_INTERVAL: Duration = Duration::from_millis(10);
 
-/// Runs inside the new namespaces, as `sh -c SCRIPT sh NAME DATA APP_DIR SSHD CONFIG LOG`.
-/// `exec` keeps sshd at PID 1 of the namespace, where `unshare --fork` started the shell.
-const NAMESPACE_SCRIPT: &str =
-    r#"hostname "$1" && mount --bind "$2" "$3" && exec "$4" -D -f "$5" -E "$6""#;
+/// Runs inside the new namespaces, as `sh -c SCRIPT sh NAME DATA APP_DIR SSHD CONFIG LOG
+/// SYS_CLASS`. `exec` keeps sshd at PID 1 of the namespace, where `unshare --fork` started
+/// the shell. A non-empty SYS_CLASS is mounted over `/sys/class`, so the host has the DMI
+/// files (`/sys/class/dmi/id/bios_version`) its spec gives it, as real hardware would.
+const NAMESPACE_SCRIPT: &str = r#"hostname "$1" && mount --bind "$2" "$3" && { [ -z "$7" ] || mount --bind "$7" /sys/class; } && exec "$4" -D -f "$5" -E "$6""#;
 
 /// What to start: how many hosts and how each one looks.
 pub struct FleetSpec {
@@ -61,6 +62,9 @@ pub struct FleetSpec {
     pub max_sessions: u32,
     /// The files of host `i` (0-based), as (path relative to `/etc/app`, contents).
     pub files: Box<dyn Fn(usize) -> Vec<(String, String)>>,
+    /// Host `i`'s DMI files, as (name in `/sys/class/dmi/id`, contents). A host with any
+    /// sees its own `/sys/class` holding only those; one with none sees the machine's.
+    pub dmi: Box<dyn Fn(usize) -> Vec<(String, String)>>,
 }
 
 impl FleetSpec {
@@ -75,6 +79,7 @@ impl FleetSpec {
             port: 22,
             max_sessions: 64,
             files: Box::new(|_| Vec::new()),
+            dmi: Box::new(|_| Vec::new()),
         }
     }
 }
@@ -96,6 +101,8 @@ pub struct FleetNode {
 struct Server {
     config: PathBuf,
     host_key: PathBuf,
+    /// Mounted over `/sys/class` in the host's namespace, when the spec gives DMI files.
+    sys_class: Option<PathBuf>,
     /// The `unshare` process whose child is sshd; it exits once everything in the host's
     /// namespaces has exited.
     child: Option<Child>,
@@ -143,9 +150,17 @@ impl SshdFleet {
             for (path, contents) in (spec.files)(i) {
                 write_data_file(&data_dir, &path, &contents);
             }
+            let dmi = (spec.dmi)(i);
+            let sys_class = (!dmi.is_empty()).then(|| host_dir.join("sys_class"));
+            if let Some(sys_class) = &sys_class {
+                for (name, contents) in dmi {
+                    write_data_file(sys_class, &format!("dmi/id/{name}"), &contents);
+                }
+            }
             let server = Server {
                 config: host_dir.join("sshd_config"),
                 host_key: host_dir.join("host_key"),
+                sys_class,
                 child: None,
             };
             let log = host_dir.join("sshd.log");
@@ -378,6 +393,7 @@ impl SshdFleet {
                 &server.config,
             ])
             .arg(&node.log)
+            .arg(server.sys_class.as_deref().unwrap_or(Path::new("")))
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(stderr)
