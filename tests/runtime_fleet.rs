@@ -256,9 +256,11 @@ fn ok_and_failed_rows_carry_output_exit_code_and_reason() {
         Some("host \"nope\" is not in the inventory")
     );
 
+    // Each host's persistent shell ran all of its commands: one channel per host, where a
+    // channel per command would have opened 16.
     let stats = client.executor.stats();
     assert_eq!(stats.connections_opened, 5, "{stats:?}");
-    assert_eq!(stats.channels_opened, 16, "{stats:?}");
+    assert_eq!(stats.channels_opened, 5, "{stats:?}");
     for i in 0..5 {
         assert_eq!(
             fleet.accepted_connections(i),
@@ -526,8 +528,8 @@ fn two_runs_and_two_queries_share_one_connection_per_host() {
     let stats = client.executor.stats();
     assert_eq!(
         (stats.connections_opened, stats.channels_opened),
-        (3, 6),
-        "two stages, one connection per host"
+        (3, 3),
+        "two stages, one connection and one persistent shell per host"
     );
     for i in 0..3 {
         assert_eq!(
@@ -550,8 +552,8 @@ fn two_runs_and_two_queries_share_one_connection_per_host() {
     let stats = client.executor.stats();
     assert_eq!(
         (stats.connections_opened, stats.channels_opened),
-        (3, 10),
-        "the second query reused the first one's connections"
+        (3, 3),
+        "the second query reused the first one's connections and shells"
     );
     for i in 0..3 {
         assert_eq!(
@@ -570,8 +572,9 @@ fn twelve_runs_on_one_host_fit_in_max_sessions_two() {
         ..FleetSpec::new(1)
     });
     let client = strict_client(&fleet);
-    // Each run opens a channel on the one pooled connection; a channel left open would
-    // use up sshd's two and the third run would be refused.
+    // The runs share the host's persistent shell, one channel. Each timeout gives that shell
+    // up and the next run starts another on the one pooled connection; a shell's channel
+    // left open would use up sshd's two and the third start would be refused.
     for round in 0..12 {
         let rows = client.run_all(&format!("echo round {round}"));
         assert_eq!(rows[0].status, Status::Ok, "round {round}: {:?}", rows[0]);
@@ -597,8 +600,10 @@ fn twelve_runs_on_one_host_fit_in_max_sessions_two() {
         (Status::Ok, "after")
     );
 
+    // One shell for the echoes and the first timeout, one for each later timeout, one for
+    // "after".
     let stats = client.executor.stats();
-    assert_eq!((stats.connections_opened, stats.channels_opened), (1, 17));
+    assert_eq!((stats.connections_opened, stats.channels_opened), (1, 5));
     assert_eq!(fleet.accepted_connections(0), 1);
 }
 
@@ -706,7 +711,8 @@ fn a_hundred_hosts_each_answer_for_themselves_in_inventory_order() {
     let stats = client.executor.stats();
     assert_eq!(
         (stats.connections_opened, stats.channels_opened),
-        (100, 200)
+        (100, 100),
+        "both stages ran on each host's one persistent shell"
     );
     for i in 0..HOSTS {
         assert_eq!(
