@@ -1,6 +1,8 @@
 //! The SSH executor against real OpenSSH servers (tests/support): every row status, pooled
-//! connections reused across stages and queries, sshd's MaxSessions, the fan-out window,
-//! a 100-host run, cancellation, reconnects and host keys.
+//! connections reused across stages and queries, the persistent shell on each connection
+//! (framing, isolation between commands, giving it up on timeout, falling back to a channel
+//! per command), sshd's MaxSessions, the fan-out window, a 100-host run, cancellation,
+//! reconnects and host keys.
 //!
 //! Tests that check one host's row drive `SshExecutor` directly; tests that check the path
 //! from a query to its rows compile the query and evaluate it with `Session::eval`, as the
@@ -256,9 +258,11 @@ fn ok_and_failed_rows_carry_output_exit_code_and_reason() {
         Some("host \"nope\" is not in the inventory")
     );
 
+    // Each host's persistent shell ran all of its commands: one channel per host, where a
+    // channel per command would have opened 16.
     let stats = client.executor.stats();
     assert_eq!(stats.connections_opened, 5, "{stats:?}");
-    assert_eq!(stats.channels_opened, 16, "{stats:?}");
+    assert_eq!(stats.channels_opened, 5, "{stats:?}");
     for i in 0..5 {
         assert_eq!(
             fleet.accepted_connections(i),
@@ -298,6 +302,166 @@ fn a_timeout_ends_the_remote_command_and_keeps_its_partial_output() {
         }
     }
     assert_eq!(client.executor.stats().connections_opened, 2);
+}
+
+/// Runs `command` on the client's only host and returns its row.
+fn run_one(client: &Client, command: &str, timeout: Option<Duration>) -> HostOutcome {
+    client.run(&client.hosts(), command, timeout).remove(0)
+}
+
+/// Long enough for any of these commands; a command that waited for input would hit it
+/// and fail its test as `timeout` rather than hang it.
+const PATIENCE: Option<Duration> = Some(Duration::from_secs(30));
+
+#[test]
+fn commands_on_one_persistent_shell_keep_exact_output_and_stay_apart() {
+    let fleet = SshdFleet::start(FleetSpec::new(1));
+    let client = strict_client(&fleet);
+    // Where a command starts, and its umask.
+    let start = run_one(&client, "pwd; umask", PATIENCE);
+    assert_eq!(start.status, Status::Ok, "{start:?}");
+
+    // Output without a final newline, on both streams, comes back byte for byte; only
+    // trailing newlines go, as with `$(...)`.
+    let row = run_one(&client, "printf 'a\\n\\nb '; printf ' err' >&2", PATIENCE);
+    assert_eq!(
+        (row.stdout.as_str(), row.stderr.as_str()),
+        ("a\n\nb ", " err")
+    );
+    assert_eq!((row.status, row.exit), (Status::Ok, Some(0)));
+    let row = run_one(
+        &client,
+        "printf out; printf '\\n\\n'; printf err >&2",
+        PATIENCE,
+    );
+    assert_eq!((row.stdout.as_str(), row.stderr.as_str()), ("out", "err"));
+
+    // A command that reads stdin gets end of input at once.
+    let row = run_one(&client, "cat; wc -c; echo read all", PATIENCE);
+    assert_eq!(row.status, Status::Ok, "{row:?}");
+    assert_eq!(row.stdout, "0\nread all");
+
+    // Exit codes, and the shell still answers after a failure and a syntax error.
+    let row = run_one(&client, "echo out; echo err >&2; exit 3", PATIENCE);
+    assert_eq!((row.status, row.exit), (Status::Failed, Some(3)));
+    assert_eq!((row.stdout.as_str(), row.stderr.as_str()), ("out", "err"));
+    let row = run_one(&client, "if then", PATIENCE);
+    assert_eq!((row.status, row.exit), (Status::Failed, Some(2)), "{row:?}");
+    let row = run_one(&client, "true", PATIENCE);
+    assert_eq!((row.status, row.exit), (Status::Ok, Some(0)));
+
+    // Nothing one command changes in its shell reaches the next.
+    let row = run_one(
+        &client,
+        "cd /tmp && export SHOAL_X=1 && SHOAL_Y=2 && umask 077 && exec 4>/dev/null && pwd",
+        PATIENCE,
+    );
+    assert_eq!(row.stdout, "/tmp", "{row:?}");
+    let row = run_one(
+        &client,
+        "pwd; umask; echo \"[${SHOAL_X-}] [${SHOAL_Y-}]\"; \
+         if [ -e /dev/fd/4 ]; then echo fd 4 open; fi",
+        PATIENCE,
+    );
+    assert_eq!(row.stdout, format!("{}\n[] []", start.stdout), "{row:?}");
+
+    // Every command ran on one connection and one shell: one login, one channel.
+    let stats = client.executor.stats();
+    assert_eq!((stats.connections_opened, stats.channels_opened), (1, 1));
+    assert_eq!(fleet.accepted_connections(0), 1);
+}
+
+#[test]
+fn output_that_looks_like_a_frame_end_is_output() {
+    let fleet = SshdFleet::start(FleetSpec::new(1));
+    let client = strict_client(&fleet);
+    // The shell ends each command's output with a newline, a marker and (on stdout) the
+    // exit status. The real marker is random per command; these are lines of the same form.
+    let fake = "shoal-00112233445566778899aabbccddeeff";
+    let command = format!(
+        "printf '\\n%s 0\\n%s\\n' {fake} {fake}; printf '\\n%s\\n' {fake} >&2; \
+         echo after; echo after >&2; exit 3"
+    );
+    for round in 0..2 {
+        let row = run_one(&client, &command, PATIENCE);
+        assert_eq!(
+            (row.status, row.exit),
+            (Status::Failed, Some(3)),
+            "{round}: {row:?}"
+        );
+        assert_eq!(row.stdout, format!("\n{fake} 0\n{fake}\nafter"), "{round}");
+        assert_eq!(row.stderr, format!("\n{fake}\nafter"), "{round}");
+    }
+    let row = run_one(&client, "echo next", PATIENCE);
+    assert_eq!((row.status, row.stdout.as_str()), (Status::Ok, "next"));
+    assert_eq!(
+        client.executor.stats().channels_opened,
+        1,
+        "one shell throughout"
+    );
+}
+
+#[test]
+fn after_a_timeout_the_host_runs_its_next_command_on_a_new_shell() {
+    let fleet = SshdFleet::start(FleetSpec::new(2));
+    let client = strict_client(&fleet);
+    let rows = client.run_all("echo before");
+    assert!(rows.iter().all(|r| r.status == Status::Ok), "{rows:?}");
+
+    // web001 times out; web002, in the same run, finishes and keeps its shell.
+    let rows = client.run(
+        &client.hosts(),
+        "if [ $(hostname) = web001 ]; then echo started; sleep 600; fi; echo done",
+        Some(Duration::from_secs(1)),
+    );
+    assert_eq!(rows[0].status, Status::Timeout, "{:?}", rows[0]);
+    assert_eq!(rows[0].stdout, "started");
+    assert_eq!(
+        (rows[1].status, rows[1].stdout.as_str()),
+        (Status::Ok, "done")
+    );
+    wait_for("sleep left on web001", || {
+        remote_sleeps(&fleet, 0).is_empty()
+    });
+
+    let rows = client.run_all("hostname");
+    assert_eq!(
+        rows.iter()
+            .map(|r| (r.status, r.stdout.as_str()))
+            .collect::<Vec<_>>(),
+        [(Status::Ok, "web001"), (Status::Ok, "web002")]
+    );
+    // Two connections; a shell for each host, and a new one for web001 after its timeout.
+    let stats = client.executor.stats();
+    assert_eq!((stats.connections_opened, stats.channels_opened), (2, 3));
+    assert_eq!(fleet.accepted_connections(0), 1);
+}
+
+#[test]
+fn a_host_that_cannot_start_a_shell_runs_each_command_on_a_channel_of_its_own() {
+    // A server that runs commands but not shoal's persistent shell, as a forced command
+    // might: the exec that starts the shell fails, anything else runs.
+    let fleet = SshdFleet::start(FleetSpec {
+        force_command: Some(
+            "case \"$SSH_ORIGINAL_COMMAND\" in \"exec sh -s\") exit 1;; \
+             *) eval \"$SSH_ORIGINAL_COMMAND\";; esac"
+                .to_owned(),
+        ),
+        ..FleetSpec::new(1)
+    });
+    let client = strict_client(&fleet);
+    for round in 0..3 {
+        let row = run_one(
+            &client,
+            &format!("echo round {round}; exit {round}"),
+            PATIENCE,
+        );
+        assert_eq!(row.stdout, format!("round {round}"), "{row:?}");
+        assert_eq!(row.exit, Some(round));
+    }
+    // The shell was tried once; then each command had a channel.
+    let stats = client.executor.stats();
+    assert_eq!((stats.connections_opened, stats.channels_opened), (1, 4));
 }
 
 #[test]
@@ -526,8 +690,8 @@ fn two_runs_and_two_queries_share_one_connection_per_host() {
     let stats = client.executor.stats();
     assert_eq!(
         (stats.connections_opened, stats.channels_opened),
-        (3, 6),
-        "two stages, one connection per host"
+        (3, 3),
+        "two stages, one connection and one persistent shell per host"
     );
     for i in 0..3 {
         assert_eq!(
@@ -550,8 +714,8 @@ fn two_runs_and_two_queries_share_one_connection_per_host() {
     let stats = client.executor.stats();
     assert_eq!(
         (stats.connections_opened, stats.channels_opened),
-        (3, 10),
-        "the second query reused the first one's connections"
+        (3, 3),
+        "the second query reused the first one's connections and shells"
     );
     for i in 0..3 {
         assert_eq!(
@@ -570,8 +734,9 @@ fn twelve_runs_on_one_host_fit_in_max_sessions_two() {
         ..FleetSpec::new(1)
     });
     let client = strict_client(&fleet);
-    // Each run opens a channel on the one pooled connection; a channel left open would
-    // use up sshd's two and the third run would be refused.
+    // The runs share the host's persistent shell, one channel. Each timeout gives that shell
+    // up and the next run starts another on the one pooled connection; a shell's channel
+    // left open would use up sshd's two and the third start would be refused.
     for round in 0..12 {
         let rows = client.run_all(&format!("echo round {round}"));
         assert_eq!(rows[0].status, Status::Ok, "round {round}: {:?}", rows[0]);
@@ -597,8 +762,10 @@ fn twelve_runs_on_one_host_fit_in_max_sessions_two() {
         (Status::Ok, "after")
     );
 
+    // One shell for the echoes and the first timeout, one for each later timeout, one for
+    // "after".
     let stats = client.executor.stats();
-    assert_eq!((stats.connections_opened, stats.channels_opened), (1, 17));
+    assert_eq!((stats.connections_opened, stats.channels_opened), (1, 5));
     assert_eq!(fleet.accepted_connections(0), 1);
 }
 
@@ -706,7 +873,8 @@ fn a_hundred_hosts_each_answer_for_themselves_in_inventory_order() {
     let stats = client.executor.stats();
     assert_eq!(
         (stats.connections_opened, stats.channels_opened),
-        (100, 200)
+        (100, 100),
+        "both stages ran on each host's one persistent shell"
     );
     for i in 0..HOSTS {
         assert_eq!(

@@ -60,6 +60,9 @@ pub struct FleetSpec {
     pub port: u16,
     /// sshd's `MaxSessions`: how many channels one connection may have open at once.
     pub max_sessions: u32,
+    /// sshd's `ForceCommand`, run by the user's shell instead of what the client asked for
+    /// (which it finds in `$SSH_ORIGINAL_COMMAND`); `None` runs what the client asked.
+    pub force_command: Option<String>,
     /// The files of host `i` (0-based), as (path relative to `/etc/app`, contents).
     pub files: Box<dyn Fn(usize) -> Vec<(String, String)>>,
     /// Host `i`'s DMI files, as (name in `/sys/class/dmi/id`, contents). A host with any
@@ -78,6 +81,7 @@ impl FleetSpec {
             name_prefix: "web".to_owned(),
             port: 22,
             max_sessions: 64,
+            force_command: None,
             files: Box::new(|_| Vec::new()),
             dmi: Box::new(|_| Vec::new()),
         }
@@ -170,6 +174,7 @@ impl SshdFleet {
                 &server.host_key,
                 dir.path(),
                 spec.max_sessions,
+                spec.force_command.as_deref(),
             );
             write(&server.config, &config);
             nodes.push(FleetNode {
@@ -505,7 +510,10 @@ fn sshd_config(
     host_key: &Path,
     fleet_dir: &Path,
     max_sessions: u32,
+    force_command: Option<&str>,
 ) -> String {
+    // sshd takes the rest of the line as the command, quotes and all.
+    let force_command = force_command.map_or(String::new(), |c| format!("ForceCommand {c}\n"));
     format!(
         "\
 # Written by tests/support/sshd_fleet.rs for one test host.
@@ -530,7 +538,7 @@ PrintLastLog no
 LogLevel VERBOSE
 # The harness holds the process itself; several servers must not share a pid file.
 PidFile none
-",
+{force_command}",
         host_key = host_key.display(),
         authorized_keys = fleet_dir.join("authorized_keys").display(),
     )

@@ -2,7 +2,8 @@
 //! and the exit status, and on timeout or cancellation end the remote
 //! command. The channel is always closed, whatever happens: OpenSSH allows
 //! only MaxSessions (10 by default) open channels per connection, and the
-//! pool reuses each connection for every run.
+//! pool reuses each connection for every run. The persistent shell
+//! (shell.rs) shares the closing and the ending.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,13 +25,20 @@ const GRACE: Duration = Duration::from_millis(300);
 
 /// The write side of a channel that is closed when dropped, so that even a
 /// panic or an abandoned future cannot leave a session open on the server.
-struct Closing {
-    half: Arc<ChannelWriteHalf<Msg>>,
+pub(crate) struct Closing {
+    pub half: Arc<ChannelWriteHalf<Msg>>,
     closed: bool,
 }
 
 impl Closing {
-    async fn close(&mut self) {
+    pub fn new(half: ChannelWriteHalf<Msg>) -> Closing {
+        Closing {
+            half: Arc::new(half),
+            closed: false,
+        }
+    }
+
+    pub async fn close(&mut self) {
         // Closing a channel the server already closed is a no-op in russh.
         let _ = self.half.close().await;
         self.closed = true;
@@ -66,10 +74,7 @@ pub(crate) async fn run(
     cancel: &CancellationToken,
 ) -> HostOutcome {
     let (mut reader, writer) = channel.split();
-    let mut writer = Closing {
-        half: Arc::new(writer),
-        closed: false,
-    };
+    let mut writer = Closing::new(writer);
     let mut ran = Ran::default();
     if let Err(e) = writer.half.exec(true, remote::wrap(command)).await {
         writer.close().await;
@@ -128,8 +133,8 @@ async fn read_until_closed(reader: &mut ChannelReadHalf, ran: &mut Ran) -> Endin
 /// Ends a command shoal has given up on, politely then firmly: `signal TERM`
 /// (which OpenSSH delivers to the session's process group), then `signal
 /// KILL` and end of input (which fires the remote watchdog even on a server
-/// that ignores signals). Output keeps being collected meanwhile.
-async fn end_command(reader: &mut ChannelReadHalf, writer: &Closing, ran: &mut Ran) {
+/// that ignores signals). Output keeps being collected meanwhile, unframed.
+pub(crate) async fn end_command(reader: &mut ChannelReadHalf, writer: &Closing, ran: &mut Ran) {
     let _ = writer.half.signal(Sig::TERM).await;
     if tokio::time::timeout(GRACE, read_until_closed(reader, ran))
         .await

@@ -6,10 +6,14 @@
 //!   Executor::run(hosts, request)            (blocking, on a non-async thread)
 //!     └─ one task per host, FIFO through a Semaphore of `fanout` permits
 //!          ├─ pool:    the host's pooled connection (connect.rs: TCP, kex,
-//!          │           known_hosts check in handler.rs, auth.rs), then a
-//!          │           new session channel
-//!          └─ exec:    the command wrapped by remote.rs, output bounded by
-//!                      output.rs, ended on timeout or cancel, channel closed
+//!          │           known_hosts check in handler.rs, auth.rs), and on it
+//!          │           the host's persistent shell, started on first use
+//!          ├─ shell:   the command as a line of remote.rs written to that
+//!          │           shell, its output framed and bounded (output.rs), the
+//!          │           shell given up on timeout or cancel
+//!          └─ exec:    where a host has no shell, a new session channel
+//!                      per command instead, the command wrapped by remote.rs,
+//!                      ended on timeout or cancel, channel closed
 //!     results: on_result(index, outcome) in completion order (outcome.rs
 //!     decides each status); a panicked task becomes an `error` row
 //! ```
@@ -25,6 +29,7 @@ mod outcome;
 mod output;
 mod pool;
 mod remote;
+mod shell;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -216,17 +221,46 @@ async fn run_host(
     _permit: OwnedSemaphorePermit,
 ) -> HostOutcome {
     let started = Instant::now();
-    let channel = tokio::select! {
-        biased;
-        () = cancel.cancelled() => Err(outcome::Failure::new(Status::Cancelled, NOT_STARTED)),
-        channel = pool.open_channel(&host) => channel,
-    };
-    let mut outcome = match channel {
-        Ok(channel) => exec::run(channel, &command, timeout, &cancel).await,
-        Err(failure) => failure.into_outcome(),
-    };
+    let mut outcome = run_command(&pool, &host, &command, timeout, &cancel)
+        .await
+        .unwrap_or_else(outcome::Failure::into_outcome);
     outcome.duration = started.elapsed();
     outcome
+}
+
+/// Runs `command` on the host's persistent shell, or on a channel of its own
+/// where the host has no shell or its shell was gone before the command
+/// could be sent.
+async fn run_command(
+    pool: &Pool,
+    host: &str,
+    command: &str,
+    timeout: Duration,
+    cancel: &CancellationToken,
+) -> Result<HostOutcome, outcome::Failure> {
+    if let Some(shell) = unless_cancelled(cancel, pool.shell(host)).await?
+        && let Ok((outcome, idle)) = shell.run(command, timeout, cancel).await
+    {
+        if let Some(shell) = idle {
+            pool.keep_shell(host, shell).await;
+        }
+        return Ok(outcome);
+    }
+    let channel = unless_cancelled(cancel, pool.open_channel(host)).await?;
+    Ok(exec::run(channel, command, timeout, cancel).await)
+}
+
+/// What `getting` gets, unless the query is cancelled first: then the
+/// command never started on the host.
+async fn unless_cancelled<T>(
+    cancel: &CancellationToken,
+    getting: impl Future<Output = Result<T, outcome::Failure>>,
+) -> Result<T, outcome::Failure> {
+    tokio::select! {
+        biased;
+        () = cancel.cancelled() => Err(outcome::Failure::new(Status::Cancelled, NOT_STARTED)),
+        got = getting => got,
+    }
 }
 
 /// The row text for a task that panicked or was aborted.

@@ -41,6 +41,9 @@ pub(crate) enum Ending {
     Refused,
     /// The connection failed under the command.
     Lost(String),
+    /// The host's persistent shell (shell.rs) failed under the command, for
+    /// the reason given.
+    ShellFailed(String),
 }
 
 /// Everything read from one command's channel.
@@ -97,6 +100,13 @@ impl Ran {
             Ending::Lost(why) => (
                 Status::Error,
                 Some(format!("connection lost while the command ran: {why}")),
+                None,
+            ),
+            Ending::ShellFailed(why) => (
+                Status::Error,
+                Some(format!(
+                    "shoal's shell on the host failed while the command ran: {why}"
+                )),
                 None,
             ),
         };
@@ -185,7 +195,7 @@ mod tests {
     }
 
     #[test]
-    fn cancelled_refused_and_lost() {
+    fn cancelled_refused_lost_and_shell_failed() {
         let cancelled = ran(None, None).into_outcome(Ending::Cancelled);
         assert_eq!(
             (cancelled.status, cancelled.error.as_deref()),
@@ -197,6 +207,15 @@ mod tests {
         assert_eq!(
             lost.error.as_deref(),
             Some("connection lost while the command ran: Disconnected")
+        );
+        let shell = ran(None, None).into_outcome(Ending::ShellFailed("it exited".into()));
+        assert_eq!(
+            (shell.status, shell.stdout.as_str()),
+            (Status::Error, "out")
+        );
+        assert_eq!(
+            shell.error.as_deref(),
+            Some("shoal's shell on the host failed while the command ran: it exited")
         );
     }
 

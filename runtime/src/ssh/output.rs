@@ -37,6 +37,12 @@ impl Bounded {
         self.dropped += drop.len() as u64;
     }
 
+    /// What was kept, byte for byte, and how much was dropped.
+    #[cfg(test)]
+    pub fn parts(&self) -> (&[u8], u64) {
+        (&self.kept, self.dropped)
+    }
+
     /// The text, without trailing newlines as `$(...)` removes them, and
     /// with invalid UTF-8 replaced rather than rejected. The second value is
     /// a note for the `error` column when output was cut, naming `stream`.

@@ -1,11 +1,13 @@
-//! One pooled connection per host for the life of an executor. A host's
-//! first use connects; concurrent users of the same host wait on that one
-//! connect; a connection found dead is re-established once, transparently,
-//! before the host is reported.
+//! One pooled connection per host for the life of an executor, and on it the
+//! host's persistent shell (shell.rs). A host's first use connects;
+//! concurrent users of the same host wait on that one connect; a connection
+//! found dead is re-established once, transparently, before the host is
+//! reported. A shell is lent to one command at a time and kept only while
+//! its connection is the pooled one.
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use russh::Channel;
 use russh::client::Msg;
@@ -13,6 +15,7 @@ use shoal_stdlib::executor::Status;
 
 use super::connect::{self, Connection, Context, Target};
 use super::outcome::Failure;
+use super::shell::{NoShell, Shell};
 
 /// Counters that let tests (and `--explain`-style diagnostics) see reuse.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -21,7 +24,9 @@ pub struct PoolStats {
     /// the executor's life. Equal to the number of hosts used when every
     /// connection was reused.
     pub connections_opened: usize,
-    /// Session channels opened: one per host per run.
+    /// Session channels opened: one per persistent shell started (a host's
+    /// first run, and its first after a timeout or cancellation gave its
+    /// shell up), plus one per run on a host that has no shell.
     pub channels_opened: usize,
 }
 
@@ -30,6 +35,25 @@ struct Slot {
     /// The pooled connection. The async mutex is held across a connect, so
     /// concurrent users of the host wait for it rather than racing their own.
     connection: tokio::sync::Mutex<Option<Arc<Connection>>>,
+    /// The host's persistent shell while no command has it.
+    idle_shell: Mutex<Option<Shell>>,
+    /// A shell could not start on this host: each command gets a channel.
+    no_shell: AtomicBool,
+}
+
+impl Slot {
+    /// The idle shell, if it can take a command; a dead one is dropped,
+    /// which closes its channel.
+    fn take_shell(&self) -> Option<Shell> {
+        let mut shell = lock(&self.idle_shell).take()?;
+        shell.is_ready().then_some(shell)
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 pub(crate) struct Pool {
@@ -57,6 +81,8 @@ impl Pool {
                     let slot = Slot {
                         target,
                         connection: tokio::sync::Mutex::new(None),
+                        idle_shell: Mutex::new(None),
+                        no_shell: AtomicBool::new(false),
                     };
                     (name, slot)
                 })
@@ -74,18 +100,64 @@ impl Pool {
         }
     }
 
-    /// A new session channel to `host`, connecting (or reconnecting once)
-    /// as needed.
-    pub async fn open_channel(&self, host: &str) -> Result<Channel<Msg>, Failure> {
-        let slot = self.slots.get(host).ok_or_else(|| {
+    fn slot(&self, host: &str) -> Result<&Slot, Failure> {
+        self.slots.get(host).ok_or_else(|| {
             Failure::new(
                 Status::Error,
                 format!("host \"{host}\" is not in the inventory"),
             )
-        })?;
+        })
+    }
+
+    /// A shell on `host` for one command: its idle one, or a new one. `None`
+    /// when the host cannot run one, or the new one failed to start; the
+    /// command then needs a channel of its own.
+    pub async fn shell(&self, host: &str) -> Result<Option<Shell>, Failure> {
+        let slot = self.slot(host)?;
+        if slot.no_shell.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        if let Some(shell) = slot.take_shell() {
+            return Ok(Some(shell));
+        }
+        let (channel, connection) = self.open_in(slot).await?;
+        match Shell::start(channel, connection, self.context.connect_timeout).await {
+            Ok(shell) => Ok(Some(shell)),
+            Err(NoShell::Unsupported) => {
+                slot.no_shell.store(true, Ordering::Relaxed);
+                Ok(None)
+            }
+            Err(NoShell::Lost) => Ok(None),
+        }
+    }
+
+    /// Takes back a shell that finished a command, to be `host`'s idle one,
+    /// unless its connection has been replaced or the host already has one.
+    pub async fn keep_shell(&self, host: &str, shell: Shell) {
+        let Some(slot) = self.slots.get(host) else {
+            return;
+        };
+        let pooled = slot.connection.lock().await;
+        if pooled
+            .as_ref()
+            .is_some_and(|c| Arc::ptr_eq(c, shell.connection()))
+        {
+            lock(&slot.idle_shell).get_or_insert(shell);
+        }
+    }
+
+    /// A new session channel to `host`, connecting (or reconnecting once)
+    /// as needed.
+    pub async fn open_channel(&self, host: &str) -> Result<Channel<Msg>, Failure> {
+        let (channel, _) = self.open_in(self.slot(host)?).await?;
+        Ok(channel)
+    }
+
+    /// A new session channel on the slot's connection, and that connection.
+    async fn open_in(&self, slot: &Slot) -> Result<(Channel<Msg>, Arc<Connection>), Failure> {
         let (connection, fresh) = self.connection(slot).await?;
         let dead = match self.open(&connection).await {
-            Ok(channel) => return Ok(channel),
+            Ok(channel) => return Ok((channel, connection)),
             Err(OpenError::Refused(reason)) => return Err(Failure::new(Status::Error, reason)),
             Err(OpenError::Dead(reason)) => reason,
         };
@@ -100,7 +172,7 @@ impl Pool {
         }
         let (connection, _) = self.connection(slot).await?;
         match self.open(&connection).await {
-            Ok(channel) => Ok(channel),
+            Ok(channel) => Ok((channel, connection)),
             Err(OpenError::Refused(reason) | OpenError::Dead(reason)) => Err(Failure::new(
                 Status::Error,
                 format!("cannot open a session: {reason}"),
@@ -117,6 +189,8 @@ impl Pool {
             return Ok((connection.clone(), false));
         }
         *pooled = None;
+        // A shell of the dead connection is dead too.
+        lock(&slot.idle_shell).take();
         let connection = Arc::new(connect::connect(&slot.target, &self.context).await?);
         self.connections_opened.fetch_add(1, Ordering::Relaxed);
         *pooled = Some(connection.clone());
@@ -128,6 +202,7 @@ impl Pool {
         let mut pooled = slot.connection.lock().await;
         if pooled.as_ref().is_some_and(|c| Arc::ptr_eq(c, dead)) {
             *pooled = None;
+            lock(&slot.idle_shell).take();
         }
     }
 

@@ -1,18 +1,20 @@
-//! The shell text shoal sends to a host: POSIX single-quoting, and the
-//! wrapper that lets a timed-out or cancelled command actually end.
+//! The shell text shoal sends to a host: POSIX single-quoting, the guard
+//! that lets a timed-out or cancelled command actually end, and the two ways
+//! a command reaches `sh`: one exec request per command, or a line written to
+//! the host's persistent shell (shell.rs).
 //!
-//! Why a wrapper: closing a channel does not stop a remote process that never
+//! Why a guard: closing a channel does not stop a remote process that never
 //! writes (`sleep 600` survives it), and a server may ignore the `signal`
 //! channel request (OpenSSH before 7.9 does, and every server refuses it for
-//! forced commands). So the command runs under a small POSIX `sh` script:
+//! forced commands). So the command runs inside a little POSIX `sh` text:
 //!
 //! * a watchdog in the background reads the channel's stdin, on which shoal
-//!   never sends data; when shoal gives up on the command it sends EOF (or
-//!   closes the channel, or the connection drops: sshd then closes the pipe
-//!   too), the watchdog's `read` returns, and it kills the session's whole
-//!   process group (sshd makes each session a process group leader, so
-//!   `kill -9 0` reaches the command and everything it started, and nothing
-//!   outside the session);
+//!   sends nothing while the command runs; when shoal gives up on the command
+//!   it sends EOF (or closes the channel, or the connection drops: sshd then
+//!   closes the pipe too), the watchdog's `read` returns, and it kills the
+//!   session's whole process group (sshd makes each session a process group
+//!   leader, so `kill -9 0` reaches the command and everything it started,
+//!   and nothing outside the session);
 //! * the watchdog ignores TERM so that a `signal TERM` that the server does
 //!   deliver to the group ends the command without also ending the watchdog,
 //!   which then still cleans up whatever trapped the TERM;
@@ -20,15 +22,18 @@
 //!   would run it (`$SHELL -c`, exactly what a plain exec does), with stdin
 //!   from /dev/null as with `ssh -n`, so exit code, `$?`, stdout and stderr
 //!   are the command's own;
-//! * after the command exits the watchdog is killed, so a command that
-//!   leaves a daemon behind (`nohup x &`) keeps it, as with plain ssh.
+//! * after the command exits the watchdog is killed and reaped (a watchdog
+//!   still dying could otherwise read the next command a persistent shell is
+//!   sent), so a command that leaves a daemon behind (`nohup x &`) keeps it,
+//!   as with plain ssh.
 //!
-//! Cost: every process the wrapper adds is forked on every host for every
+//! Cost: every process the guard adds is forked on every host for every
 //! command. The watchdog is one fork (a `read` builtin loop, no `cat`), and
 //! when the login shell is `sh` itself the command is `eval`ed in a subshell
 //! instead of starting a second shell. Measured on a 2-core machine with
 //! dash, `hostname` took about 4.2 ms wrapped and 3.0 ms plain; a first
-//! version with a `cat` watchdog and a second shell took 5 to 7 ms.
+//! version with a `cat` watchdog and a second shell took 5 to 7 ms. The
+//! persistent shell saves the rest: no session, login shell or `sh` to start.
 //!
 //! The watchdog deliberately uses no `sleep`, so checking a host for leftover
 //! `sleep` processes after a timeout finds none of shoal's own.
@@ -39,34 +44,77 @@ pub(crate) fn quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
 
-/// The watchdog script; `$1` is the user's command. Kept on one line, inside
-/// single quotes, so that any login shell (bash, zsh, dash, even csh, which
-/// cannot quote a newline) passes it to `sh` unchanged; the `!` of `$!` is
-/// safe because history expansion is off in non-interactive shells. Its own
-/// variables are prefixed `shoal_` and unset before the command runs, so the
-/// command sees the environment a plain exec would give it.
-const WATCHDOG: &str = concat!(
-    "shoal_c=$1; shift; ",
-    // fd 3 keeps the channel's stdin for the watchdog; everything else,
-    // including the command, reads /dev/null.
-    "exec 3<&0 </dev/null; ",
-    "(trap '' TERM; while read -r shoal_l; do :; done <&3; kill -9 0) >/dev/null 2>&1 & ",
-    "shoal_w=$!; exec 3<&-; ",
-    // The login shell is this very shell: a subshell `eval` is the same
-    // language without starting another shell. Otherwise run it as the
-    // login shell would, so bash or zsh syntax still works.
-    "case ${SHELL:-/bin/sh} in ",
-    "*/sh|*/dash) (unset shoal_w; eval \"unset shoal_c; $shoal_c\");; ",
-    "*) \"$SHELL\" -c \"$shoal_c\";; ",
-    "esac; ",
-    "shoal_r=$?; kill -9 $shoal_w 2>/dev/null; exit $shoal_r",
-);
+/// The guard around the command in `$shoal_c`, leaving its exit status in
+/// `$shoal_r`. A macro rather than a `const` so that [`ONE_SHOT`] can
+/// `concat!` it. One line, inside single quotes, so that any login shell
+/// (bash, zsh, dash, even csh, which cannot quote a newline) passes it to
+/// `sh` unchanged; the `!` of `$!` is safe because history expansion is off
+/// in non-interactive shells. Its own variables are prefixed `shoal_` and
+/// unset before the command runs, so the command sees the environment a plain
+/// exec would give it.
+macro_rules! guard {
+    () => {
+        concat!(
+            // fd 3 lends the channel's stdin to the watchdog for this line
+            // only: a background job's stdin is /dev/null unless redirected,
+            // and the persistent shell keeps reading its own stdin.
+            "{ (trap '' TERM; while read -r shoal_l; do :; done; kill -9 0) ",
+            "<&3 >/dev/null 2>&1 & } 3<&0; shoal_w=$!; ",
+            // The login shell is this very shell: a subshell `eval` is the
+            // same language without starting another shell. Otherwise run it
+            // as the login shell would, so bash or zsh syntax still works.
+            "case ${SHELL:-/bin/sh} in ",
+            "*/sh|*/dash) (unset shoal_w; eval \"unset shoal_c; $shoal_c\");; ",
+            "*) \"$SHELL\" -c \"$shoal_c\";; ",
+            "esac </dev/null; ",
+            // `2>/dev/null` on `wait`: shells report a job killed by a signal
+            // ("Killed") on stderr, which is the command's stderr here.
+            "shoal_r=$?; kill -9 $shoal_w 2>/dev/null; wait $shoal_w 2>/dev/null",
+        )
+    };
+}
 
-/// The exec request for `command`: the watchdog script with the command as
-/// its argument.
+/// The guard as one exec request runs it: `$1` is the user's command.
+const ONE_SHOT: &str = concat!("shoal_c=$1; shift; ", guard!(), "; exit $shoal_r");
+
+/// The exec request for `command` on a channel of its own: the guard with
+/// the command as its argument.
 pub(crate) fn wrap(command: &str) -> String {
     // `sh` as `$0`, as the command would see from a plain exec.
-    format!("exec sh -c {} sh {}", quote(WATCHDOG), quote(command))
+    format!("exec sh -c {} sh {}", quote(ONE_SHOT), quote(command))
+}
+
+/// The exec request that starts a persistent shell: `sh` reading commands
+/// from the channel's stdin, started by the login shell as any command is.
+/// `$0` is `sh`, as in [`wrap`].
+pub(crate) const PERSISTENT_SHELL: &str = "exec sh -s";
+
+/// The line a persistent shell reads to run `command`: the guard, then the
+/// command's end, framed by `marker` (shell.rs reads it back).
+pub(crate) fn in_shell(command: &str, marker: &str) -> String {
+    format!(
+        "shoal_c={}; {}; {}",
+        quote(command),
+        guard!(),
+        frame(marker)
+    )
+}
+
+/// The line that checks a new persistent shell answers: the framing of a
+/// command that succeeded, without running one.
+pub(crate) fn probe(marker: &str) -> String {
+    format!("shoal_r=0; {}", frame(marker))
+}
+
+/// The end of a command: a newline then `marker` and the exit status on
+/// stdout, a newline then `marker` on stderr. The newline is always written,
+/// so output that lacks one keeps its last line apart from the marker; the
+/// reader strips exactly that newline. `marker` is hex and needs no quoting.
+fn frame(marker: &str) -> String {
+    format!(
+        "printf '\\n%s %d\\n' {marker} \"$shoal_r\"; printf '\\n%s\\n' {marker} >&2; \
+         unset shoal_c shoal_w shoal_r\n"
+    )
 }
 
 #[cfg(test)]
@@ -91,8 +139,15 @@ mod tests {
     }
 
     #[test]
-    fn the_script_is_one_line() {
-        assert!(!WATCHDOG.contains('\n'));
+    fn the_scripts_are_one_line() {
+        assert!(!ONE_SHOT.contains('\n'));
+        let line = in_shell("a\nb", "m");
+        assert_eq!(
+            line.matches('\n').count(),
+            2,
+            "the command's own, and the end"
+        );
+        assert!(line.ends_with('\n'));
     }
 
     /// Runs `wrap(command)` the way sshd would: `$SHELL -c <exec request>`,

@@ -1,0 +1,623 @@
+//! The persistent shell: one `sh` per pooled connection, started on a host's
+//! first command and reused for the ones after, so that a warm command costs
+//! the server a few forks instead of a new session, login shell and `sh`
+//! (PERFORMANCE-NOTES.md: 0.13–0.15 s for 200 hosts, against 0.35–0.41 s for
+//! a channel per command). This module owns starting it, running one command
+//! on it with framed output, and giving it up.
+//!
+//! * **Start.** The channel's exec request is `exec sh -s`, run by the login
+//!   shell like any command, then a probe line; the shell is used only once
+//!   the probe's frame has come back. Where that fails (the exec is refused,
+//!   there is no `sh`, no answer within the connect timeout) the pool
+//!   remembers it, and the host's commands each get a channel of their own,
+//!   as exec.rs runs them, for the rest of the session.
+//! * **Isolation.** Each command is one line (remote.rs, [`remote::in_shell`])
+//!   running it under the same guard as a channel of its own: in a subshell
+//!   when the login shell is `sh` or `dash`, else under `"$SHELL" -c` as
+//!   sshd would run it (bash syntax keeps working, at the price of one exec
+//!   per command on such hosts), with stdin from /dev/null. `cd`, `export`,
+//!   shell variables and stdin never reach the next command.
+//! * **Framing.** After the command the shell writes `\n<marker> <status>\n`
+//!   on stdout and `\n<marker>\n` on stderr; the command is over when both
+//!   have arrived. The marker is new for every command, 128 bits from the
+//!   OS's random number generator, and only the current one is looked for,
+//!   at the start of a line: output cannot end a frame early, even output
+//!   that holds an earlier marker. The newline before the marker is always
+//!   written and exactly that one is removed, so output without a final
+//!   newline comes back byte for byte. Only a marker's length of output is
+//!   held back at a time, so the output cap applies as before and the marker
+//!   is still found after it.
+//! * **One command at a time.** The pool lends a host's idle shell to one
+//!   command; a command that finds it lent out or dead starts another (and
+//!   only one idle shell is kept per host). A shell is given back only after
+//!   both frames arrived, so its streams are in step for the next command.
+//! * **Timeout and cancellation** end the command as exec.rs ends one
+//!   (`signal TERM`, then `signal KILL` and end of input, which fires the
+//!   guard's watchdog), then the channel is closed and the host's next
+//!   command starts a new shell. Both signals and the watchdog reach the
+//!   session's whole process group: the shell, the command, and also anything
+//!   an earlier command of the session left running in the background, which
+//!   a channel per command would have left alone.
+//!
+//! Also unlike a channel per command: a background process that keeps the
+//! command's stdout open does not hold the row open, and whatever it writes
+//! after the frame is dropped (or, if it writes while the next command runs,
+//! becomes that command's output); and a command that kills its own shell
+//! (`kill $PPID`) ends as an `error` row rather than by a signal.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::FutureExt;
+use rand::TryRng;
+use rand::rngs::SysRng;
+use russh::client::Msg;
+use russh::{Channel, ChannelMsg, ChannelReadHalf};
+use shoal_stdlib::executor::HostOutcome;
+use tokio_util::sync::CancellationToken;
+
+use super::connect::Connection;
+use super::exec::{self, Closing};
+use super::outcome::{Ending, Ran};
+use super::output::Bounded;
+use super::remote;
+
+/// Random bytes in a marker: 128 bits, beyond guessing.
+const MARKER_BYTES: usize = 16;
+
+/// The longest the rest of a marker's line may be: ` 4294967295` (the
+/// largest exit status SSH can carry) is 11 bytes on stdout, and nothing
+/// follows the marker on stderr.
+const MAX_REST: usize = 16;
+
+/// A persistent shell, idle between commands.
+pub(crate) struct Shell {
+    reader: ChannelReadHalf,
+    writer: Closing,
+    /// The connection the shell runs on, so the pool can tell a shell of a
+    /// connection it has since replaced.
+    connection: Arc<Connection>,
+}
+
+/// Why a shell did not start.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum NoShell {
+    /// The host cannot run one: not worth trying again this session.
+    Unsupported,
+    /// The connection failed meanwhile; a new one may do better.
+    Lost,
+}
+
+/// The command was not sent, because the shell was already gone or no
+/// marker could be made; it can still run another way.
+#[derive(Debug)]
+pub(crate) struct NotSent;
+
+/// How reading a command's frames ended.
+enum Read {
+    /// Both frames arrived: the command's exit status.
+    Framed(u32),
+    /// The server refused the exec request that starts the shell.
+    Refused,
+    /// The shell's channel ended, or its output broke the framing.
+    ShellFailed(&'static str),
+    /// The connection went away.
+    Lost,
+}
+
+/// How the wait for a command ended.
+enum Wait {
+    Read(Read),
+    TimedOut,
+    Cancelled,
+}
+
+impl Shell {
+    /// Starts a shell on `channel`, a new session channel of `connection`,
+    /// and waits up to `within` for it to answer.
+    pub async fn start(
+        channel: Channel<Msg>,
+        connection: Arc<Connection>,
+        within: Duration,
+    ) -> Result<Shell, NoShell> {
+        let (mut reader, writer) = channel.split();
+        let writer = Closing::new(writer);
+        // Without randomness there is no framing; exec needs none.
+        let marker = Marker::new().map_err(|_| NoShell::Unsupported)?;
+        let answered = async {
+            // The exec and the probe go out together: one round trip.
+            let sent = async {
+                writer.half.exec(true, remote::PERSISTENT_SHELL).await?;
+                writer.half.data_bytes(remote::probe(&marker.0)).await
+            };
+            if sent.await.is_err() {
+                return Err(NoShell::Lost);
+            }
+            // What the login shell printed before `sh` started (a chatty
+            // rc file) is no command's output.
+            let mut discarded = Ran::default();
+            match read_frames(&mut reader, &mut Frames::new(&marker), &mut discarded).await {
+                Read::Framed(0) => Ok(()),
+                Read::Framed(_) | Read::Refused | Read::ShellFailed(_) => Err(NoShell::Unsupported),
+                Read::Lost => Err(NoShell::Lost),
+            }
+        };
+        match tokio::time::timeout(within, answered).await {
+            Ok(Ok(())) => Ok(Shell {
+                reader,
+                writer,
+                connection,
+            }),
+            // `writer` closes the channel as it drops.
+            Ok(Err(no)) => Err(no),
+            Err(_) => Err(NoShell::Unsupported),
+        }
+    }
+
+    pub fn connection(&self) -> &Arc<Connection> {
+        &self.connection
+    }
+
+    /// Whether this idle shell can take a command: its connection is open
+    /// and the shell has not exited. Output that arrived while it was idle,
+    /// from something an earlier command left in the background, belongs to
+    /// no command and is dropped.
+    pub fn is_ready(&mut self) -> bool {
+        if self.connection.is_closed() {
+            return false;
+        }
+        while let Some(message) = self.reader.wait().now_or_never() {
+            match message {
+                None
+                | Some(
+                    ChannelMsg::Eof
+                    | ChannelMsg::Close
+                    | ChannelMsg::ExitStatus { .. }
+                    | ChannelMsg::ExitSignal { .. },
+                ) => return false,
+                Some(_) => {}
+            }
+        }
+        true
+    }
+
+    /// Runs `command` and returns its row, with the shell when it can take
+    /// the next command (`None`: it was given up and its channel closed).
+    pub async fn run(
+        mut self,
+        command: &str,
+        timeout: Duration,
+        cancel: &CancellationToken,
+    ) -> Result<(HostOutcome, Option<Shell>), NotSent> {
+        let marker = Marker::new().map_err(|_| NotSent)?;
+        let line = remote::in_shell(command, &marker.0);
+        if self.writer.half.data_bytes(line).await.is_err() {
+            return Err(NotSent);
+        }
+        let mut ran = Ran::default();
+        let mut frames = Frames::new(&marker);
+        let wait = tokio::select! {
+            read = read_frames(&mut self.reader, &mut frames, &mut ran) => Wait::Read(read),
+            () = tokio::time::sleep(timeout) => Wait::TimedOut,
+            () = cancel.cancelled() => Wait::Cancelled,
+        };
+        let ending = match wait {
+            Wait::Read(Read::Framed(status)) => {
+                ran.exit = Some(status);
+                ran.closed = true;
+                return Ok((ran.into_outcome(Ending::Completed), Some(self)));
+            }
+            Wait::Read(Read::Refused) => Ending::ShellFailed("the server refused a request".into()),
+            Wait::Read(Read::ShellFailed(why)) => Ending::ShellFailed(why.into()),
+            Wait::Read(Read::Lost) => Ending::Lost("the connection closed".into()),
+            Wait::TimedOut => Ending::TimedOut(timeout),
+            Wait::Cancelled => Ending::Cancelled,
+        };
+        // The frames will not end now: what they held back is output too.
+        frames.flush(&mut ran);
+        if matches!(ending, Ending::TimedOut(_) | Ending::Cancelled) {
+            exec::end_command(&mut self.reader, &self.writer, &mut ran).await;
+        }
+        // Closing also ends the input of the guard's watchdog, so whatever
+        // is left of the command is killed.
+        self.writer.close().await;
+        Ok((ran.into_outcome(ending), None))
+    }
+}
+
+/// Reads the shell's channel into `ran` through `frames` until both frames
+/// have ended. Cancel-safe, like exec.rs's reading: it can be dropped
+/// between messages.
+async fn read_frames(reader: &mut ChannelReadHalf, frames: &mut Frames, ran: &mut Ran) -> Read {
+    loop {
+        let Some(message) = reader.wait().await else {
+            return Read::Lost;
+        };
+        match message {
+            ChannelMsg::Data { data } => frames.stdout.push(&data, &mut ran.stdout),
+            // Extended data type 1 is stderr (RFC 4254 §5.2).
+            ChannelMsg::ExtendedData { data, ext: 1 } => frames.stderr.push(&data, &mut ran.stderr),
+            // The only request sent with want_reply is the exec that starts
+            // the shell.
+            ChannelMsg::Failure => return Read::Refused,
+            // An exit status or end of output can still be followed by
+            // output already on its way; the close cannot.
+            ChannelMsg::Close => return Read::ShellFailed("it exited"),
+            _ => {}
+        }
+        match frames.status() {
+            Some(Ok(status)) => return Read::Framed(status),
+            Some(Err(Garbled)) => {
+                return Read::ShellFailed("its output did not end as shoal frames it");
+            }
+            None => {}
+        }
+    }
+}
+
+/// `shoal-` and 32 hex digits: fresh for every command.
+struct Marker(String);
+
+impl Marker {
+    fn new() -> Result<Marker, rand::rngs::SysError> {
+        let mut bytes = [0u8; MARKER_BYTES];
+        SysRng.try_fill_bytes(&mut bytes)?;
+        Ok(Marker(format!(
+            "shoal-{}",
+            data_encoding::HEXLOWER.encode(&bytes)
+        )))
+    }
+}
+
+/// A frame's line was not what remote.rs writes.
+#[derive(Debug, PartialEq, Eq)]
+struct Garbled;
+
+/// One command's stdout and stderr frames.
+struct Frames {
+    stdout: Frame,
+    stderr: Frame,
+}
+
+impl Frames {
+    fn new(marker: &Marker) -> Frames {
+        Frames {
+            stdout: Frame::new(marker),
+            stderr: Frame::new(marker),
+        }
+    }
+
+    /// The exit status once both frames have ended.
+    fn status(&self) -> Option<Result<u32, Garbled>> {
+        let (State::Ended(stdout), State::Ended(stderr)) = (&self.stdout.state, &self.stderr.state)
+        else {
+            return self.stdout.garbled().or(self.stderr.garbled());
+        };
+        let status = stdout
+            .strip_prefix(b" ")
+            .filter(|digits| !digits.is_empty() && digits.iter().all(u8::is_ascii_digit))
+            .and_then(|digits| std::str::from_utf8(digits).ok()?.parse().ok());
+        Some(match status {
+            Some(status) if stderr.is_empty() => Ok(status),
+            _ => Err(Garbled),
+        })
+    }
+
+    /// Passes on the output still held back.
+    fn flush(&mut self, ran: &mut Ran) {
+        self.stdout.flush(&mut ran.stdout);
+        self.stderr.flush(&mut ran.stderr);
+    }
+}
+
+/// Where one stream is in its frame.
+#[derive(Debug, PartialEq, Eq)]
+enum State {
+    /// The command's output. The bytes held could be the start of the
+    /// marker, so they are passed on only once more output shows they are
+    /// not.
+    Output(Vec<u8>),
+    /// The marker was seen; the rest of its line so far.
+    Marker(Vec<u8>),
+    /// The marker's line ended: what followed the marker on it.
+    Ended(Vec<u8>),
+    /// The marker's line was longer than any shoal writes.
+    Garbled,
+}
+
+/// One stream of one command, up to the end of its frame.
+struct Frame {
+    /// A newline and the marker: where the frame's end starts.
+    end: Vec<u8>,
+    state: State,
+}
+
+impl Frame {
+    fn new(marker: &Marker) -> Frame {
+        Frame {
+            end: [b"\n", marker.0.as_bytes()].concat(),
+            state: State::Output(Vec::new()),
+        }
+    }
+
+    /// Passes the command's output in `data` to `out`, and reads the end of
+    /// the frame. Anything after the frame is not the command's and is
+    /// dropped.
+    fn push(&mut self, data: &[u8], out: &mut Bounded) {
+        match &mut self.state {
+            State::Output(held) => {
+                held.extend_from_slice(data);
+                if let Some(at) = find(held, &self.end) {
+                    out.push(&held[..at]);
+                    let rest = held.split_off(at + self.end.len());
+                    self.state = State::Marker(Vec::new());
+                    self.push(&rest, out);
+                } else {
+                    let pass = held.len() - held.len().min(self.end.len() - 1);
+                    out.push(&held[..pass]);
+                    held.drain(..pass);
+                }
+            }
+            State::Marker(line) => {
+                let (rest, ended) = match data.iter().position(|&b| b == b'\n') {
+                    Some(newline) => (&data[..newline], true),
+                    None => (data, false),
+                };
+                line.extend_from_slice(rest);
+                if line.len() > MAX_REST {
+                    self.state = State::Garbled;
+                } else if ended {
+                    self.state = State::Ended(std::mem::take(line));
+                }
+            }
+            State::Ended(_) | State::Garbled => {}
+        }
+    }
+
+    fn garbled(&self) -> Option<Result<u32, Garbled>> {
+        (self.state == State::Garbled).then_some(Err(Garbled))
+    }
+
+    fn flush(&mut self, out: &mut Bounded) {
+        if let State::Output(held) = &mut self.state {
+            out.push(held);
+            held.clear();
+        }
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead, BufReader, Read as _, Write};
+    use std::process::{ChildStderr, ChildStdout, Command, Stdio};
+
+    use super::super::output::OUTPUT_CAP;
+    use super::*;
+
+    fn marker() -> Marker {
+        Marker::new().expect("the OS random number generator")
+    }
+
+    /// `data` pushed through a frame in pieces of `step` bytes: the output
+    /// passed on, and the state after.
+    fn framed(marker: &Marker, data: &[u8], step: usize, cap: usize) -> (Vec<u8>, State, u64) {
+        let mut frame = Frame::new(marker);
+        let mut out = Bounded::with_cap(cap);
+        for piece in data.chunks(step) {
+            frame.push(piece, &mut out);
+            if let State::Output(held) = &frame.state {
+                assert!(
+                    held.len() < frame.end.len(),
+                    "holds back no more than it must"
+                );
+            }
+        }
+        let (kept, dropped) = out.parts();
+        (kept.to_vec(), frame.state, dropped)
+    }
+
+    #[test]
+    fn markers_are_fresh_and_long_enough() {
+        let (a, b) = (marker(), marker());
+        assert_ne!(a.0, b.0);
+        assert_eq!(a.0.len(), "shoal-".len() + 2 * MARKER_BYTES);
+        assert!(a.0["shoal-".len()..].bytes().all(|c| c.is_ascii_hexdigit()));
+    }
+
+    #[test]
+    fn output_comes_back_byte_for_byte_in_any_pieces() {
+        let m = marker();
+        for output in [
+            &b""[..],
+            b"no newline",
+            b"one\n",
+            b"a\n\nb\n\n",
+            b"\n",
+            b"x \r",
+        ] {
+            let stream = [output, b"\n", m.0.as_bytes(), b" 3\n"].concat();
+            for step in [1, 2, 7, stream.len()] {
+                let (kept, state, _) = framed(&m, &stream, step, OUTPUT_CAP);
+                assert_eq!(kept, output, "step {step}");
+                assert_eq!(state, State::Ended(b" 3".to_vec()), "step {step}");
+            }
+        }
+    }
+
+    #[test]
+    fn only_the_current_marker_ends_a_frame() {
+        let (old, current) = (marker(), marker());
+        let output = [
+            b"\n",
+            old.0.as_bytes(),
+            b" 0\n",
+            b"x",
+            current.0.as_bytes(),
+            b" 0\n",
+        ]
+        .concat();
+        let stream = [&output[..], b"\n", current.0.as_bytes(), b"\n"].concat();
+        let (kept, state, _) = framed(&current, &stream, 5, OUTPUT_CAP);
+        assert_eq!(kept, output, "a marker not at a line's start is output too");
+        assert_eq!(state, State::Ended(Vec::new()));
+    }
+
+    #[test]
+    fn the_frame_ends_after_the_cap_and_drops_what_follows() {
+        let m = marker();
+        let big = vec![b'y'; 10_000];
+        let stream = [&big[..], b"\n", m.0.as_bytes(), b" 0\nlate output\n"].concat();
+        let (kept, state, dropped) = framed(&m, &stream, 4096, 100);
+        assert_eq!((kept.len(), dropped), (100, 9_900));
+        assert_eq!(state, State::Ended(b" 0".to_vec()));
+    }
+
+    #[test]
+    fn statuses_are_read_and_garbled_lines_refused() {
+        let m = marker();
+        let frames = |stdout: &[u8], stderr: &[u8]| {
+            let mut frames = Frames::new(&m);
+            let mut ran = Ran::default();
+            frames.stdout.push(stdout, &mut ran.stdout);
+            frames.stderr.push(stderr, &mut ran.stderr);
+            frames.status()
+        };
+        let end = |rest: &str| format!("\n{}{rest}", m.0).into_bytes();
+        assert_eq!(frames(&end(" 0\n"), &end("\n")), Some(Ok(0)));
+        assert_eq!(frames(&end(" 255\n"), &end("\n")), Some(Ok(255)));
+        assert_eq!(frames(&end(" 0\n"), b"no end yet"), None);
+        assert_eq!(frames(&end(" 0"), &end("\n")), None, "the line goes on");
+        for bad in [" x\n", " \n", "0\n", " -1\n", " 99999999999\n"] {
+            assert_eq!(frames(&end(bad), &end("\n")), Some(Err(Garbled)), "{bad:?}");
+        }
+        assert_eq!(frames(&end(" 0\n"), &end(" 0\n")), Some(Err(Garbled)));
+        let endless = end(&" ".repeat(MAX_REST + 1));
+        assert_eq!(frames(&endless, b""), Some(Err(Garbled)));
+    }
+
+    /// A local `sh -s` standing in for a host's persistent shell, in its own
+    /// session as sshd would start it.
+    struct LocalShell {
+        child: std::process::Child,
+        stdout: BufReader<ChildStdout>,
+        stderr: BufReader<ChildStderr>,
+    }
+
+    impl LocalShell {
+        /// The shell, for a user whose login shell is `login_shell`.
+        fn start(login_shell: &str) -> LocalShell {
+            let mut child = Command::new("setsid")
+                .args(["sh", "-s"])
+                .env("SHELL", login_shell)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("start sh");
+            let stdout = BufReader::new(child.stdout.take().expect("stdout"));
+            let stderr = BufReader::new(child.stderr.take().expect("stderr"));
+            LocalShell {
+                child,
+                stdout,
+                stderr,
+            }
+        }
+
+        /// Runs `command` as shell.rs would: (stdout, stderr, exit status).
+        fn run(&mut self, command: &str) -> (String, String, u32) {
+            let m = marker();
+            let stdin = self.child.stdin.as_mut().expect("stdin");
+            stdin
+                .write_all(remote::in_shell(command, &m.0).as_bytes())
+                .expect("write");
+            let mut frames = Frames::new(&m);
+            let mut ran = Ran::default();
+            // The frame's line is the last one the shell writes on each
+            // stream, so reading line by line never blocks past it.
+            while !ended(&frames.stdout) {
+                let line = read_line(&mut self.stdout);
+                frames.stdout.push(&line, &mut ran.stdout);
+            }
+            while !ended(&frames.stderr) {
+                let line = read_line(&mut self.stderr);
+                frames.stderr.push(&line, &mut ran.stderr);
+            }
+            let status = frames.status().expect("both ended").expect("well formed");
+            let (stdout, _) = ran.stdout.finish("stdout");
+            let (stderr, _) = ran.stderr.finish("stderr");
+            (stdout, stderr, status)
+        }
+    }
+
+    fn ended(frame: &Frame) -> bool {
+        matches!(frame.state, State::Ended(_) | State::Garbled)
+    }
+
+    fn read_line(stream: &mut impl BufRead) -> Vec<u8> {
+        let mut line = Vec::new();
+        let read = stream.read_until(b'\n', &mut line).expect("read");
+        assert!(read > 0, "the shell ended");
+        line
+    }
+
+    impl Drop for LocalShell {
+        fn drop(&mut self) {
+            drop(self.child.stdin.take());
+            let _ = self.child.wait();
+        }
+    }
+
+    #[test]
+    fn a_local_shell_runs_commands_apart() {
+        let mut shell = LocalShell::start("/bin/sh");
+        let run = |shell: &mut LocalShell, command: &str| shell.run(command);
+        assert_eq!(
+            run(&mut shell, "printf 'a\\nb '"),
+            ("a\nb ".into(), "".into(), 0)
+        );
+        assert_eq!(
+            run(&mut shell, "echo out; echo err >&2; exit 3"),
+            ("out".into(), "err".into(), 3)
+        );
+        assert_eq!(run(&mut shell, "cat; echo eof").0, "eof");
+        run(
+            &mut shell,
+            "cd /; export SHOAL_X=1; SHOAL_Y=2; exec 4>/dev/null",
+        );
+        let (stdout, _, status) = run(
+            &mut shell,
+            "echo \"$0 $# [${SHOAL_X-}] [${SHOAL_Y-}] [${shoal_c-}${shoal_w-}${shoal_r-}]\"; \
+             pwd; if [ -e /dev/fd/4 ]; then echo fd4; fi",
+        );
+        let here = std::env::current_dir().expect("cwd");
+        assert_eq!(stdout, format!("sh 0 [] [] []\n{}", here.display()));
+        assert_eq!(status, 0);
+        let (_, stderr, status) = run(&mut shell, "if then");
+        assert_eq!(status, 2, "a syntax error exits 2 as with sh -c");
+        assert!(!stderr.is_empty());
+        assert_eq!(run(&mut shell, "echo still here").0, "still here");
+        // Nothing of the watchdogs is left: the shell has no children.
+        let mut children = String::new();
+        let pid = shell.child.id();
+        let _ = std::fs::File::open(format!("/proc/{pid}/task/{pid}/children"))
+            .and_then(|mut f| f.read_to_string(&mut children));
+        assert_eq!(children.trim(), "");
+    }
+
+    #[test]
+    fn a_local_shell_runs_commands_as_another_login_shell_would() {
+        let mut shell = LocalShell::start("/bin/bash");
+        let (stdout, _, status) = shell.run("[[ -n $BASH_VERSION ]] && echo bash; exit 4");
+        assert_eq!((stdout.as_str(), status), ("bash", 4));
+        shell.run("SHOAL_X=1; cd /");
+        let (stdout, _, _) = shell.run("echo \"[${SHOAL_X-}]\"; pwd");
+        let here = std::env::current_dir().expect("cwd");
+        assert_eq!(stdout, format!("[]\n{}", here.display()));
+    }
+}
