@@ -19,15 +19,14 @@ mod support;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
-use std::fs::{self, File};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::{Path, PathBuf};
+use std::fs;
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Stdio};
-use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use support::{FleetSpec, SshdFleet};
+use support::{Finished, FleetSpec, SshdFleet};
 
 /// The command every tool runs on every host.
 const REMOTE_COMMAND: &str = "cat /etc/app/version";
@@ -76,79 +75,6 @@ impl Settings {
             revision: std::env::var("SHOAL_REV").unwrap_or_else(|_| "unknown".into()),
         }
     }
-}
-
-/// One finished process: its wall time, its CPU (its own plus every child it waited for,
-/// from wait4's rusage: for the peers that includes all their `ssh` processes), and what it
-/// printed.
-struct Finished {
-    wall: Duration,
-    cpu: Duration,
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs `command` to the end with stdout and stderr in files (a pipe left unread could
-/// fill and stall the tool, which would be timed), reaping it with wait4 for its rusage.
-// The child is reaped by wait4, not Child::wait, because only wait4 returns its rusage.
-#[expect(clippy::zombie_processes, reason = "reaped by libc::wait4 below")]
-fn measure(command: &mut Command, scratch: &Path) -> Finished {
-    let out_path = scratch.join("stdout");
-    let err_path = scratch.join("stderr");
-    let create = |path: &Path| {
-        File::create(path).unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()))
-    };
-    command
-        .stdin(Stdio::null())
-        .stdout(create(&out_path))
-        .stderr(create(&err_path))
-        // Its own process group, so that a hung tool is killed with all its ssh children.
-        .process_group(0);
-    let started = Instant::now();
-    let child = command
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
-    let pid = libc::pid_t::try_from(child.id()).expect("pids fit in pid_t");
-
-    let (done, finished) = mpsc::channel::<()>();
-    let watchdog = thread::spawn(move || {
-        if finished.recv_timeout(RUN_DEADLINE).is_err() {
-            // SAFETY: kill(2) takes plain integers. The group cannot have been reaped
-            // and reused yet: the main thread signals `done` right after wait4 returns.
-            unsafe {
-                libc::kill(-pid, libc::SIGKILL);
-            }
-        }
-    });
-    let mut raw_status = 0;
-    // SAFETY: an all-zero rusage is a valid value of this plain C struct.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: both pointers are to live locals of the right types; wait4 only writes them.
-    let reaped = unsafe { libc::wait4(pid, &mut raw_status, 0, &mut usage) };
-    let wall = started.elapsed();
-    let _ = done.send(());
-    let _ = watchdog.join();
-    assert_eq!(
-        reaped,
-        pid,
-        "wait4 failed: {}",
-        std::io::Error::last_os_error()
-    );
-    let read = |path: &Path| String::from_utf8_lossy(&fs::read(path).unwrap_or_default()).into();
-    Finished {
-        wall,
-        cpu: timeval(usage.ru_utime) + timeval(usage.ru_stime),
-        status: ExitStatus::from_raw(raw_status),
-        stdout: read(&out_path),
-        stderr: read(&err_path),
-    }
-}
-
-fn timeval(tv: libc::timeval) -> Duration {
-    let secs = u64::try_from(tv.tv_sec).unwrap_or(0);
-    let micros = u32::try_from(tv.tv_usec).unwrap_or(0);
-    Duration::from_secs(secs) + Duration::from_micros(u64::from(micros))
 }
 
 /// The fleet's sshd listeners, watched through /proc to measure server CPU and to wait
@@ -464,7 +390,7 @@ impl Bench<'_> {
     /// A fresh `shoal -c` process, one query.
     fn shoal_cold(&self) -> Result<Sample, String> {
         let before = self.servers.cpu_seconds();
-        let finished = measure(&mut self.shoal(&query(1)), &self.dir);
+        let finished = support::measure(&mut self.shoal(&query(1)), &self.dir, RUN_DEADLINE);
         let server = self.server_per_host_ms(before);
         self.check_shoal(&finished, 1)?;
         Ok(Sample {
@@ -479,7 +405,7 @@ impl Bench<'_> {
     /// meant to reuse the first one's pooled connections).
     fn shoal_two_queries(&self) -> Result<(Sample, Sample, Option<String>), String> {
         let logins = self.logins();
-        let finished = measure(&mut self.shoal(&query(2)), &self.dir);
+        let finished = support::measure(&mut self.shoal(&query(2)), &self.dir, RUN_DEADLINE);
         self.servers.settle();
         self.check_shoal(&finished, 2)?;
         let logins = self.logins() - logins;
@@ -562,7 +488,7 @@ impl Bench<'_> {
     /// One cold run of a peer (no ControlMaster), with the CPU of it and its ssh children.
     fn peer_cold(&self, peer: Peer) -> Result<Sample, String> {
         let before = self.servers.cpu_seconds();
-        let finished = measure(&mut self.peer(peer, false), &self.dir);
+        let finished = support::measure(&mut self.peer(peer, false), &self.dir, RUN_DEADLINE);
         let server = self.server_per_host_ms(before);
         self.check_peer(&finished)?;
         Ok(Sample {
@@ -575,7 +501,7 @@ impl Bench<'_> {
     /// One run of a peer over the already-open ControlMaster connections. The masters are
     /// daemons, not the tool's children, so their CPU is not the tool's: none is reported.
     fn peer_controlmaster(&self, peer: Peer) -> Result<Sample, String> {
-        let finished = measure(&mut self.peer(peer, true), &self.dir);
+        let finished = support::measure(&mut self.peer(peer, true), &self.dir, RUN_DEADLINE);
         self.check_peer(&finished)?;
         Ok(Sample {
             seconds: finished.wall.as_secs_f64(),
@@ -615,7 +541,7 @@ impl Bench<'_> {
 
     /// Opens a ControlMaster connection to every host (untimed), through pdsh.
     fn open_masters(&self) -> Result<(), String> {
-        let finished = measure(&mut self.peer(Peer::Pdsh, true), &self.dir);
+        let finished = support::measure(&mut self.peer(Peer::Pdsh, true), &self.dir, RUN_DEADLINE);
         self.check_peer(&finished)
     }
 

@@ -22,9 +22,11 @@
 #![allow(dead_code, unused_imports)]
 
 mod addresses;
+mod measure;
 mod procfs;
 mod sshd_fleet;
 mod test_user;
 
+pub use measure::{Finished, measure};
 pub use sshd_fleet::{FleetNode, FleetSpec, SshdFleet};
 pub use test_user::TEST_USER;
