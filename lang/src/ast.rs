@@ -269,6 +269,32 @@ pub struct Value {
     pub kind: ValueKind,
     pub text: String,
     pub span: Span,
+    /// Byte offsets in `text` of the characters that were written with a
+    /// backslash (`\"`, `\n`), so that a part of `text` can be located in
+    /// the source: see [`Value::span_of`].
+    #[serde(skip)]
+    pub escapes: Vec<usize>,
+}
+
+impl Value {
+    /// The source span of `text[range]`, for errors about one part of a
+    /// string, such as a `{column}` in a `run` command.
+    pub fn span_of(&self, range: std::ops::Range<usize>) -> Span {
+        // Each escape is one source byte (the backslash) more than its text;
+        // what remains of the span beyond that is the delimiters, as many
+        // before `text` as after it.
+        let delimiters = self
+            .span
+            .end
+            .saturating_sub(self.span.start + self.text.len() + self.escapes.len());
+        let to_source = |offset: usize| {
+            let escaped_before = self.escapes.iter().filter(|&&e| e < offset).count();
+            self.span.start + delimiters / 2 + offset + escaped_before
+        };
+        // An escaped character at the start of the range starts at its
+        // backslash, which is where `to_source` puts it.
+        Span::new(to_source(range.start), to_source(range.end))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -22,6 +22,7 @@ mod error;
 mod parser;
 mod pattern;
 pub mod plan;
+mod shell;
 mod span;
 mod suggest;
 
@@ -29,6 +30,7 @@ pub use duration::parse_duration;
 pub use error::{Error, Result};
 pub use parser::{STAGE_NAMES, parse};
 pub use plan::{Plan, plan};
+pub use shell::{render_command, shell_quote};
 pub use span::Span;
 pub use suggest::did_you_mean;
 

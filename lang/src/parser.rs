@@ -267,6 +267,7 @@ fn build_stage_option(pair: Pair<Rule>) -> StageOption {
             kind: ValueKind::Percent,
             text: value.as_str().to_string(),
             span: Span::from(value.as_span()),
+            escapes: Vec::new(),
         },
         _ => build_value(value),
     };
@@ -392,21 +393,23 @@ fn build_value(pair: Pair<Rule>) -> Value {
         kind,
         text: inner.as_str().to_string(),
         span,
+        escapes: Vec::new(),
     }
 }
 
 fn build_string(pair: Pair<Rule>) -> Value {
     let span = Span::from(pair.as_span());
     let inner = first_inner(pair);
-    let text = match inner.as_rule() {
+    let (text, escapes) = match inner.as_rule() {
         Rule::string_inner => unescape(inner.as_str()),
-        Rule::raw_inner => inner.as_str().to_string(),
+        Rule::raw_inner => (inner.as_str().to_string(), Vec::new()),
         rule => unreachable!("build_string: unexpected {rule:?}"),
     };
     Value {
         kind: ValueKind::String,
         text,
         span,
+        escapes,
     }
 }
 
@@ -418,27 +421,37 @@ fn build_regex(pair: Pair<Rule>) -> Value {
         kind: ValueKind::Regex,
         text,
         span,
+        escapes: Vec::new(),
     }
 }
 
 /// Resolves `\"`, `\\`, `\n` and `\t`; any other escaped character stands for
-/// itself, so `"\$HOME"` is `$HOME`.
-fn unescape(text: &str) -> String {
+/// itself, so `"\$HOME"` is `$HOME`. Also returns where in the result the
+/// escaped characters are ([`Value::escapes`]).
+fn unescape(text: &str) -> (String, Vec<usize>) {
     let mut out = String::with_capacity(text.len());
+    let mut escapes = Vec::new();
     let mut chars = text.chars();
     while let Some(c) = chars.next() {
         if c != '\\' {
             out.push(c);
             continue;
         }
+        let at = out.len();
         match chars.next() {
             Some('n') => out.push('\n'),
             Some('t') => out.push('\t'),
             Some(other) => out.push(other),
-            None => out.push('\\'),
+            // A lone backslash at the end (which the grammar never lets
+            // through) is itself, not an escape.
+            None => {
+                out.push('\\');
+                continue;
+            }
         }
+        escapes.push(at);
     }
-    out
+    (out, escapes)
 }
 
 fn first_inner(pair: Pair<Rule>) -> Pair<Rule> {
@@ -700,7 +713,9 @@ mod tests {
 
     #[test]
     fn unescape_resolves_known_escapes_and_keeps_others() {
-        assert_eq!(unescape(r#"a\"b\\c\nd\te\$f"#), "a\"b\\c\nd\te$f");
+        let (text, escapes) = unescape(r#"a\"b\\c\nd\te\$f"#);
+        assert_eq!(text, "a\"b\\c\nd\te$f");
+        assert_eq!(escapes, [1, 3, 5, 7, 9]);
     }
 
     #[test]

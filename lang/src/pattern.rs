@@ -114,6 +114,7 @@ mod tests {
             kind: ValueKind::String,
             text: text.into(),
             span: Span::new(0, text.len()),
+            escapes: Vec::new(),
         };
         compile(&value).map(|(re, _)| regex::Regex::new(&re).expect("compiles"))
     }

@@ -76,7 +76,12 @@ pub enum Op {
         predicate: Predicate,
     },
     Run {
+        /// The command as written, which progress lines show.
         command: String,
+        /// The command split at its `{column}` placeholders (shell.rs), with
+        /// `{{` and `}}` already one brace: each host runs the text with its
+        /// own values shell-quoted into place.
+        template: Vec<CommandPart>,
         /// The per-stage timeout; `None` uses the executor's default.
         timeout_ms: Option<u64>,
         /// `as NAME`: stdout is also copied into this column.
@@ -110,6 +115,9 @@ pub enum Op {
     /// `gather`; no columns means the command output: stdout, stderr, status.
     Gather {
         columns: Vec<ColumnRef>,
+        /// The stage, for errors about its input rather than a column.
+        #[serde(skip)]
+        span: Span,
     },
     Lines {
         column: ColumnRef,
@@ -159,6 +167,16 @@ pub enum Op {
         /// `keep=all`: keep every row, not only the outliers.
         keep_all: bool,
     },
+}
+
+/// A piece of a `run` command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommandPart {
+    /// Sent as is.
+    Text(String),
+    /// `{name}`: the row's value of the column, shell-quoted.
+    Column(ColumnRef),
 }
 
 /// How `diff` splits its input into population A and population B.
@@ -423,6 +441,7 @@ fn plan_stage(stage: &ast::Stage) -> Result<Op> {
         StageKind::Diff { split, options } => plan_diff(split, options, stage.span)?,
         StageKind::Gather { columns } => Op::Gather {
             columns: distinct_columns(columns, "gather")?,
+            span: stage.span,
         },
         StageKind::Lines { column } => Op::Lines {
             column: column_or_stdout(column.as_ref(), stage.span),
@@ -725,6 +744,7 @@ fn plan_run(command: &ast::Value, options: &[RunOption], span: Span) -> Result<O
     }
     Ok(Op::Run {
         command: command.text.clone(),
+        template: crate::shell::template(command)?,
         timeout_ms,
         name,
         span,

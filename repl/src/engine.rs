@@ -6,6 +6,7 @@
 //! the results so far are returned, and a second Ctrl-C exits at once.
 
 use std::io::IsTerminal;
+use tokio::signal::unix::{SignalKind, signal};
 
 use polars::prelude::DataFrame;
 use shoal_lang::plan::PlannedStatement;
@@ -59,10 +60,16 @@ impl Engine {
         let watcher = self.runtime.spawn({
             let token = token.clone();
             async move {
-                if tokio::signal::ctrl_c().await.is_ok() {
+                // One stream for both presses: a second `ctrl_c()` would only
+                // hear signals sent after it subscribed, so a second Ctrl-C
+                // landing while the first is handled would be lost.
+                let Ok(mut interrupts) = signal(SignalKind::interrupt()) else {
+                    return;
+                };
+                if interrupts.recv().await.is_some() {
                     token.cancel();
                     eprintln!("\ncancelling… (Ctrl-C again to quit at once)");
-                    if tokio::signal::ctrl_c().await.is_ok() {
+                    if interrupts.recv().await.is_some() {
                         std::process::exit(130);
                     }
                 }

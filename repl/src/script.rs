@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use shoal_lang::shell_quote;
+
 /// Replaces every `{{KEY}}` with its value.
 ///
 /// - Inside a double-quoted shoal string (a `run` command), the value is
@@ -37,7 +39,11 @@ pub fn substitute(script: &str, params: &HashMap<String, String>) -> Result<Stri
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "-._:/".contains(c));
         out.push_str(&if in_string {
+            // Braces doubled, since in a `run` command `{{` is a literal brace:
+            // a `{host}` in the value stays text, never a column placeholder.
             shoal_escape(&shell_quote(value))
+                .replace('{', "{{")
+                .replace('}', "}}")
         } else if bare {
             value.clone()
         } else {
@@ -79,11 +85,6 @@ fn track_quotes(text: &str, mut in_string: bool) -> bool {
     in_string
 }
 
-/// POSIX shell single quoting: `it's` becomes `'it'\''s'`.
-pub fn shell_quote(value: &str) -> String {
-    format!("'{}'", value.replace('\'', r"'\''"))
-}
-
 /// Escapes `\` and `"` for a double-quoted shoal string.
 fn shoal_escape(value: &str) -> String {
     value
@@ -107,6 +108,8 @@ pub fn parse_param(text: &str) -> Result<(String, String), String> {
 
 #[cfg(test)]
 mod tests {
+    use shoal_lang::plan::CommandPart;
+
     use super::*;
 
     fn params(pairs: &[(&str, &str)]) -> HashMap<String, String> {
@@ -146,13 +149,15 @@ mod tests {
             "a'b",
             "a\"b",
             "line\nbreak",
+            "{host} ${HOME} }}{{",
         ] {
             let out = substitute("hosts | run \"echo {{v}}\"", &params(&[("v", evil)])).unwrap();
             let plan = shoal_lang::compile(&out).expect("still one valid query");
-            let shoal_lang::plan::Op::Run { command, .. } = &plan.statements[0].ops[0] else {
+            let shoal_lang::plan::Op::Run { template, .. } = &plan.statements[0].ops[0] else {
                 panic!("expected run");
             };
-            assert_eq!(command, &format!("echo {}", shell_quote(evil)), "{evil}");
+            let sent = format!("echo {}", shell_quote(evil));
+            assert_eq!(template, &[CommandPart::Text(sent)], "{evil}");
         }
     }
 

@@ -73,10 +73,22 @@ impl fmt::Display for Status {
 /// One `run` stage as the executor sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunRequest {
-    /// The command line, passed to the remote shell as is.
+    /// The command line, passed to the remote shell as is; with `per_host`,
+    /// the template the commands came from, for progress lines.
     pub command: String,
+    /// When not empty, host `i` runs `per_host[i]` instead of `command`: a
+    /// `run` whose `{column}` placeholders differ from host to host, still
+    /// one parallel run.
+    pub per_host: Vec<String>,
     /// `run ... timeout=DUR`; `None` means the executor's default.
     pub timeout: Option<Duration>,
+}
+
+impl RunRequest {
+    /// The command host `index` (of the hosts given to `run`) runs.
+    pub fn command_for(&self, index: usize) -> &str {
+        self.per_host.get(index).unwrap_or(&self.command)
+    }
 }
 
 /// What one host did with one command.

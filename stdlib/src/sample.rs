@@ -54,6 +54,7 @@ pub fn fleet() -> Fleet {
 /// | `cat /proc/loadavg`    | a per-host load line                                 |
 /// | `nproc`                | `8` on db hosts, `4` elsewhere                       |
 /// | `systemctl is-active app` | `failed`, exit 3, on web03; `active` elsewhere    |
+/// | `systemctl is-active 'UNIT'` | `active`: a unit named by a `{column}`, quoted  |
 /// | `cat /etc/app/app.conf` | `key=value` lines; `max_conns=64` on web03          |
 /// | `cat /etc/app/status.json` | a JSON object per host                           |
 /// | `df -h`                | a header line and two filesystems per host           |
@@ -110,6 +111,9 @@ impl ScriptedExecutor {
             "nproc" => done(if host.starts_with("db") { "8" } else { "4" }.into(), 0, ""),
             "systemctl is-active app" if host == "web03" => done("failed".into(), 3, ""),
             "systemctl is-active app" => done("active".into(), 0, ""),
+            _ if command.starts_with("systemctl is-active ") && command.contains('\'') => {
+                done("active".into(), 0, "")
+            }
             "cat /etc/app/app.conf" => done(app_conf(host, index), 0, ""),
             "cat /etc/app/status.json" => {
                 let (state, connections) = if host == "web03" {
@@ -219,7 +223,12 @@ impl Executor for ScriptedExecutor {
             let fleet_index = HOSTS.iter().position(|h| h.0 == host).unwrap_or(index);
             on_result(
                 index,
-                Self::answer(host, fleet_index, &request.command, request.timeout),
+                Self::answer(
+                    host,
+                    fleet_index,
+                    request.command_for(index),
+                    request.timeout,
+                ),
             );
         }
     }

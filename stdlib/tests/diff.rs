@@ -238,11 +238,11 @@ fn bad_populations_are_located_errors() {
     for (query, expected) in [
         (
             "$input | diff where health = nope",
-            "the rows where health = nope is empty",
+            "`diff` has no rows where health = nope",
         ),
         (
             "$input | diff where exists host",
-            "the rows where not (exists host) is empty",
+            "`diff` has no rows where not (exists host)",
         ),
         (
             "$input | diff $web @web",

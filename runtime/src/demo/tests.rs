@@ -50,6 +50,7 @@ impl Demo {
         let hosts: Vec<String> = hosts.iter().map(|h| h.to_string()).collect();
         let request = RunRequest {
             command: command.to_string(),
+            per_host: Vec::new(),
             timeout,
         };
         let mut outcomes = vec![None; hosts.len()];
@@ -262,6 +263,7 @@ fn dropping_the_fleet_kills_its_commands_and_removes_its_files() {
         let running = scope.spawn(|| {
             let request = RunRequest {
                 command,
+                per_host: Vec::new(),
                 timeout: Some(Duration::from_secs(20)),
             };
             let mut rows = Vec::new();

@@ -115,7 +115,15 @@ impl SshExecutor {
     ) {
         let cancel = self.query.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let timeout = request.timeout.unwrap_or(self.command_timeout);
-        let command: Arc<str> = Arc::from(request.command.as_str());
+        // One shared copy when every host runs the same command.
+        let shared: Arc<str> = Arc::from(request.command.as_str());
+        let command_for = |index: usize| -> Arc<str> {
+            if request.per_host.is_empty() {
+                shared.clone()
+            } else {
+                Arc::from(request.command_for(index))
+            }
+        };
         let window = Arc::new(Semaphore::new(self.fanout));
         let mut waiting = hosts.iter().enumerate();
         let mut next = waiting.next();
@@ -151,7 +159,7 @@ impl SshExecutor {
                         let task = run_host(
                             self.pool.clone(),
                             host.clone(),
-                            command.clone(),
+                            command_for(index),
                             timeout,
                             cancel.clone(),
                             permit,
@@ -340,6 +348,7 @@ mod tests {
         let hosts: Vec<String> = hosts.iter().map(|h| h.to_string()).collect();
         let request = RunRequest {
             command: "true".into(),
+            per_host: Vec::new(),
             timeout: None,
         };
         let mut outcomes: Vec<Vec<HostOutcome>> = vec![Vec::new(); hosts.len()];

@@ -38,11 +38,7 @@
 //! The watchdog deliberately uses no `sleep`, so checking a host for leftover
 //! `sleep` processes after a timeout finds none of shoal's own.
 
-/// Quotes `text` as one POSIX shell word: single quotes, with each `'`
-/// written as `'\''`. Safe for any input, including newlines and `$`.
-pub(crate) fn quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', r"'\''"))
-}
+use shoal_lang::shell_quote;
 
 /// The guard around the command in `$shoal_c`, leaving its exit status in
 /// `$shoal_r`. A macro rather than a `const` so that [`ONE_SHOT`] can
@@ -81,7 +77,11 @@ const ONE_SHOT: &str = concat!("shoal_c=$1; shift; ", guard!(), "; exit $shoal_r
 /// the command as its argument.
 pub(crate) fn wrap(command: &str) -> String {
     // `sh` as `$0`, as the command would see from a plain exec.
-    format!("exec sh -c {} sh {}", quote(ONE_SHOT), quote(command))
+    format!(
+        "exec sh -c {} sh {}",
+        shell_quote(ONE_SHOT),
+        shell_quote(command)
+    )
 }
 
 /// The exec request that starts a persistent shell: `sh` reading commands
@@ -94,7 +94,7 @@ pub(crate) const PERSISTENT_SHELL: &str = "exec sh -s";
 pub(crate) fn in_shell(command: &str, marker: &str) -> String {
     format!(
         "shoal_c={}; {}; {}",
-        quote(command),
+        shell_quote(command),
         guard!(),
         frame(marker)
     )
@@ -122,21 +122,6 @@ mod tests {
     use std::process::{Command, Stdio};
 
     use super::*;
-
-    #[test]
-    fn quoting_survives_every_awkward_character() {
-        assert_eq!(quote("plain"), "'plain'");
-        assert_eq!(quote("it's"), r"'it'\''s'");
-        assert_eq!(quote(""), "''");
-        for text in ["it's", "$HOME `id` \"x\"", "a\nb", "'''", "\\", "!*?[a]"] {
-            let out = Command::new("sh")
-                .arg("-c")
-                .arg(format!("printf %s {}", quote(text)))
-                .output()
-                .unwrap();
-            assert_eq!(String::from_utf8(out.stdout).unwrap(), text);
-        }
-    }
 
     #[test]
     fn the_scripts_are_one_line() {

@@ -20,6 +20,7 @@
 //! host that fails keeps its row, with every fact null and the reason in
 //! `error`. The raw output is dropped: the fact columns are what it said.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -30,7 +31,7 @@ use shoal_lang::plan::Op;
 use super::run::{Arrival, add_result_columns, run_on_rows};
 use super::{Example, Operator, wrong_op};
 use crate::eval::EvalContext;
-use crate::executor::{HostOutcome, RunRequest};
+use crate::executor::HostOutcome;
 use crate::frame::internal;
 
 /// What a fact's printed value becomes.
@@ -204,11 +205,10 @@ bios_version  count
         let Op::Facts { timeout_ms, span } = op else {
             return Err(wrong_op("facts", op));
         };
-        let request = RunRequest {
-            command: command(),
-            timeout: timeout_ms.map(Duration::from_millis),
-        };
-        let outcomes = run_on_rows(&input, "facts", "facts", &request, *span, ctx)?;
+        let command = command();
+        let commands = vec![Ok(Cow::Borrowed(command.as_str())); input.height()];
+        let timeout = timeout_ms.map(Duration::from_millis);
+        let outcomes = run_on_rows(&input, "facts", "facts", commands, timeout, *span, ctx)?;
         let rows: Vec<&Arrival> = outcomes.rows().collect();
         let results: Vec<&HostOutcome> = rows.iter().map(|a| &a.outcome).collect();
         let mut output = add_result_columns(input, &results, None)?;

@@ -8,7 +8,7 @@ use indexmap::IndexSet;
 use nodeset::NodeSet;
 use polars::prelude::*;
 use shoal_lang::plan::{ColumnRef, Op};
-use shoal_lang::{Error, Result};
+use shoal_lang::{Error, Result, Span};
 
 use super::lines::row_index;
 use super::{Example, Operator, wrong_op};
@@ -76,14 +76,14 @@ cache01               1
         ]
     }
     fn eval(&self, op: &Op, input: DataFrame, _ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
-        let Op::Gather { columns } = op else {
+        let Op::Gather { columns, span } = op else {
             return Err(wrong_op("gather", op));
         };
-        let keys = grouping_columns(&input, columns)?;
+        let keys = grouping_columns(&input, columns, *span)?;
         let host_column = input.column("host").map_err(|_| {
             Error::new(
                 "`gather` needs a `host` column to say which hosts agree",
-                None,
+                *span,
             )
             .with_hint("gather before `select`, `count` or `distinct` drop the host column")
         })?;
@@ -121,12 +121,17 @@ cache01               1
     }
 }
 
-/// The columns to group by: those named, or the command output.
-fn grouping_columns<'a>(input: &DataFrame, columns: &'a [ColumnRef]) -> Result<Vec<&'a str>> {
+/// The columns to group by: those named, or the command output. `span` is
+/// the stage's, for when there is no output.
+fn grouping_columns<'a>(
+    input: &DataFrame,
+    columns: &'a [ColumnRef],
+    span: Span,
+) -> Result<Vec<&'a str>> {
     if columns.is_empty() {
         if input.column("stdout").is_err() {
             return Err(
-                Error::new("`gather` has no command output to fold", None).with_hint(
+                Error::new("`gather` has no command output to fold", span).with_hint(
                     "gather folds command output: run a command first, or name columns: gather az",
                 ),
             );

@@ -1,18 +1,23 @@
 //! `run "CMD" [timeout=DUR] [as NAME]`: runs a command on every host of the
 //! input and adds its result columns to each host's row.
+//!
+//! A `{column}` in CMD is the row's value of that column, shell-quoted
+//! (placeholder rules in `shoal_lang`'s shell.rs). A row whose value is null
+//! does not run: its host gets status `error` and the reason, never a gap.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 use indexmap::IndexSet;
 use polars::prelude::*;
-use shoal_lang::plan::Op;
-use shoal_lang::{Error, Result, Span};
+use shoal_lang::plan::{CommandPart, Op};
+use shoal_lang::{Error, Result, Span, render_command};
 
 use super::{Example, Operator, wrong_op};
 use crate::eval::EvalContext;
 use crate::executor::{HostOutcome, RunRequest, Status};
-use crate::frame::{internal, texts};
+use crate::frame::{self, internal, texts};
 
 pub struct Run;
 
@@ -24,7 +29,7 @@ impl Operator for Run {
         "run \"CMD\" [timeout=DUR] [as NAME]"
     }
     fn description(&self) -> &'static str {
-        "Runs CMD on every host in parallel and adds stdout, stderr, exit, status, error and duration_ms; `as NAME` also copies stdout into NAME."
+        "Runs CMD on every host in parallel and adds stdout, stderr, exit, status, error and duration_ms; `{col}` in CMD is the host's value of col, shell-quoted (`{{` for a literal brace); `as NAME` also copies stdout into NAME."
     }
     fn examples(&self) -> &'static [Example] {
         &[
@@ -52,6 +57,28 @@ web03  4     2.0.9
 ",
             },
             Example {
+                description: "A column's value in the command, shell-quoted: web hosts run `systemctl is-active 'web'`",
+                query: "hosts | run \"systemctl is-active {role}\" | select host, role, stdout, status",
+                output: "\
+host     role   stdout  status
+web01    web    active  ok
+web02    web    active  ok
+web03    web    active  ok
+db01     db     active  ok
+db02     db     active  ok
+cache01  cache          unreachable
+",
+            },
+            Example {
+                description: "A host whose value is null does not run the command",
+                query: "hosts db01,cache01 | run \"cat /etc/app/version\" as version | run \"systemctl is-active app@{version}\" | select host, version, status, error",
+                output: "\
+host     version  status  error
+db01     2.1.0    ok
+cache01           error   `{version}` is null on this host
+",
+            },
+            Example {
                 description: "A per-stage timeout",
                 query: "hosts @db | run \"sleep 30\" timeout=2s | select host, status, error",
                 output: "\
@@ -65,6 +92,7 @@ db02  timeout  `sleep 30` timed out after 2s
     fn eval(&self, op: &Op, input: DataFrame, ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
         let Op::Run {
             command,
+            template,
             timeout_ms,
             name,
             span,
@@ -72,14 +100,39 @@ db02  timeout  `sleep 30` timed out after 2s
         else {
             return Err(wrong_op("run", op));
         };
-        let request = RunRequest {
-            command: command.clone(),
-            timeout: timeout_ms.map(Duration::from_millis),
-        };
-        let outcomes = run_on_rows(&input, "run", command, &request, *span, ctx)?;
+        let commands = row_commands(&input, template)?;
+        let timeout = timeout_ms.map(Duration::from_millis);
+        let outcomes = run_on_rows(&input, "run", command, commands, timeout, *span, ctx)?;
         let rows: Vec<&HostOutcome> = outcomes.rows().map(|a| &a.outcome).collect();
         add_result_columns(input, &rows, name.as_deref())
     }
+}
+
+/// What one row's host is to run: the command, or why it cannot (which
+/// becomes the row's `error`).
+pub(crate) type RowCommand<'a> = std::result::Result<Cow<'a, str>, String>;
+
+/// Each row's command: the template with the row's values shell-quoted into
+/// its placeholders. A placeholder naming no column fails the whole stage
+/// before anything runs.
+fn row_commands<'a>(input: &DataFrame, template: &'a [CommandPart]) -> Result<Vec<RowCommand<'a>>> {
+    if let [CommandPart::Text(text)] = template {
+        return Ok(vec![Ok(Cow::Borrowed(text.as_str())); input.height()]);
+    }
+    let mut values: HashMap<&str, Vec<Option<String>>> = HashMap::new();
+    for part in template {
+        if let CommandPart::Column(column) = part {
+            values.insert(&column.name, texts(frame::column(input, column)?)?);
+        }
+    }
+    Ok((0..input.height())
+        .map(|row| {
+            render_command(template, |column| {
+                values.get(column.name.as_str())?.get(row)?.as_deref()
+            })
+            .map(Cow::Owned)
+        })
+        .collect())
 }
 
 /// One host's outcome, and when shoal received it.
@@ -90,28 +143,35 @@ pub(crate) struct Arrival {
     pub(crate) at: SystemTime,
 }
 
-/// The outcomes of one command run on the hosts of a frame: one per host,
-/// and for each row the host it belongs to.
+/// The outcomes of running commands on the hosts of a frame: one per host
+/// and distinct command, and for each row the one it belongs to.
 pub(crate) struct RowOutcomes {
-    hosts: Vec<Arrival>,
-    row_host: Vec<usize>,
+    runs: Vec<Arrival>,
+    row_run: Vec<usize>,
 }
 
 impl RowOutcomes {
     /// Each row's outcome, in row order.
     pub(crate) fn rows(&self) -> impl Iterator<Item = &Arrival> {
-        self.row_host.iter().map(|&host| &self.hosts[host])
+        self.row_run.iter().map(|&run| &self.runs[run])
     }
 }
 
-/// Runs `request` once on each host of `input`'s `host` column, telling the
-/// observer as hosts finish (`label` names the run on the progress line).
-/// `stage` and `span` locate the error when there is no `host` column.
+/// Runs each row's command on the row's host (`input`'s `host` column),
+/// telling the observer as hosts finish (`label` names the run on the
+/// progress line). `stage` and `span` locate the error when there is no
+/// `host` column.
+///
+/// A host runs each distinct command once, however many rows ask for it.
+/// Hosts run in parallel, as the executor allows, each with its own
+/// rendered command; only a host asked for two different commands runs the
+/// second after the first.
 pub(crate) fn run_on_rows(
     input: &DataFrame,
     stage: &str,
     label: &str,
-    request: &RunRequest,
+    commands: Vec<RowCommand<'_>>,
+    timeout: Option<Duration>,
     span: Span,
     ctx: &mut EvalContext<'_>,
 ) -> Result<RowOutcomes> {
@@ -128,29 +188,85 @@ pub(crate) fn run_on_rows(
         .into_iter()
         .map(Option::unwrap_or_default)
         .collect();
-    // A host may appear on several rows; it still runs the command once.
-    // First-seen order, so hosts start in the order the user sees them.
-    let hosts: IndexSet<String> = row_hosts.iter().cloned().collect();
-    let hosts: Vec<String> = hosts.into_iter().collect();
-    let index_of: HashMap<&str, usize> = hosts
-        .iter()
-        .enumerate()
-        .map(|(i, h)| (h.as_str(), i))
-        .collect();
 
-    ctx.observer.run_started(label, hosts.len());
-    let mut arrivals: Vec<Option<Arrival>> = Vec::new();
-    arrivals.resize_with(hosts.len(), || None);
-    ctx.executor.run(&hosts, request, &mut |index, outcome| {
-        // Read the clock first: the observer may take time drawing.
-        let at = SystemTime::now();
-        if let Some(slot) = arrivals.get_mut(index) {
-            ctx.observer.host_finished(&hosts[index], &outcome);
-            *slot = Some(Arrival { outcome, at });
+    // The distinct (host, command) runs, in first-seen order so that hosts
+    // start in the order the user sees them.
+    let mut runs: IndexSet<(&str, &str)> = IndexSet::new();
+    let targets: Vec<std::result::Result<usize, &str>> = row_hosts
+        .iter()
+        .zip(&commands)
+        .map(|(host, command)| match command {
+            Ok(command) => Ok(runs.insert_full((host.as_str(), command.as_ref())).0),
+            Err(reason) => Err(reason.as_str()),
+        })
+        .collect();
+    let unrunnable = targets.iter().filter(|t| t.is_err()).count();
+    ctx.observer.run_started(label, runs.len() + unrunnable);
+
+    // One slot per run, then one per row that cannot run, which ends before
+    // anything starts.
+    let mut slots: Vec<Option<Arrival>> = Vec::with_capacity(runs.len() + unrunnable);
+    slots.resize_with(runs.len(), || None);
+    let mut row_run = Vec::with_capacity(targets.len());
+    for (target, host) in targets.into_iter().zip(&row_hosts) {
+        row_run.push(match target {
+            Ok(run) => run,
+            Err(reason) => {
+                let outcome = HostOutcome::not_run(Status::Error, reason);
+                ctx.observer.host_finished(host, &outcome);
+                slots.push(Some(Arrival {
+                    outcome,
+                    at: SystemTime::now(),
+                }));
+                slots.len() - 1
+            }
+        });
+    }
+
+    // One executor run per round, each host at most once per round: nearly
+    // always a single round, in which every host runs its own rendered
+    // command in parallel. A host asked for two different commands (rows
+    // repeated by `lines`, say) runs the second in the next round.
+    let mut rounds: Vec<(Vec<String>, Vec<String>, Vec<usize>)> = Vec::new();
+    let mut round_of_host: HashMap<&str, usize> = HashMap::new();
+    for (run, &(host, command)) in runs.iter().enumerate() {
+        let round = round_of_host.entry(host).or_insert(0);
+        if *round == rounds.len() {
+            rounds.push(Default::default());
         }
-    });
+        let (hosts, commands, host_runs) = &mut rounds[*round];
+        hosts.push(host.to_string());
+        commands.push(command.to_string());
+        host_runs.push(run);
+        *round += 1;
+    }
+    for (hosts, commands, host_runs) in rounds {
+        // Every host the same command (no placeholders, or equal values):
+        // a plain request, as every executor understands it.
+        let same = commands.windows(2).all(|pair| pair[0] == pair[1]);
+        let request = match commands.first() {
+            Some(command) if same => RunRequest {
+                command: command.clone(),
+                per_host: Vec::new(),
+                timeout,
+            },
+            _ => RunRequest {
+                command: label.to_string(),
+                per_host: commands,
+                timeout,
+            },
+        };
+        ctx.executor.run(&hosts, &request, &mut |index, outcome| {
+            // Read the clock first: the observer may take time drawing.
+            let at = SystemTime::now();
+            if let (Some(host), Some(&run)) = (hosts.get(index), host_runs.get(index)) {
+                ctx.observer.host_finished(host, &outcome);
+                slots[run] = Some(Arrival { outcome, at });
+            }
+        });
+    }
     ctx.observer.run_finished();
-    let arrivals: Vec<Arrival> = arrivals
+    let runs: Vec<Arrival> = slots
         .into_iter()
         .map(|a| {
             a.unwrap_or_else(|| Arrival {
@@ -162,10 +278,7 @@ pub(crate) fn run_on_rows(
             })
         })
         .collect();
-    Ok(RowOutcomes {
-        hosts: arrivals,
-        row_host: row_hosts.iter().map(|h| index_of[h.as_str()]).collect(),
-    })
+    Ok(RowOutcomes { runs, row_run })
 }
 
 /// Adds (or replaces) the run columns, in the documented order.

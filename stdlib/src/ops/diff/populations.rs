@@ -66,7 +66,7 @@ pub(super) fn split(
                     _ => Member::Neither,
                 })
                 .collect();
-            let name = |side| format!("the rows whose host is in {}", side_name(side));
+            let name = |side| format!("rows whose host is in {}", side_name(side));
             let names = (name(a), name(b));
             (member, Vec::new(), names)
         }
@@ -77,8 +77,8 @@ pub(super) fn split(
                 .collect();
             let defining = predicate.columns().iter().map(|c| c.name.clone()).collect();
             let names = (
-                format!("the rows where {predicate}"),
-                format!("the rows where not ({predicate})"),
+                format!("rows where {predicate}"),
+                format!("rows where not ({predicate})"),
             );
             (member, defining, names)
         }
@@ -91,9 +91,11 @@ pub(super) fn split(
     let (size_a, size_b) = (count(Member::A), count(Member::B));
     if size_a == 0 || size_b == 0 {
         let empty = if size_a == 0 { &names.0 } else { &names.1 };
-        return Err(Error::new(format!("{empty} is empty"), span).with_hint(
-            "diff needs rows on both sides; check each side with `filter` or `count` first",
-        ));
+        return Err(
+            Error::new(format!("`diff` has no {empty}"), span).with_hint(
+                "diff needs rows on both sides; check each side with `filter` or `count` first",
+            ),
+        );
     }
     Ok(Populations {
         member,
@@ -196,6 +198,6 @@ fn by_two_values(df: &DataFrame, by: &ColumnRef) -> Result<(Vec<Member>, (String
             _ => Member::Neither,
         })
         .collect();
-    let name = |v: &str| format!("the rows where {} = {v}", by.name);
+    let name = |v: &str| format!("rows where {} = {v}", by.name);
     Ok((member, (name(a), name(b))))
 }
