@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # setup-sshd.sh: installs what tests/support's sshd fleet harness needs; idempotent, run as root.
-# It also installs tmux, in which tests/repl.rs drives the interactive shell.
+# It also installs tmux, in which tests/repl.rs drives the interactive shell, and nftables,
+# whose `nft` tests/faults.rs uses to black-hole a host or drop part of its packets.
 #
 # The harness starts its own sshd processes on 127.0.1.N:22, each inside its own UTS, mount
 # and PID namespaces, logging in as the `shoaltest` user (the harness creates that user
@@ -26,6 +27,7 @@ for pair in \
     /usr/bin/pgrep:procps \
     /usr/bin/hostname:hostname \
     /usr/sbin/useradd:passwd \
+    /usr/sbin/nft:nftables \
     /usr/bin/tmux:tmux; do
     bin=${pair%%:*}
     pkg=${pair#*:}

@@ -1,10 +1,13 @@
 //! Drives the built `shoal` binary: exit codes, error rendering, --explain,
-//! help, and JSON/CSV output of a real run against OpenSSH servers.
+//! help, JSON/CSV output of a real run against OpenSSH servers, and SIGINT
+//! during a run.
 
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use support::{FleetSpec, SshdFleet};
 
@@ -259,6 +262,51 @@ fn hostile_script_parameters_reach_the_host_as_one_literal_argument() {
     }
 }
 
+/// Column values interpolated into a command (`{tag}`) reach the host as
+/// literal arguments: each prints exactly, and none runs.
+#[test]
+fn hostile_column_values_reach_the_host_as_one_literal_argument() {
+    let fleet = SshdFleet::start(FleetSpec::new(1));
+    let dir = tempfile::tempdir().unwrap();
+    // On the host, in a directory its user may write to, so that a value
+    // that did run would leave it behind.
+    let canary = format!("/tmp/shoal-canary-{}", std::process::id());
+    let touch = format!("touch {canary}");
+    let values = [
+        format!("x; {touch}"),
+        format!("$({touch})"),
+        format!("`{touch}`"),
+        format!("a'b\"c'; {touch}; '"),
+        format!("line\n{touch}"),
+        String::new(),
+    ];
+    let tags: Vec<(String, String)> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (format!("t{i}"), v.clone()))
+        .collect();
+    let inventory = dir.path().join("shoal.toml");
+    std::fs::write(&inventory, fleet.inventory_toml(|_| tags.clone())).unwrap();
+    let placeholders: Vec<String> = (0..values.len()).map(|i| format!("{{t{i}}}")).collect();
+    let query = format!(
+        "hosts | run \"printf '[%s]' {}\" | select stdout, status",
+        placeholders.join(" ")
+    );
+    let inv = ["--inventory", inventory.to_str().unwrap()];
+    let (stdout, _) = expect(&[&inv[..], &["--format", "json", "-c", &query]].concat(), 0);
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout).unwrap();
+    let printed: String = values.iter().map(|v| format!("[{v}]")).collect();
+    assert_eq!(rows[0]["stdout"], printed.as_str(), "printed literally");
+    let exists = format!("test -e {canary} && echo exists");
+    assert_eq!(fleet.run_on_host(0, &exists), "", "a value was executed");
+
+    // The check can see a file the command does make.
+    let control = format!("hosts | run \"{touch}\"");
+    expect(&[&inv[..], &["-c", &control]].concat(), 0);
+    assert_eq!(fleet.run_on_host(0, &exists), "exists\n");
+    fleet.run_on_host(0, &format!("rm -f {canary}"));
+}
+
 #[test]
 fn the_demo_fleet_answers_as_thirty_real_ssh_hosts() {
     let (stdout, _) = expect(
@@ -275,4 +323,88 @@ fn the_demo_fleet_answers_as_thirty_real_ssh_hosts() {
     assert!(stdout.contains("FAIL,max_conns=64,7"), "{stdout}");
     assert!(stdout.contains("OK,max_conns=1024,23"), "{stdout}");
     assert!(stderr.contains("30 hosts: 30 ok"), "{stderr}");
+}
+
+/// How long a host may take to start or end a command before a test gives up on it.
+const SETTLE: Duration = Duration::from_secs(20);
+
+/// Waits until `done` holds, checking every 20 ms; fails after [`SETTLE`] saying `what`.
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + SETTLE;
+    while !done() {
+        assert!(Instant::now() < deadline, "{what} (waited {SETTLE:?})");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The test user's `sleep` processes on host `i`, as `pgrep -a` lists them (empty: none).
+fn remote_sleeps(fleet: &SshdFleet, i: usize) -> String {
+    fleet.run_on_host(i, "pgrep -a -u shoaltest -x sleep")
+}
+
+#[test]
+fn sigint_during_a_run_prints_what_finished_and_the_cancelled_rows_and_exits_130() {
+    const HOSTS: usize = 4;
+    let fleet = SshdFleet::start(FleetSpec::new(HOSTS));
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = fleet_inventory(&fleet, dir.path());
+    // web001 answers at once; the others sleep until the interrupt.
+    let query = r#"hosts | run 'case "$(hostname)" in web001) hostname;; *) sleep 30;; esac'"#;
+    let args = ["--inventory", &inventory, "--format", "json", "-c", query];
+    let child = Command::new(env!("CARGO_BIN_EXE_shoal"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the shoal binary runs");
+    let pid = libc::pid_t::try_from(child.id()).expect("pids fit in pid_t");
+    // A hang guard: if shoal ignores the interrupt, kill it so the test fails on its exit
+    // code instead of waiting for ever.
+    let (exited, watch) = mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if watch.recv_timeout(Duration::from_secs(60)).is_err() {
+            // SAFETY: kill(2) takes plain integers; the child is reaped only after `exited`.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    });
+    for i in 1..HOSTS {
+        wait_for(&format!("the sleep to start on host {i}"), || {
+            !remote_sleeps(&fleet, i).is_empty()
+        });
+    }
+
+    let sent = Instant::now();
+    // SAFETY: kill(2) takes plain integers; the child is not reaped yet.
+    unsafe { libc::kill(pid, libc::SIGINT) };
+    let out = child.wait_with_output().expect("wait for shoal");
+    let took = sent.elapsed();
+    let _ = exited.send(());
+    let _ = watchdog.join();
+    eprintln!("shoal exited {took:?} after SIGINT");
+    assert_eq!(out.status.code(), Some(130), "{}", describe(&args, &out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout).expect("a JSON array");
+    assert_eq!(rows.len(), HOSTS, "every host keeps its row: {stdout}");
+    assert_eq!(
+        (&rows[0]["status"], &rows[0]["stdout"]),
+        (&"ok".into(), &"web001".into()),
+        "the row that finished: {}",
+        rows[0]
+    );
+    for row in &rows[1..] {
+        assert_eq!(row["status"], "cancelled", "{row}");
+        assert_eq!(row["error"], "cancelled", "{row}");
+    }
+    assert!(
+        stderr.contains("cancelled: the rows above are what finished before Ctrl-C"),
+        "{stderr}"
+    );
+    for i in 1..HOSTS {
+        wait_for(&format!("sleep left on host {i}"), || {
+            remote_sleeps(&fleet, i).is_empty()
+        });
+    }
 }

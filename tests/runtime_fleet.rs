@@ -89,6 +89,7 @@ impl Client {
     fn run(&self, hosts: &[String], command: &str, timeout: Option<Duration>) -> Vec<HostOutcome> {
         let request = RunRequest {
             command: command.to_owned(),
+            per_host: Vec::new(),
             timeout,
         };
         let mut outcomes: Vec<Option<HostOutcome>> = vec![None; hosts.len()];

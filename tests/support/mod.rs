@@ -13,20 +13,27 @@
 //! // ...run shoal against `inventory`; the servers stop when `fleet` drops.
 //! ```
 //!
+//! For faults between shoal and a host, [`NftTable`] drops some or all of its packets and
+//! [`DelayProxy`] (with [`SshdFleet::route_through`]) adds latency.
+//!
 //! The servers need root, OpenSSH's `sshd`, and util-linux's `unshare`/`nsenter`;
-//! `.ci/setup-sshd.sh` installs them. When a server cannot start the harness panics with
-//! its log: a test that needs sshd fails, it never skips.
+//! `.ci/setup-sshd.sh` installs them (and `nft`). When a server cannot start the harness
+//! panics with its log: a test that needs sshd fails, it never skips.
 
 // Every test binary compiles this module anew and uses a different subset of it, so the
 // items and re-exports one binary leaves unused would otherwise warn there.
 #![allow(dead_code, unused_imports)]
 
 mod addresses;
+mod delay_proxy;
 mod measure;
+mod nft;
 mod procfs;
 mod sshd_fleet;
 mod test_user;
 
+pub use delay_proxy::DelayProxy;
 pub use measure::{Finished, measure};
+pub use nft::NftTable;
 pub use sshd_fleet::{FleetNode, FleetSpec, SshdFleet};
 pub use test_user::TEST_USER;

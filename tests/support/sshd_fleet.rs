@@ -122,6 +122,8 @@ pub struct SshdFleet {
     servers: Vec<Server>,
     client_key: PathBuf,
     known_hosts: PathBuf,
+    /// Where clients reach each host, when not at its own address: see [`Self::route_through`].
+    routes: Vec<Option<SocketAddrV4>>,
     /// Held so no other fleet takes these addresses while this one lives.
     _addresses: AddressLease,
     /// Declared last: fields drop in order, so the directory goes after the rest.
@@ -201,6 +203,7 @@ impl SshdFleet {
         set_mode(&authorized_keys, 0o644);
 
         let mut fleet = SshdFleet {
+            routes: vec![None; nodes.len()],
             nodes,
             servers,
             known_hosts: dir.path().join("known_hosts"),
@@ -229,7 +232,7 @@ impl SshdFleet {
     }
 
     /// A `known_hosts` file with every host's key: `127.0.1.N` on port 22, `[127.0.1.N]:PORT`
-    /// otherwise.
+    /// otherwise (the address and port of [`Self::route_through`] for a routed host).
     pub fn known_hosts(&self) -> &Path {
         &self.known_hosts
     }
@@ -256,13 +259,28 @@ impl SshdFleet {
                 .iter()
                 .map(|(key, value)| format!("{} = {}", toml_key(key), toml_string(value)))
                 .collect();
+            let reached_at = self.reached_at(i);
             let _ = writeln!(toml, "\n[[hosts]]");
             let _ = writeln!(toml, "name = {}", toml_string(&node.name));
-            let _ = writeln!(toml, "addr = \"{}\"", node.addr);
-            let _ = writeln!(toml, "port = {}", node.port);
+            let _ = writeln!(toml, "addr = \"{}\"", reached_at.ip());
+            let _ = writeln!(toml, "port = {}", reached_at.port());
             let _ = writeln!(toml, "tags = {{ {} }}", tags.join(", "));
         }
         toml
+    }
+
+    /// Makes clients reach host `host` at `via` (a proxy in front of it, say) from now on:
+    /// [`Self::inventory_toml`] gives that address and port, and [`Self::known_hosts`] records
+    /// the host's key under it, as it would for a host behind a port forward.
+    pub fn route_through(&mut self, host: usize, via: SocketAddrV4) {
+        self.routes[host] = Some(via);
+        self.refresh_known_hosts();
+    }
+
+    /// Where clients reach host `host`: its own address, or where it was routed through.
+    fn reached_at(&self, host: usize) -> SocketAddrV4 {
+        let node = &self.nodes[host];
+        self.routes[host].unwrap_or(SocketAddrV4::new(node.addr, node.port))
     }
 
     /// How many logins (`Accepted publickey` lines) host `host` has logged since the fleet
@@ -317,13 +335,14 @@ impl SshdFleet {
     /// Rewrites [`Self::known_hosts`] from the hosts' current keys.
     pub fn refresh_known_hosts(&self) {
         let mut known_hosts = String::new();
-        for (node, server) in self.nodes.iter().zip(&self.servers) {
+        for (i, server) in self.servers.iter().enumerate() {
             let public = read(&server.host_key.with_extension("pub"));
             // "ssh-ed25519 AAAA… comment": keep the type and key, drop the comment.
             let key: Vec<&str> = public.split_whitespace().take(2).collect();
-            let pattern = match node.port {
-                22 => node.addr.to_string(),
-                port => format!("[{}]:{port}", node.addr),
+            let reached_at = self.reached_at(i);
+            let pattern = match reached_at.port() {
+                22 => reached_at.ip().to_string(),
+                port => format!("[{}]:{port}", reached_at.ip()),
             };
             let _ = writeln!(known_hosts, "{pattern} {}", key.join(" "));
         }
