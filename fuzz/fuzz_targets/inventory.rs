@@ -1,0 +1,22 @@
+//! Any inventory file: loading must return an inventory or an error naming the
+//! file and place, never panic.
+#![no_main]
+
+use std::path::Path;
+
+use libfuzzer_sys::fuzz_target;
+use shoal_runtime::inventory::{Inventory, Overrides};
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    match Inventory::from_toml(text, Path::new("fuzz.toml"), &Overrides::default()) {
+        Ok(inventory) => {
+            let _ = inventory.fleet();
+        }
+        Err(error) => {
+            let _ = error.to_string();
+        }
+    }
+});
