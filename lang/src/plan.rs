@@ -380,6 +380,7 @@ fn plan_source(source: &ast::Source) -> Result<PlanSource> {
         SourceKind::NodeSet(pattern) => {
             // The span of the nodeset itself: the source minus `hosts `.
             let span = Span::new(source.span.end - pattern.len(), source.span.end);
+            check_nodeset_size(pattern, span)?;
             pattern.parse::<nodeset::NodeSet>().map_err(|e| {
                 Error::new(format!("`{pattern}` is not a valid nodeset: {e}"), span)
                     .with_hint("a nodeset looks like `web[001-020,033]` or `web1,db[1-3]`")
@@ -398,6 +399,37 @@ fn plan_source(source: &ast::Source) -> Result<PlanSource> {
             span: source.span,
         },
     })
+}
+
+/// The most hosts one nodeset may name. The nodeset crate stores every id of
+/// a range, so `hosts 1-99999999` would take gigabytes before anything could
+/// say no (found by fuzzing); no fleet is that large.
+const MAX_NODESET_HOSTS: u64 = 1_000_000;
+
+/// Rejects a nodeset whose ranges (`a-b`, inside brackets or not) add up to
+/// more than [`MAX_NODESET_HOSTS`], before the nodeset crate expands them.
+fn check_nodeset_size(pattern: &str, span: Span) -> Result<()> {
+    // Malformed ranges count as one: the nodeset parser then reports them.
+    let number = |text: &str| {
+        (!text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| text.parse::<u64>().unwrap_or(u64::MAX))
+    };
+    let mut total: u64 = 0;
+    for piece in pattern.split(|c: char| matches!(c, ',' | '[' | ']')) {
+        let size = match piece.split_once('-').map(|(l, h)| (number(l), number(h))) {
+            Some((Some(low), Some(high))) => high.saturating_sub(low).saturating_add(1),
+            _ => 1,
+        };
+        total = total.saturating_add(size);
+    }
+    if total > MAX_NODESET_HOSTS {
+        return Err(Error::new(
+            format!("`{pattern}` names more than {MAX_NODESET_HOSTS} hosts"),
+            span,
+        )
+        .with_hint("a nodeset names hosts of the inventory, such as `web[001-020]`"));
+    }
+    Ok(())
 }
 
 fn plan_stage(stage: &ast::Stage) -> Result<Op> {
