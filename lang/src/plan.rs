@@ -415,7 +415,7 @@ fn check_nodeset_size(pattern: &str, span: Span) -> Result<()> {
             .then(|| text.parse::<u64>().unwrap_or(u64::MAX))
     };
     let mut total: u64 = 0;
-    for piece in pattern.split(|c: char| matches!(c, ',' | '[' | ']')) {
+    for piece in pattern.split([',', '[', ']']) {
         let size = match piece.split_once('-').map(|(l, h)| (number(l), number(h))) {
             Some((Some(low), Some(high))) => high.saturating_sub(low).saturating_add(1),
             _ => 1,
