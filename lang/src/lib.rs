@@ -19,6 +19,7 @@ pub mod ast;
 mod display;
 mod duration;
 mod error;
+mod nodes;
 mod parser;
 mod pattern;
 pub mod plan;
@@ -28,6 +29,7 @@ mod suggest;
 
 pub use duration::parse_duration;
 pub use error::{Error, Result};
+pub use nodes::{NodeSet, parse_nodeset};
 pub use parser::{STAGE_NAMES, parse};
 pub use plan::{Plan, plan};
 pub use shell::{render_command, shell_quote};

@@ -381,7 +381,7 @@ fn plan_source(source: &ast::Source) -> Result<PlanSource> {
             // The span of the nodeset itself: the source minus `hosts `.
             let span = Span::new(source.span.end - pattern.len(), source.span.end);
             check_nodeset_size(pattern, span)?;
-            pattern.parse::<nodeset::NodeSet>().map_err(|e| {
+            crate::parse_nodeset(pattern).map_err(|e| {
                 Error::new(format!("`{pattern}` is not a valid nodeset: {e}"), span)
                     .with_hint("a nodeset looks like `web[001-020,033]` or `web1,db[1-3]`")
             })?;

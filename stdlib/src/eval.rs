@@ -130,8 +130,7 @@ impl Session {
 
 /// Expands a ClusterShell nodeset (already syntax-checked by the planner).
 pub fn expand_nodeset(pattern: &str, span: Span) -> Result<Vec<String>> {
-    let set: nodeset::NodeSet = pattern
-        .parse()
+    let set = shoal_lang::parse_nodeset(pattern)
         .map_err(|e| Error::new(format!("`{pattern}` is not a valid nodeset: {e}"), span))?;
     Ok(set.iter().collect())
 }

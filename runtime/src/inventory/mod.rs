@@ -426,7 +426,7 @@ impl Loader<'_> {
         let mut groups = IndexMap::with_capacity(raw_groups.len());
         for (group, raw) in raw_groups {
             let at = raw.span().start;
-            let set: nodeset::NodeSet = raw.get_ref().parse().map_err(|e| {
+            let set = shoal_lang::parse_nodeset(raw.get_ref()).map_err(|e| {
                 self.at(
                     at,
                     format!(

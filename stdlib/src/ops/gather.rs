@@ -5,7 +5,6 @@
 use std::collections::{HashMap, HashSet};
 
 use indexmap::IndexSet;
-use nodeset::NodeSet;
 use polars::prelude::*;
 use shoal_lang::plan::{ColumnRef, Op};
 use shoal_lang::{Error, Result, Span};
@@ -221,7 +220,7 @@ fn fold(names: &[&str]) -> Option<String> {
     if names.is_empty() {
         return Some(String::new());
     }
-    let set: NodeSet = names.join(",").parse().ok()?;
+    let set = shoal_lang::parse_nodeset(&names.join(",")).ok()?;
     let wanted: HashSet<&str> = names.iter().copied().collect();
     let expanded: HashSet<String> = set.iter().collect();
     let exact =
