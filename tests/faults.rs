@@ -23,69 +23,23 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use shoal_runtime::inventory::{Inventory, Overrides};
-use shoal_runtime::ssh::SshExecutor;
-use shoal_stdlib::{DataFrame, Quiet, Session};
-use support::{DelayProxy, FleetSpec, NftTable, SshdFleet};
+use shoal_runtime::inventory::Overrides;
+use shoal_stdlib::{DataFrame, Session};
+use support::{Client, DelayProxy, FleetSpec, NftTable, SshdFleet, host_name, remote_sleeps};
 
 /// How long to wait for something a host is about to do (a command starting, a killed one
 /// being reaped). Each takes milliseconds; only a failing test waits this long.
 const SETTLE: Duration = Duration::from_secs(20);
 
-/// A client for one fleet: an inventory, and an executor with the tokio runtime it needs.
-struct Client {
-    inventory: Inventory,
-    executor: SshExecutor,
-    /// Keeps the executor's connections alive between queries. Declared last so that it
-    /// drops after the executor.
-    _runtime: tokio::runtime::Runtime,
-}
-
-/// A client with the fleet's key and known_hosts and `defaults` (TOML lines, or "") added
-/// to the inventory's `[defaults]`.
+/// A client with `defaults` (TOML lines, or "") added to the inventory's `[defaults]`.
 fn client(fleet: &SshdFleet, defaults: &str) -> Client {
-    let path = write_inventory(fleet, defaults);
-    let inventory =
-        Inventory::load(&path, &Overrides::default()).expect("the fleet's inventory loads");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
-    let executor = SshExecutor::new(&inventory, runtime.handle().clone());
-    Client {
-        inventory,
-        executor,
-        _runtime: runtime,
-    }
-}
-
-/// Writes the fleet's inventory, with `defaults` added, as `shoal.toml` in its directory.
-fn write_inventory(fleet: &SshdFleet, defaults: &str) -> std::path::PathBuf {
-    let text = fleet.inventory_toml(|_| Vec::new()).replacen(
-        "[defaults]\n",
-        &format!("[defaults]\n{defaults}"),
-        1,
-    );
-    let path = fleet.dir().join("shoal.toml");
-    fs::write(&path, text).expect("write the inventory");
-    path
+    Client::new(fleet, defaults, &Overrides::default())
 }
 
 impl Client {
-    /// Evaluates `query` as the REPL evaluates one input: a fresh cancellation token, then
-    /// each statement in turn. Returns the last statement's rows.
-    fn query(&self, session: &mut Session, query: &str) -> Rows {
-        self.executor.begin_query();
-        let plan = shoal_lang::compile(query).unwrap_or_else(|e| panic!("{query}: {e:?}"));
-        let mut last = None;
-        for statement in &plan.statements {
-            let rows = session
-                .eval(statement, &self.executor, &mut Quiet)
-                .unwrap_or_else(|e| panic!("{query}: {e:?}"));
-            last = Some(rows);
-        }
-        Rows(last.expect("the query has a statement"))
+    /// [`Client::query`], its rows read by column.
+    fn rows(&self, session: &mut Session, query: &str) -> Rows {
+        Rows(self.query(session, query))
     }
 }
 
@@ -140,23 +94,9 @@ impl Rows {
     }
 }
 
-/// `web001`, `web002`, …: the name (and `hostname`) of fleet host `i`.
-fn host_name(i: usize) -> String {
-    format!("web{:03}", i + 1)
-}
-
-/// Waits until `done` holds, checking every 20 ms; fails after [`SETTLE`] saying `what`.
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + SETTLE;
-    while !done() {
-        assert!(Instant::now() < deadline, "{what} (waited {SETTLE:?})");
-        thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// The test user's `sleep` processes on host `i`, as `pgrep -a` lists them (empty: none).
-fn remote_sleeps(fleet: &SshdFleet, i: usize) -> String {
-    fleet.run_on_host(i, "pgrep -a -u shoaltest -x sleep")
+/// Waits for a host to do something it is about to do; see [`SETTLE`].
+fn wait_for_host(what: &str, done: impl FnMut() -> bool) {
+    support::wait_for(what, SETTLE, done);
 }
 
 /// Fails the whole test binary if it is still alive `limit` from now: a hang in shoal would
@@ -194,13 +134,13 @@ fn a_black_holed_host_is_unreachable_after_the_connect_timeout_and_delays_no_oth
     const DARK: usize = 3;
     let fleet = SshdFleet::start(FleetSpec::new(HOSTS));
     let client = client(&fleet, "connect_timeout = \"2s\"\n");
-    let mut session = Session::new(client.inventory.fleet());
+    let mut session = client.session();
     let hole = NftTable::new();
     hole.drop_all(fleet.hosts()[DARK].addr);
 
     let _guard = HangGuard::new("the black-hole queries", Duration::from_secs(120));
     let started = Instant::now();
-    let rows = client.query(&mut session, r#"hosts | run "hostname""#);
+    let rows = client.rows(&mut session, r#"hosts | run "hostname""#);
     eprintln!("black hole: query took {:?}", started.elapsed());
     rows.print("black hole");
     let (statuses, errors, ms) = (rows.text("status"), rows.text("error"), rows.durations_ms());
@@ -226,7 +166,7 @@ fn a_black_holed_host_is_unreachable_after_the_connect_timeout_and_delays_no_oth
 
     // Once the network heals, the same session reaches it.
     drop(hole);
-    let rows = client.query(&mut session, r#"hosts | run "hostname""#);
+    let rows = client.rows(&mut session, r#"hosts | run "hostname""#);
     rows.print("healed");
     rows.assert_all_ok_with_own_name("healed");
 }
@@ -237,8 +177,8 @@ fn a_host_that_goes_dark_under_its_pooled_connection_ends_its_rows_and_recovers(
     const DARK: usize = 1;
     let fleet = SshdFleet::start(FleetSpec::new(HOSTS));
     let client = client(&fleet, "connect_timeout = \"2s\"\n");
-    let mut session = Session::new(client.inventory.fleet());
-    let rows = client.query(&mut session, r#"hosts | run "hostname""#);
+    let mut session = client.session();
+    let rows = client.rows(&mut session, r#"hosts | run "hostname""#);
     rows.assert_all_ok_with_own_name("before");
 
     let hole = NftTable::new();
@@ -247,7 +187,7 @@ fn a_host_that_goes_dark_under_its_pooled_connection_ends_its_rows_and_recovers(
     // The pooled shell takes the command into the socket's buffer and nothing comes back:
     // only the command's timeout ends it. The server cannot confirm the command ended.
     let started = Instant::now();
-    let rows = client.query(&mut session, r#"hosts | run "hostname" timeout=3s"#);
+    let rows = client.rows(&mut session, r#"hosts | run "hostname" timeout=3s"#);
     eprintln!("dark, pooled: query took {:?}", started.elapsed());
     rows.print("dark, pooled");
     let (statuses, errors) = (rows.text("status"), rows.text("error"));
@@ -263,7 +203,7 @@ fn a_host_that_goes_dark_under_its_pooled_connection_ends_its_rows_and_recovers(
     // The next query gives up the silent connection and tries a new one, which cannot
     // connect either.
     let started = Instant::now();
-    let rows = client.query(&mut session, r#"hosts | run "hostname" timeout=3s"#);
+    let rows = client.rows(&mut session, r#"hosts | run "hostname" timeout=3s"#);
     eprintln!("dark, next query: query took {:?}", started.elapsed());
     rows.print("dark, next query");
     let (statuses, errors) = (rows.text("status"), rows.text("error"));
@@ -274,7 +214,7 @@ fn a_host_that_goes_dark_under_its_pooled_connection_ends_its_rows_and_recovers(
     }
 
     drop(hole);
-    let rows = client.query(&mut session, r#"hosts | run "hostname""#);
+    let rows = client.rows(&mut session, r#"hosts | run "hostname""#);
     rows.print("healed");
     rows.assert_all_ok_with_own_name("healed");
 }
@@ -307,12 +247,12 @@ fn hosts_behind_latency_and_packet_loss_still_answer_correctly() {
     // A handshake is about seven round trips of 400 ms through the proxy, and a lost SYN
     // is resent after a second; the default 10 s is too tight for that on a loaded machine.
     let client = client(&fleet, "connect_timeout = \"60s\"\n");
-    let mut session = Session::new(client.inventory.fleet());
+    let mut session = client.session();
     let _guard = HangGuard::new("the latency and loss queries", Duration::from_secs(300));
 
     for round in ["cold", "warm"] {
         let started = Instant::now();
-        let rows = client.query(
+        let rows = client.rows(
             &mut session,
             r#"hosts | run "cat /etc/app/version" as version | run "hostname""#,
         );
@@ -340,7 +280,7 @@ fn a_host_whose_sshd_dies_mid_command_gets_a_row_and_the_next_query_reconnects()
     const KILLED: usize = 1;
     let mut fleet = SshdFleet::start(FleetSpec::new(HOSTS));
     let client = client(&fleet, "");
-    let mut session = Session::new(client.inventory.fleet());
+    let mut session = client.session();
     let _guard = HangGuard::new("the query under a dying sshd", Duration::from_secs(120));
 
     // The timeout is far above the sleep and below the keepalives' minute, so a row that
@@ -350,8 +290,8 @@ fn a_host_whose_sshd_dies_mid_command_gets_a_row_and_the_next_query_reconnects()
     let (rows, killed_at) = thread::scope(|scope| {
         let session = &mut session;
         let client = &client;
-        let running = scope.spawn(move || client.query(session, query));
-        wait_for("the sleep to start on the host to kill", || {
+        let running = scope.spawn(move || client.rows(session, query));
+        wait_for_host("the sleep to start on the host to kill", || {
             !remote_sleeps(&fleet, KILLED).is_empty()
         });
         // sshd, its sessions and the command all die, as when a host goes down.
@@ -381,7 +321,7 @@ fn a_host_whose_sshd_dies_mid_command_gets_a_row_and_the_next_query_reconnects()
     }
 
     fleet.start_host(KILLED);
-    let rows = client.query(&mut session, r#"hosts | run "hostname""#);
+    let rows = client.rows(&mut session, r#"hosts | run "hostname""#);
     rows.print("restarted");
     rows.assert_all_ok_with_own_name("restarted");
     assert_eq!(fleet.accepted_connections(KILLED), 2, "it logged in again");
@@ -398,14 +338,14 @@ fn a_host_key_changed_between_two_queries_of_one_session_is_a_mismatch_and_nothi
         fs::set_permissions(&marks, fs::Permissions::from_mode(0o1777)).expect("chmod");
     }
     let client = client(&fleet, "");
-    let mut session = Session::new(client.inventory.fleet());
-    let rows = client.query(&mut session, r#"hosts | run "hostname""#);
+    let mut session = client.session();
+    let rows = client.rows(&mut session, r#"hosts | run "hostname""#);
     rows.assert_all_ok_with_own_name("before");
 
     // The host is rebuilt under the session's pooled connection: a new key, and
     // known_hosts still records the old one.
     fleet.regenerate_host_key(1);
-    let rows = client.query(
+    let rows = client.rows(
         &mut session,
         &format!(r#"hosts | run "touch {}/$(hostname)""#, marks.display()),
     );
@@ -437,9 +377,9 @@ fn twenty_queries_in_one_session_fit_in_max_sessions_one() {
         ..FleetSpec::new(1)
     });
     let client = client(&fleet, "");
-    let mut session = Session::new(client.inventory.fleet());
+    let mut session = client.session();
     for round in 0..20 {
-        let rows = client.query(
+        let rows = client.rows(
             &mut session,
             &format!(r#"hosts | run "echo {round}" as round | run "hostname""#),
         );
@@ -449,13 +389,13 @@ fn twenty_queries_in_one_session_fit_in_max_sessions_one() {
             // A timeout halfway gives up the one session the host allows; the next round
             // needs it closed before it can start a shell. This is also `timeout=` from
             // the query text ending the remote command.
-            let rows = client.query(
+            let rows = client.rows(
                 &mut session,
                 r#"hosts | run "echo started; sleep 600" timeout=1s"#,
             );
             assert_eq!(rows.text("status"), ["timeout"], "{:?}", rows.text("error"));
             assert_eq!(rows.text("stdout"), ["started"]);
-            wait_for("the timed-out sleep to end on the host", || {
+            wait_for_host("the timed-out sleep to end on the host", || {
                 remote_sleeps(&fleet, 0).is_empty()
             });
         }
@@ -477,7 +417,7 @@ const CHATTY_RSS_LIMIT_KIB: u64 = 300 * 1024;
 #[test]
 fn two_hundred_megabytes_from_one_host_keep_shoal_small_and_the_row_says_truncated() {
     let fleet = SshdFleet::start(FleetSpec::new(3));
-    let inventory = write_inventory(&fleet, "");
+    let inventory = support::write_inventory(&fleet, "");
     let dir = tempfile::tempdir().expect("a temporary directory");
     // `yes | head` writes "y\n" pairs; single quotes in shoal are raw, so the shell's
     // double quotes pass through untouched.

@@ -10,10 +10,9 @@ mod support;
 
 use std::fs;
 
-use shoal_runtime::inventory::{Inventory, Overrides};
-use shoal_runtime::ssh::SshExecutor;
-use shoal_stdlib::{DataFrame, Quiet, Session};
-use support::{FleetSpec, SshdFleet};
+use shoal_runtime::inventory::Overrides;
+use shoal_stdlib::{DataFrame, Session};
+use support::{Client, FleetSpec, SshdFleet};
 
 const HOSTS: usize = 40;
 
@@ -70,44 +69,26 @@ fn spec() -> FleetSpec {
     spec
 }
 
-struct Client {
-    executor: SshExecutor,
+/// The shared client and one session: population tests save results with `let`.
+struct Fleet {
+    client: Client,
     session: Session,
-    _runtime: tokio::runtime::Runtime,
 }
 
-impl Client {
-    fn new(fleet: &SshdFleet) -> Client {
+impl Fleet {
+    fn new(fleet: &SshdFleet) -> Fleet {
         let toml = fleet.inventory_toml(|i| vec![("az".into(), az(i).into())]);
         let path = fleet.dir().join("shoal.toml");
         fs::write(&path, toml).expect("write the inventory");
-        let inventory =
-            Inventory::load(&path, &Overrides::default()).expect("the fleet's inventory loads");
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("a tokio runtime");
-        Client {
-            executor: SshExecutor::new(&inventory, runtime.handle().clone()),
-            session: Session::new(inventory.fleet()),
-            _runtime: runtime,
+        let client = Client::load(&path, &Overrides::default());
+        Fleet {
+            session: client.session(),
+            client,
         }
     }
 
     fn query(&mut self, query: &str) -> DataFrame {
-        self.executor.begin_query();
-        let plan =
-            shoal_lang::compile(query).unwrap_or_else(|e| panic!("{}", e.render(query, false)));
-        let mut last = None;
-        for statement in &plan.statements {
-            let rows = self
-                .session
-                .eval(statement, &self.executor, &mut Quiet)
-                .unwrap_or_else(|e| panic!("{}", e.render(query, false)));
-            last = Some(rows);
-        }
-        last.expect("the query has a statement")
+        self.client.query(&mut self.session, query)
     }
 
     fn hosts(&mut self, query: &str) -> Vec<String> {
@@ -132,7 +113,7 @@ fn bad_hosts() -> Vec<String> {
 
 /// The top feature, checked at 100% against 0%, and the hosts it selects when pasted
 /// into `filter` after `input`.
-fn top_feature(client: &mut Client, diff: &DataFrame, input: &str) -> String {
+fn top_feature(client: &mut Fleet, diff: &DataFrame, input: &str) -> String {
     let feature = column(diff, "feature")[0].clone();
     assert_eq!(
         (
@@ -154,7 +135,7 @@ fn top_feature(client: &mut Client, diff: &DataFrame, input: &str) -> String {
 #[test]
 fn diff_finds_the_planted_cause_in_command_output_and_in_facts() {
     let fleet = SshdFleet::start(spec());
-    let mut client = Client::new(&fleet);
+    let mut client = Fleet::new(&fleet);
 
     let input = r#"hosts | run "cat /etc/app/health" as health | run "cat /etc/app/app.conf""#;
     let diff = client.query(&format!("{input} | diff where health = FAIL"));
@@ -199,7 +180,7 @@ fn diff_finds_the_planted_cause_in_command_output_and_in_facts() {
 #[test]
 fn gather_folds_identical_output_into_nodesets() {
     let fleet = SshdFleet::start(spec());
-    let mut client = Client::new(&fleet);
+    let mut client = Fleet::new(&fleet);
     let folded = client.query(r#"hosts | run "cat /etc/app/version" | gather"#);
     assert_eq!(column(&folded, "stdout"), ["2.1.0", "2.0.9"]);
     assert_eq!(column(&folded, "count"), ["30", "10"]);

@@ -19,49 +19,19 @@ use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use shoal_runtime::inventory::{Inventory, Overrides};
-use shoal_runtime::ssh::SshExecutor;
+use shoal_runtime::inventory::Overrides;
+use shoal_stdlib::DataFrame;
 use shoal_stdlib::executor::{Executor, HostOutcome, RunRequest, Status};
-use shoal_stdlib::{DataFrame, Quiet, Session};
-use support::{FleetSpec, SshdFleet};
+use support::{Client, FleetSpec, SshdFleet, host_name, remote_sleeps};
 
 /// How long to wait for something a host is about to do (a remote command starting, a
 /// killed one being reaped) before failing. Each takes milliseconds; the margin is for a
 /// 2-core machine that is also compiling. Only the failure path ever waits this long.
 const SETTLE: Duration = Duration::from_secs(10);
 
-/// A client for one fleet: an inventory, and an executor with the tokio runtime it needs.
-struct Client {
-    inventory: Inventory,
-    executor: SshExecutor,
-    /// The executor's connections live on this runtime between runs. `Executor::run`
-    /// blocks on it, so tests call `run` from their own thread, which is not a tokio
-    /// thread. Declared last so that it drops after the executor.
-    _runtime: tokio::runtime::Runtime,
-}
-
-/// A client with the fleet's key and known_hosts, `defaults` added to the inventory's
-/// `[defaults]` section (TOML lines, or "") and `overrides` as the command line would give.
+/// A client with `defaults` and `overrides`; see [`Client::new`].
 fn client(fleet: &SshdFleet, defaults: &str, overrides: &Overrides) -> Client {
-    let text = fleet.inventory_toml(|_| Vec::new()).replacen(
-        "[defaults]\n",
-        &format!("[defaults]\n{defaults}"),
-        1,
-    );
-    let path = fleet.dir().join("shoal.toml");
-    fs::write(&path, text).expect("write the inventory");
-    let inventory = Inventory::load(&path, overrides).expect("the fleet's inventory loads");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
-    let executor = SshExecutor::new(&inventory, runtime.handle().clone());
-    Client {
-        inventory,
-        executor,
-        _runtime: runtime,
-    }
+    Client::new(fleet, defaults, overrides)
 }
 
 /// A client with the inventory as the fleet writes it: strict host-key checking.
@@ -69,6 +39,8 @@ fn strict_client(fleet: &SshdFleet) -> Client {
     client(fleet, "", &Overrides::default())
 }
 
+// Inherent methods on the shared client, for the tests here that drive the executor
+// directly rather than through a query.
 impl Client {
     /// Every host of the inventory, in inventory order.
     fn hosts(&self) -> Vec<String> {
@@ -107,21 +79,11 @@ impl Client {
             .map(|(outcome, host)| outcome.unwrap_or_else(|| panic!("host {host} not reported")))
             .collect()
     }
+}
 
-    /// Evaluates `query` as the REPL evaluates one input: a fresh cancellation token, then
-    /// each statement in turn. Returns the last statement's rows.
-    fn query(&self, session: &mut Session, query: &str) -> DataFrame {
-        self.executor.begin_query();
-        let plan = shoal_lang::compile(query).unwrap_or_else(|e| panic!("{query}: {e:?}"));
-        let mut last = None;
-        for statement in &plan.statements {
-            let rows = session
-                .eval(statement, &self.executor, &mut Quiet)
-                .unwrap_or_else(|e| panic!("{query}: {e:?}"));
-            last = Some(rows);
-        }
-        last.expect("the query has a statement")
-    }
+/// Waits for a host to do something it is about to do; see [`SETTLE`].
+fn wait_for_host(what: &str, done: impl FnMut() -> bool) {
+    support::wait_for(what, SETTLE, done);
 }
 
 /// A column of a result as text (numbers as they print), null as `None`.
@@ -130,25 +92,6 @@ fn column(rows: &DataFrame, name: &str) -> Vec<Option<String>> {
         .column(name)
         .unwrap_or_else(|e| panic!("no column {name}: {e}"));
     shoal_stdlib::frame::texts(column).expect("the column converts to text")
-}
-
-/// `web001`, `web002`, …: the name (and `hostname`) of fleet host `i`.
-fn host_name(i: usize) -> String {
-    format!("web{:03}", i + 1)
-}
-
-/// Waits until `done` holds, checking every 20 ms; fails after [`SETTLE`] saying `what`.
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + SETTLE;
-    while !done() {
-        assert!(Instant::now() < deadline, "{what} (waited {SETTLE:?})");
-        thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// The test user's `sleep` processes on host `i`, as `pgrep -a` lists them (empty: none).
-fn remote_sleeps(fleet: &SshdFleet, i: usize) -> String {
-    fleet.run_on_host(i, "pgrep -a -u shoaltest -x sleep")
 }
 
 /// A directory every host's commands can write to (`touch DIR/$(hostname)`), so a test can
@@ -297,7 +240,7 @@ fn a_timeout_ends_the_remote_command_and_keeps_its_partial_output() {
         // `sleep 600` would outlive the test by minutes unless shoal ended it; the
         // connection stays pooled meanwhile, so nothing else closes the session.
         for i in 0..hosts.len() {
-            wait_for(&format!("{cmd}: sleep left on {}", host_name(i)), || {
+            wait_for_host(&format!("{cmd}: sleep left on {}", host_name(i)), || {
                 remote_sleeps(&fleet, i).is_empty()
             });
         }
@@ -421,7 +364,7 @@ fn after_a_timeout_the_host_runs_its_next_command_on_a_new_shell() {
         (rows[1].status, rows[1].stdout.as_str()),
         (Status::Ok, "done")
     );
-    wait_for("sleep left on web001", || {
+    wait_for_host("sleep left on web001", || {
         remote_sleeps(&fleet, 0).is_empty()
     });
 
@@ -674,7 +617,7 @@ fn two_runs_and_two_queries_share_one_connection_per_host() {
         ..FleetSpec::new(3)
     });
     let client = strict_client(&fleet);
-    let mut session = Session::new(client.inventory.fleet());
+    let mut session = client.session();
 
     let rows = client.query(
         &mut session,
@@ -852,7 +795,7 @@ fn a_hundred_hosts_each_answer_for_themselves_in_inventory_order() {
         ..Overrides::default()
     };
     let client = client(&fleet, "", &overrides);
-    let mut session = Session::new(client.inventory.fleet());
+    let mut session = client.session();
 
     let rows = client.query(
         &mut session,
@@ -904,7 +847,7 @@ fn cancelling_a_query_ends_its_commands_and_reports_every_host_cancelled() {
     let (rows, returned_after_cancel) = thread::scope(|scope| {
         let canceller = scope.spawn(move || {
             for i in 0..2 {
-                wait_for(&format!("the sleep to start on {}", host_name(i)), || {
+                wait_for_host(&format!("the sleep to start on {}", host_name(i)), || {
                     !remote_sleeps(fleet, i).is_empty()
                 });
             }
@@ -939,7 +882,7 @@ fn cancelling_a_query_ends_its_commands_and_reports_every_host_cancelled() {
         "web003 never even connected"
     );
     for i in 0..2 {
-        wait_for(&format!("sleep left on {}", host_name(i)), || {
+        wait_for_host(&format!("sleep left on {}", host_name(i)), || {
             remote_sleeps(fleet, i).is_empty()
         });
     }
