@@ -7,13 +7,14 @@
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use shoal_runtime::demo::DemoFleet;
-use shoal_runtime::inventory::{Inventory, Overrides};
+use shoal_runtime::inventory::{Inventory, InventoryError, Overrides};
+use shoal_runtime::ssh_config::SshConfig;
 
 use crate::engine::Engine;
 use crate::output::Printer;
@@ -103,6 +104,12 @@ pub struct Options {
     /// Connect timeout (TCP, key exchange and authentication), e.g. 5s.
     #[arg(long, global = true, value_name = "DUR", value_parser = parse_duration)]
     pub connect_timeout: Option<Duration>,
+    /// The ssh_config to read [default: ~/.ssh/config when it exists].
+    #[arg(short = 'F', long = "ssh-config", global = true, value_name = "FILE")]
+    pub ssh_config: Option<PathBuf>,
+    /// Read no ssh_config at all (the demo fleet's hosts are not the user's).
+    #[arg(skip)]
+    pub without_ssh_config: bool,
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -195,6 +202,7 @@ fn demo(query: Option<&str>, options: &Options, color: bool) -> ExitCode {
     };
     let options = Options {
         inventory: Some(fleet.inventory_path().to_path_buf()),
+        without_ssh_config: true,
         ..options.clone()
     };
     let code = match query {
@@ -223,19 +231,43 @@ fn printer(options: &Options) -> Printer {
     }
 }
 
-/// Loads the inventory and starts the engine, printing why it could not.
+/// Loads the inventory and the ssh_config and starts the engine, printing
+/// its warnings, or why it could not start.
 fn open_engine(options: &Options) -> Option<Engine> {
-    let inventory = match Inventory::locate(options.inventory.as_deref())
-        .and_then(|path| Inventory::load(&path, &options.overrides()))
-    {
+    let ssh_config = if options.without_ssh_config {
+        SshConfig::default()
+    } else {
+        match SshConfig::load_for_user(options.ssh_config.as_deref()) {
+            Ok(config) => config,
+            Err(error) => {
+                eprintln!("error: {error}");
+                return None;
+            }
+        }
+    };
+    let inventory = match Inventory::locate(options.inventory.as_deref()) {
+        Ok(path) => Inventory::load(&path, &options.overrides()),
+        // No inventory file, but an ssh_config: its hosts are the fleet
+        // (`hosts from ssh_config`).
+        Err(InventoryError::NotFound { .. }) if ssh_config.path().is_some() => {
+            Inventory::from_toml("", Path::new("(no inventory)"), &options.overrides())
+        }
+        Err(error) => Err(error),
+    };
+    let inventory = match inventory {
         Ok(inventory) => inventory,
         Err(error) => {
             eprintln!("error: {error}");
             return None;
         }
     };
-    match Engine::new(inventory) {
-        Ok(engine) => Some(engine),
+    match Engine::new(inventory, &ssh_config) {
+        Ok(engine) => {
+            for warning in engine.warnings() {
+                eprintln!("{warning}");
+            }
+            Some(engine)
+        }
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");
             None

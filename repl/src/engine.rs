@@ -12,6 +12,8 @@ use polars::prelude::DataFrame;
 use shoal_lang::plan::PlannedStatement;
 use shoal_runtime::inventory::Inventory;
 use shoal_runtime::ssh::SshExecutor;
+use shoal_runtime::ssh_config::SshConfig;
+use shoal_runtime::targets::Routes;
 use shoal_stdlib::Session;
 use tokio::runtime::Runtime;
 
@@ -39,19 +41,26 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub fn new(inventory: Inventory) -> std::io::Result<Engine> {
+    /// Each host is reached as `inventory` and `ssh_config` say together.
+    pub fn new(inventory: Inventory, ssh_config: &SshConfig) -> std::io::Result<Engine> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?;
-        let executor = SshExecutor::new(&inventory, runtime.handle().clone());
+        let routes = Routes::resolve(&inventory, ssh_config);
+        let executor = SshExecutor::new(&inventory, &routes, runtime.handle().clone());
         Ok(Engine {
             executor,
             runtime,
-            session: Session::new(inventory.fleet()),
+            session: Session::new(routes.fleet(&inventory, ssh_config)),
             inventory,
             show_progress: std::io::stderr().is_terminal(),
             saw_failures: false,
         })
+    }
+
+    /// What the user should be told before the first query.
+    pub fn warnings(&self) -> &[String] {
+        self.executor.warnings()
     }
 
     /// Runs one planned statement, cancelling it on Ctrl-C.

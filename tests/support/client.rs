@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use shoal_runtime::inventory::{Inventory, Overrides};
 use shoal_runtime::ssh::SshExecutor;
+use shoal_runtime::ssh_config::SshConfig;
+use shoal_runtime::targets::Routes;
 use shoal_stdlib::{DataFrame, Quiet, Session};
 
 use super::SshdFleet;
@@ -38,7 +40,8 @@ impl Client {
             .enable_all()
             .build()
             .expect("a tokio runtime");
-        let executor = SshExecutor::new(&inventory, runtime.handle().clone());
+        let routes = Routes::resolve(&inventory, &SshConfig::default());
+        let executor = SshExecutor::new(&inventory, &routes, runtime.handle().clone());
         Client {
             inventory,
             executor,

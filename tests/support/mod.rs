@@ -38,4 +38,4 @@ pub use delay_proxy::DelayProxy;
 pub use measure::{Finished, measure};
 pub use nft::NftTable;
 pub use sshd_fleet::{FleetNode, FleetSpec, SshdFleet};
-pub use test_user::TEST_USER;
+pub use test_user::{TEST_USER, test_user_uid};

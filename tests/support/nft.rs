@@ -81,6 +81,18 @@ impl NftTable {
         }
     }
 
+    /// Makes `addr` reachable only from sockets of the user `uid`: packets to it from any
+    /// other process are dropped. The fleet's sshd forwards `direct-tcpip` channels from the
+    /// logged-in user's own session process, so a host behind this rule is reachable through
+    /// a jump host (as the test user) but not from shoal (root) directly.
+    pub fn only_from_uid(&self, addr: Ipv4Addr, uid: u32) {
+        let (addr, uid) = (addr.to_string(), uid.to_string());
+        nft(&[
+            "add", "rule", FAMILY, &self.name, CHAIN, "ip", "daddr", &addr, "meta", "skuid", "!=",
+            &uid, "drop",
+        ]);
+    }
+
     /// Deletes every table this process made, for a test binary about to exit without
     /// unwinding (a hang guard calling `std::process::exit`), whose guards never drop.
     pub fn delete_all_of_this_process() {

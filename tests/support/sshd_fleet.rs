@@ -63,6 +63,8 @@ pub struct FleetSpec {
     /// sshd's `ForceCommand`, run by the user's shell instead of what the client asked for
     /// (which it finds in `$SSH_ORIGINAL_COMMAND`); `None` runs what the client asked.
     pub force_command: Option<String>,
+    /// Lines added to every host's sshd_config, e.g. `TrustedUserCAKeys /path/ca.pub`.
+    pub extra_config: String,
     /// The files of host `i` (0-based), as (path relative to `/etc/app`, contents).
     pub files: Box<dyn Fn(usize) -> Vec<(String, String)>>,
     /// Host `i`'s DMI files, as (name in `/sys/class/dmi/id`, contents). A host with any
@@ -82,6 +84,7 @@ impl FleetSpec {
             port: 22,
             max_sessions: 64,
             force_command: None,
+            extra_config: String::new(),
             files: Box::new(|_| Vec::new()),
             dmi: Box::new(|_| Vec::new()),
         }
@@ -170,7 +173,7 @@ impl SshdFleet {
                 child: None,
             };
             let log = host_dir.join("sshd.log");
-            let config = sshd_config(
+            let mut config = sshd_config(
                 addr,
                 spec.port,
                 &server.host_key,
@@ -178,6 +181,7 @@ impl SshdFleet {
                 spec.max_sessions,
                 spec.force_command.as_deref(),
             );
+            config.push_str(&spec.extra_config);
             write(&server.config, &config);
             nodes.push(FleetNode {
                 name,

@@ -58,3 +58,16 @@ fn login_shell() -> Option<String> {
     let line = String::from_utf8_lossy(&output.stdout);
     line.trim_end().rsplit(':').next().map(str::to_owned)
 }
+
+/// The numeric user id of [`TEST_USER`], creating the account when missing.
+pub fn test_user_uid() -> u32 {
+    ensure_test_user();
+    let output = Command::new("id")
+        .args(["-u", TEST_USER])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run id: {e}"));
+    String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .unwrap_or_else(|e| panic!("`id -u {TEST_USER}` printed no number: {e}"))
+}

@@ -10,6 +10,8 @@ use super::DemoFleet;
 use super::data::HOSTS;
 use crate::inventory::{Inventory, Overrides};
 use crate::ssh::SshExecutor;
+use crate::ssh_config::SshConfig;
+use crate::targets::Routes;
 
 /// A started fleet and a client for it. Fields drop in order: the client's
 /// connections, then the fleet, then the runtime both run on.
@@ -32,7 +34,8 @@ impl Demo {
             .unwrap();
         let fleet = runtime.block_on(DemoFleet::start()).unwrap();
         let inventory = Inventory::load(fleet.inventory_path(), overrides).unwrap();
-        let executor = SshExecutor::new(&inventory, runtime.handle().clone());
+        let routes = Routes::resolve(&inventory, &SshConfig::default());
+        let executor = SshExecutor::new(&inventory, &routes, runtime.handle().clone());
         Demo {
             executor,
             fleet,

@@ -69,6 +69,8 @@ pub struct Inventory {
     pub hosts: Vec<HostEntry>,
     /// Group name to member host names, in inventory order.
     pub groups: IndexMap<String, Vec<String>>,
+    /// The command-line flags as given.
+    pub overrides: Overrides,
 }
 
 /// How every connection is made, after overrides.
@@ -85,6 +87,10 @@ pub struct Settings {
     pub command_timeout: Duration,
     /// Trust and record host keys not yet in known_hosts (never changed ones).
     pub accept_new: bool,
+    /// The user of hosts that name none: `--user`, `[defaults]`, the local user.
+    pub default_user: Option<String>,
+    /// The port of hosts that name none.
+    pub default_port: u16,
 }
 
 /// One host and how to reach it.
@@ -95,6 +101,17 @@ pub struct HostEntry {
     pub port: u16,
     pub user: String,
     pub tags: IndexMap<String, String>,
+    /// Which of addr, port and user this host's own entry (or `--user`) set.
+    pub explicit: Explicit,
+}
+
+/// Which settings of a host were set for it in particular: those win over
+/// ssh_config, while values from the inventory's defaults lose to it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Explicit {
+    pub addr: bool,
+    pub port: bool,
+    pub user: bool,
 }
 
 /// Command-line settings that win over the file's `[defaults]`.
@@ -172,7 +189,7 @@ impl Loader<'_> {
             let offset = e.span().map_or(0, |s| s.start);
             self.at(offset, e.message().trim_end())
         })?;
-        let settings = self.settings(&raw.defaults, overrides)?;
+        let mut settings = self.settings(&raw.defaults, overrides)?;
         let default_user = overrides
             .user
             .clone()
@@ -189,11 +206,14 @@ impl Loader<'_> {
             default_port,
         )?;
         let groups = self.groups(&raw.groups, &hosts)?;
+        settings.default_user = default_user;
+        settings.default_port = default_port;
         Ok(Inventory {
             path: self.path.to_path_buf(),
             settings,
             hosts,
             groups,
+            overrides: overrides.clone(),
         })
     }
 
@@ -267,6 +287,8 @@ impl Loader<'_> {
             connect_timeout,
             command_timeout,
             accept_new: overrides.accept_new,
+            default_user: None,
+            default_port: DEFAULT_PORT,
         })
     }
 
@@ -412,6 +434,11 @@ impl Loader<'_> {
                 port,
                 user,
                 tags,
+                explicit: Explicit {
+                    addr: raw.addr.is_some(),
+                    port: raw.port.is_some(),
+                    user: user_overridden || raw.user.is_some(),
+                },
             });
         }
         Ok(hosts)

@@ -9,7 +9,7 @@ use super::InventoryError;
 /// rather than read where needed so that tests do not depend on (or have to
 /// mutate) the process environment.
 #[derive(Debug, Clone, Default)]
-pub(super) struct Env {
+pub(crate) struct Env {
     pub home: Option<PathBuf>,
     pub user: Option<String>,
     pub cwd: Option<PathBuf>,

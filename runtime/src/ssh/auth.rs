@@ -1,7 +1,12 @@
 //! Public-key authentication: the identity files (read once per executor),
-//! the ssh-agent's keys, the order they are offered in, and a failure that
-//! says which keys were tried. shoal never prompts: an encrypted key it
-//! cannot use says so and points at ssh-agent.
+//! the ssh-agent's keys, OpenSSH user certificates beside either, the order
+//! they are offered in, and a failure that says which keys were tried.
+//! shoal never prompts: an encrypted key it cannot use says so and points
+//! at ssh-agent.
+//!
+//! Each connection opens its own agent client (`SSH_AUTH_SOCK`), so
+//! hundreds of parallel handshakes sign in parallel rather than queue on
+//! one socket.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -10,7 +15,7 @@ use russh::client::{AuthResult, Handle};
 use russh::keys::agent::AgentIdentity;
 use russh::keys::agent::client::AgentClient;
 use russh::keys::ssh_key::public::KeyData;
-use russh::keys::{HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKey};
+use russh::keys::{Certificate, HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKey};
 use russh::{MethodKind, MethodSet};
 use shoal_stdlib::executor::Status;
 
@@ -18,6 +23,7 @@ use super::handler::Client;
 use super::known_hosts::fingerprint;
 use super::outcome::Failure;
 use crate::inventory::paths;
+use crate::targets::Endpoint;
 
 /// One identity file, as far as it could be read. Deliberately not `Debug`:
 /// it holds private keys, which must never reach a log or a panic message.
@@ -25,6 +31,9 @@ enum IdentityFile {
     Ready {
         shown: String,
         key: Arc<PrivateKey>,
+        /// Its OpenSSH user certificate (`KEY-cert.pub`, or ssh_config's
+        /// `CertificateFile` when it certifies this key), offered first.
+        certificate: Option<Box<Certificate>>,
     },
     /// Needs a passphrase. `public` (from the file's public part or its
     /// `.pub` twin) lets the agent's copy of the same key stand in for it.
@@ -47,10 +56,45 @@ pub(crate) struct Identities {
 }
 
 impl Identities {
-    pub fn load(paths: &[PathBuf]) -> Identities {
-        Identities {
-            files: paths.iter().map(|p| load_file(p)).collect(),
-        }
+    pub fn load(paths: &[PathBuf], certificate_file: Option<&Path>) -> Identities {
+        let configured = certificate_file.and_then(|p| Certificate::read_file(p).ok());
+        let files = paths
+            .iter()
+            .map(|path| {
+                let mut file = load_file(path);
+                if let IdentityFile::Ready {
+                    key, certificate, ..
+                } = &mut file
+                {
+                    let mut twin = path.as_os_str().to_owned();
+                    twin.push("-cert.pub");
+                    *certificate = configured
+                        .iter()
+                        .cloned()
+                        .chain(Certificate::read_file(Path::new(&twin)).ok())
+                        .find(|cert| cert.public_key() == key.public_key().key_data())
+                        .map(Box::new);
+                }
+                file
+            })
+            .collect();
+        Identities { files }
+    }
+
+    /// The public keys of the identity files: with `IdentitiesOnly`, the
+    /// agent's keys that are not among them are not offered.
+    fn public_keys(&self) -> Vec<KeyData> {
+        self.files
+            .iter()
+            .filter_map(|file| match file {
+                IdentityFile::Ready { key, .. } => Some(key.public_key().key_data().clone()),
+                IdentityFile::Encrypted {
+                    public: Some(public),
+                    ..
+                } => Some(public.key_data().clone()),
+                _ => None,
+            })
+            .collect()
     }
 }
 
@@ -75,12 +119,14 @@ fn load_file(path: &Path) -> IdentityFile {
         Ok(key) => IdentityFile::Ready {
             shown,
             key: Arc::new(key),
+            certificate: None,
         },
         // PEM (PKCS#1, PKCS#8) and PuTTY keys.
         Err(_) => match russh::keys::decode_secret_key(&text, None) {
             Ok(key) => IdentityFile::Ready {
                 shown,
                 key: Arc::new(key),
+                certificate: None,
             },
             Err(russh::keys::Error::KeyIsEncrypted) => {
                 let mut twin = path.as_os_str().to_owned();
@@ -116,10 +162,11 @@ struct Attempts {
 }
 
 impl Attempts {
-    /// Records a refusal; returns true to keep trying keys.
-    fn refused(&mut self, shown: String, key: &KeyData, remaining: &MethodSet) -> bool {
+    /// Records a refusal of a key (`Some`) or of a certificate (`None`: its
+    /// plain key may still be worth offering); returns true to keep trying.
+    fn refused(&mut self, shown: String, key: Option<&KeyData>, remaining: &MethodSet) -> bool {
         self.tried.push(shown);
-        self.offered.push(key.clone());
+        self.offered.extend(key.cloned());
         if remaining.contains(&MethodKind::PublicKey) {
             return true;
         }
@@ -193,15 +240,18 @@ impl Attempts {
     }
 }
 
-/// Authenticates as `user`: the agent's keys first, then the identity files,
-/// as OpenSSH does.
+/// Authenticates as the endpoint's user: the agent's keys first (only those
+/// of the identity files with `IdentitiesOnly`), then the identity files, as
+/// OpenSSH does; a key's certificate before the key.
 pub(crate) async fn authenticate(
     handle: &mut Handle<Client>,
-    user: &str,
+    endpoint: &Endpoint,
     identities: &Identities,
 ) -> Result<(), Failure> {
+    let user = endpoint.user.as_str();
     let mut attempts = Attempts::default();
-    if try_agent(handle, user, &mut attempts).await {
+    let allowed = endpoint.identities_only.then(|| identities.public_keys());
+    if try_agent(handle, user, allowed.as_deref(), &mut attempts).await {
         return Ok(());
     }
     for file in &identities.files {
@@ -209,10 +259,35 @@ pub(crate) async fn authenticate(
             break;
         }
         match file {
-            IdentityFile::Ready { shown, key } => {
+            IdentityFile::Ready {
+                shown,
+                key,
+                certificate,
+            } => {
                 let data = key.public_key().key_data();
                 if attempts.offered.contains(data) {
                     continue;
+                }
+                if let Some(certificate) = certificate {
+                    let certificate = Certificate::clone(certificate);
+                    match handle
+                        .authenticate_openssh_cert(user, key.clone(), certificate)
+                        .await
+                    {
+                        Ok(AuthResult::Success) => return Ok(()),
+                        Ok(AuthResult::Failure {
+                            remaining_methods, ..
+                        }) => {
+                            let shown = format!("certificate of {shown}");
+                            if !attempts.refused(shown, None, &remaining_methods) {
+                                break;
+                            }
+                        }
+                        Err(e) => {
+                            attempts.broken(e);
+                            break;
+                        }
+                    }
                 }
                 let hash = if data.is_rsa() {
                     attempts.rsa_hash(handle).await
@@ -225,7 +300,7 @@ pub(crate) async fn authenticate(
                     Ok(AuthResult::Failure {
                         remaining_methods, ..
                     }) => {
-                        attempts.refused(shown.clone(), data, &remaining_methods);
+                        attempts.refused(shown.clone(), Some(data), &remaining_methods);
                     }
                     Err(e) => attempts.broken(e),
                 }
@@ -248,8 +323,14 @@ pub(crate) async fn authenticate(
     Err(attempts.into_failure(user))
 }
 
-/// Offers the agent's keys; true once one is accepted. No agent is fine.
-async fn try_agent(handle: &mut Handle<Client>, user: &str, attempts: &mut Attempts) -> bool {
+/// Offers the agent's keys (those in `allowed`, when given) and
+/// certificates; true once one is accepted. No agent is fine.
+async fn try_agent(
+    handle: &mut Handle<Client>,
+    user: &str,
+    allowed: Option<&[KeyData]>,
+    attempts: &mut Attempts,
+) -> bool {
     let mut agent = match AgentClient::connect_env().await {
         Ok(agent) => agent,
         Err(russh::keys::Error::EnvVar(_)) => return false,
@@ -267,20 +348,27 @@ async fn try_agent(handle: &mut Handle<Client>, user: &str, attempts: &mut Attem
             return false;
         }
     };
+    // Certificates first, as ssh(1) offers them: a host that trusts the
+    // user CA but lists no keys takes only those.
+    let mut identities = identities;
+    identities.sort_by_key(|identity| !is_certificate(identity));
     for identity in identities {
-        // Certificates would need the server to trust their authority; the
-        // plain key inside is what shoal offers.
         let key = identity.public_key().into_owned();
+        if allowed.is_some_and(|keys| !keys.contains(key.key_data())) {
+            continue;
+        }
+        let certificate = is_certificate(&identity);
+        let kind = if certificate { "certificate" } else { "key" };
         let shown = match &identity {
             AgentIdentity::PublicKey { comment, .. }
             | AgentIdentity::Certificate { comment, .. }
                 if !comment.is_empty() =>
             {
-                format!("agent key {comment} ({})", fingerprint(&key))
+                format!("agent {kind} {comment} ({})", fingerprint(&key))
             }
-            _ => format!("agent key {}", fingerprint(&key)),
+            _ => format!("agent {kind} {}", fingerprint(&key)),
         };
-        if attempts.offered.contains(key.key_data()) {
+        if !certificate && attempts.offered.contains(key.key_data()) {
             continue;
         }
         let hash = if key.key_data().is_rsa() {
@@ -289,15 +377,25 @@ async fn try_agent(handle: &mut Handle<Client>, user: &str, attempts: &mut Attem
             None
         };
         let data = key.key_data().clone();
-        match handle
-            .authenticate_publickey_with(user, key, hash, &mut agent)
-            .await
-        {
+        let answer = match identity {
+            AgentIdentity::Certificate { certificate, .. } => {
+                handle
+                    .authenticate_certificate_with(user, certificate, hash, &mut agent)
+                    .await
+            }
+            _ => {
+                handle
+                    .authenticate_publickey_with(user, key, hash, &mut agent)
+                    .await
+            }
+        };
+        match answer {
             Ok(AuthResult::Success) => return true,
             Ok(AuthResult::Failure {
                 remaining_methods, ..
             }) => {
-                if !attempts.refused(shown, &data, &remaining_methods) {
+                let refused_key = (!certificate).then_some(&data);
+                if !attempts.refused(shown, refused_key, &remaining_methods) {
                     return false;
                 }
             }
@@ -313,6 +411,10 @@ async fn try_agent(handle: &mut Handle<Client>, user: &str, attempts: &mut Attem
         }
     }
     false
+}
+
+fn is_certificate(identity: &AgentIdentity) -> bool {
+    matches!(identity, AgentIdentity::Certificate { .. })
 }
 
 #[cfg(test)]
@@ -342,14 +444,17 @@ mod tests {
         std::fs::write(&garbage, "not a key").unwrap();
         let missing = dir.path().join("missing");
 
-        let loaded = Identities::load(&[
-            plain,
-            locked.clone(),
-            pem,
-            locked_pem.clone(),
-            garbage,
-            missing,
-        ]);
+        let loaded = Identities::load(
+            &[
+                plain,
+                locked.clone(),
+                pem,
+                locked_pem.clone(),
+                garbage,
+                missing,
+            ],
+            None,
+        );
         let kinds: Vec<&str> = loaded
             .files
             .iter()
@@ -407,7 +512,7 @@ mod tests {
         .key_data()
         .clone();
         let publickey = MethodSet::from(&[MethodKind::PublicKey][..]);
-        assert!(attempts.refused("~/.ssh/id_ed25519".into(), &key, &publickey));
+        assert!(attempts.refused("~/.ssh/id_ed25519".into(), Some(&key), &publickey));
         assert_eq!(
             attempts.into_failure("fleet").reason,
             "the server refused every key for user fleet (tried ~/.ssh/id_ed25519)"
@@ -429,7 +534,7 @@ mod tests {
         )
         .unwrap();
         let password_only = MethodSet::from(&[MethodKind::Password][..]);
-        assert!(!attempts.refused("k".into(), key.key_data(), &password_only));
+        assert!(!attempts.refused("k".into(), Some(key.key_data()), &password_only));
         assert_eq!(
             attempts.into_failure("u").reason,
             "the server stopped accepting keys (it still offers password, which shoal does not use)"

@@ -9,6 +9,7 @@ use russh::client;
 use russh::keys::{PublicKey, PublicKeyOrCertificate};
 
 use super::known_hosts::{KnownHostsFile, Refusal};
+use crate::ssh_config::HostKeyPolicy;
 
 /// One connection's view of the host it is talking to.
 pub(crate) struct Client {
@@ -17,7 +18,7 @@ pub(crate) struct Client {
     pub addr: String,
     pub port: u16,
     pub known_hosts: Arc<KnownHostsFile>,
-    pub accept_new: bool,
+    pub host_keys: HostKeyPolicy,
 }
 
 /// Everything that can end a connection, as russh reports it to us.
@@ -53,7 +54,7 @@ impl client::Handler for Client {
         // An error, not `Ok(false)`: russh hands our error back from
         // `connect_stream`, which is how the reason reaches the row.
         self.known_hosts
-            .verify(&self.addr, self.port, key, self.accept_new)
+            .verify(&self.addr, self.port, key, self.host_keys)
             .map(|()| true)
             .map_err(|refusal| SessionError::HostKey {
                 refusal,

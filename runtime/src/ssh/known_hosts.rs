@@ -18,6 +18,8 @@ use hmac::{Hmac, KeyInit, Mac};
 use russh::keys::{Algorithm, HashAlg, PublicKey};
 use sha1::Sha1;
 
+use crate::ssh_config::HostKeyPolicy;
+
 /// One usable line of a known_hosts file.
 #[derive(Debug, Clone)]
 struct Entry {
@@ -318,15 +320,16 @@ impl KnownHostsFile {
         Ok(parsed)
     }
 
-    /// Accepts `key` for the host if known_hosts trusts it, or, with
-    /// `accept_new`, if the host has no key of its type yet (the key is then
-    /// recorded). A changed or revoked key is always refused.
+    /// Accepts `key` for the host if known_hosts trusts it, or, unless the
+    /// policy is strict, if the host has no key of its type yet (the key is
+    /// then recorded). A changed or revoked key is refused unless the user's
+    /// ssh_config turned checking off for the host.
     pub fn verify(
         &self,
         host: &str,
         port: u16,
         key: &PublicKey,
-        accept_new: bool,
+        policy: HostKeyPolicy,
     ) -> Result<(), Refusal> {
         let mut cache = self
             .cache
@@ -335,9 +338,12 @@ impl KnownHostsFile {
         let known = self.refresh(&mut cache).map_err(Refusal::Unreadable)?;
         match known.check(host, port, key) {
             Verdict::Known => Ok(()),
+            Verdict::Changed { .. } | Verdict::Revoked { .. } if policy == HostKeyPolicy::Off => {
+                Ok(())
+            }
             Verdict::Changed { line } => Err(Refusal::Changed { line }),
             Verdict::Revoked { line } => Err(Refusal::Revoked { line }),
-            Verdict::Unknown if !accept_new => Err(Refusal::Unknown),
+            Verdict::Unknown if policy == HostKeyPolicy::Strict => Err(Refusal::Unknown),
             Verdict::Unknown => {
                 append(&self.path, host, port, key).map_err(|e| {
                     Refusal::Unreadable(format!(
@@ -526,18 +532,30 @@ mod tests {
         let file = KnownHostsFile::new(path.clone());
         let a = key(KEY_A);
         assert_eq!(
-            file.verify("10.0.0.1", 2222, &a, false),
+            file.verify("10.0.0.1", 2222, &a, HostKeyPolicy::Strict),
             Err(Refusal::Unknown)
         );
-        assert_eq!(file.verify("10.0.0.1", 2222, &a, true), Ok(()));
-        assert_eq!(file.verify("10.0.0.1", 2222, &a, false), Ok(()));
+        assert_eq!(
+            file.verify("10.0.0.1", 2222, &a, HostKeyPolicy::AcceptNew),
+            Ok(())
+        );
+        assert_eq!(
+            file.verify("10.0.0.1", 2222, &a, HostKeyPolicy::Strict),
+            Ok(())
+        );
         let text = fs::read_to_string(&path).unwrap();
         assert_eq!(text, format!("[10.0.0.1]:2222 ssh-ed25519 {KEY_A}\n"));
         let changed = Err(Refusal::Changed { line: 1 });
-        assert_eq!(file.verify("10.0.0.1", 2222, &key(KEY_B), true), changed);
+        assert_eq!(
+            file.verify("10.0.0.1", 2222, &key(KEY_B), HostKeyPolicy::AcceptNew),
+            changed
+        );
         // A fresh reader agrees with the in-memory copy.
         let fresh = KnownHostsFile::new(path.clone());
-        assert_eq!(fresh.verify("10.0.0.1", 2222, &key(KEY_B), true), changed);
+        assert_eq!(
+            fresh.verify("10.0.0.1", 2222, &key(KEY_B), HostKeyPolicy::AcceptNew),
+            changed
+        );
     }
 
     #[test]
@@ -547,10 +565,13 @@ mod tests {
         fs::write(&path, format!("web001 ssh-ed25519 {KEY_B}")).unwrap();
         let file = KnownHostsFile::new(path.clone());
         assert_eq!(
-            file.verify("web002", 22, &key(KEY_A), false),
+            file.verify("web002", 22, &key(KEY_A), HostKeyPolicy::Strict),
             Err(Refusal::Unknown)
         );
-        assert_eq!(file.verify("web002", 22, &key(KEY_A), true), Ok(()));
+        assert_eq!(
+            file.verify("web002", 22, &key(KEY_A), HostKeyPolicy::AcceptNew),
+            Ok(())
+        );
         let text = fs::read_to_string(&path).unwrap();
         assert_eq!(
             text,
@@ -563,7 +584,10 @@ mod tests {
             format!("{text}web003 ssh-ed25519 {KEY_A} extra-long-comment\n"),
         )
         .unwrap();
-        assert_eq!(file.verify("web003", 22, &key(KEY_A), false), Ok(()));
+        assert_eq!(
+            file.verify("web003", 22, &key(KEY_A), HostKeyPolicy::Strict),
+            Ok(())
+        );
     }
 
     #[test]

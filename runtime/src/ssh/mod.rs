@@ -42,9 +42,8 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::inventory::Inventory;
-use auth::Identities;
-use connect::{Context, Target};
-use known_hosts::KnownHostsFile;
+use crate::targets::Routes;
+use connect::Context;
 pub use output::OUTPUT_CAP;
 use pool::Pool;
 pub use pool::PoolStats;
@@ -57,36 +56,41 @@ pub struct SshExecutor {
     command_timeout: Duration,
     /// The token of the current query; see [`SshExecutor::begin_query`].
     query: Mutex<CancellationToken>,
+    /// What the user should know before the first query.
+    warnings: Vec<String>,
 }
 
 impl SshExecutor {
-    /// Keeps each host's connection settings by name and reads the identity
-    /// files once. `runtime` runs the connections and must outlive the
-    /// executor; pooled connections stay on it between runs.
-    pub fn new(inventory: &Inventory, runtime: Handle) -> Self {
-        raise_open_file_limit();
+    /// Keeps each host's route by name (see targets.rs). `runtime` runs the
+    /// connections and must outlive the executor; pooled connections stay
+    /// on it between runs.
+    pub fn new(inventory: &Inventory, routes: &Routes, runtime: Handle) -> Self {
         let settings = &inventory.settings;
-        let context = Context {
-            identities: Identities::load(&settings.identity_files),
-            known_hosts: Arc::new(KnownHostsFile::new(settings.known_hosts.clone())),
-            accept_new: settings.accept_new,
-            connect_timeout: settings.connect_timeout,
-        };
-        let targets = inventory.hosts.iter().map(|host| {
-            let target = Target {
-                addr: host.addr.clone(),
-                port: host.port,
-                user: host.user.clone(),
-            };
-            (host.name.clone(), target)
-        });
+        let mut warnings = routes.warnings.clone();
+        let mut fanout = settings.fanout;
+        if let Some(limit) = open_file_budget() {
+            if limit.budget < fanout {
+                warnings.push(limit.capped(fanout));
+                fanout = limit.budget;
+            }
+            if limit.budget < routes.routes.len() {
+                warnings.push(limit.too_many_hosts(routes.routes.len()));
+            }
+        }
         SshExecutor {
-            pool: Arc::new(Pool::new(targets, context)),
+            pool: Arc::new(Pool::new(routes.routes.clone(), Context::default())),
             runtime,
-            fanout: settings.fanout.max(1),
+            fanout: fanout.max(1),
             command_timeout: settings.command_timeout,
             query: Mutex::new(CancellationToken::new()),
+            warnings,
         }
+    }
+
+    /// Warnings about the settings (unsupported ssh_config options, a
+    /// fan-out capped by the open-file limit), to show once.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// Installs and returns a fresh token for the runs that follow.
@@ -97,6 +101,7 @@ impl SshExecutor {
     pub fn begin_query(&self) -> CancellationToken {
         let token = CancellationToken::new();
         *self.query.lock().unwrap_or_else(|p| p.into_inner()) = token.clone();
+        self.pool.begin_query();
         token
     }
 
@@ -279,18 +284,64 @@ fn crashed(error: &tokio::task::JoinError) -> String {
     format!("internal error: the host's task panicked ({error}); this is a bug in shoal")
 }
 
+/// File descriptors kept back from the fan-out budget: stdio, the tokio
+/// runtime's own, known_hosts and key files, the agent socket, history.
+const RESERVED_FDS: u64 = 64;
+
+/// How many hosts can be in flight at once given RLIMIT_NOFILE: each needs
+/// its socket (a jump host's tunnel needs none of its own).
+struct OpenFileLimit {
+    soft: u64,
+    hard: u64,
+    budget: usize,
+}
+
+impl OpenFileLimit {
+    fn capped(&self, fanout: usize) -> String {
+        format!(
+            "warning: fan-out capped at {} hosts in flight (asked for {fanout}) by the open-file \
+             limit ({}); raise it to run more at once",
+            self.budget,
+            self.shown()
+        )
+    }
+
+    fn too_many_hosts(&self, hosts: usize) -> String {
+        format!(
+            "warning: {hosts} hosts, but the open-file limit ({}) leaves room for about {} \
+             pooled connections; in a query over more hosts than that, the rest end \
+             `unreachable` (too many open files); raise the limit to reach them all",
+            self.shown(),
+            self.budget
+        )
+    }
+
+    fn shown(&self) -> String {
+        format!(
+            "RLIMIT_NOFILE soft {}, hard {}: `ulimit -Hn`, or LimitNOFILE= for a service",
+            self.soft, self.hard
+        )
+    }
+}
+
 /// Pooled connections hold one socket per host for the whole session, so a
 /// fleet of a few thousand hosts needs more than the common soft limit of
 /// 1024 open files. Raising the soft limit up to the hard limit is what
 /// OpenSSH-based tools leave to the user; doing it here saves a confusing
-/// "too many open files" row. Best effort: failure leaves the limit as is.
-fn raise_open_file_limit() {
+/// "too many open files" row. Returns the limit now in force, or `None`
+/// when it cannot be read.
+fn open_file_budget() -> Option<OpenFileLimit> {
     use nix::sys::resource::{Resource, getrlimit, setrlimit};
-    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE)
-        && soft < hard
-    {
-        let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+    let (mut soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).ok()?;
+    if soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() {
+        soft = hard;
     }
+    let budget = usize::try_from(soft.saturating_sub(RESERVED_FDS)).unwrap_or(usize::MAX);
+    Some(OpenFileLimit {
+        soft,
+        hard,
+        budget: budget.max(1),
+    })
 }
 
 #[cfg(test)]
@@ -300,7 +351,8 @@ mod tests {
     use indexmap::IndexMap;
 
     use super::*;
-    use crate::inventory::{HostEntry, Settings};
+    use crate::inventory::{Explicit, HostEntry, Settings};
+    use crate::ssh_config::SshConfig;
 
     fn runtime() -> tokio::runtime::Runtime {
         tokio::runtime::Builder::new_multi_thread()
@@ -321,6 +373,8 @@ mod tests {
                 connect_timeout: Duration::from_secs(2),
                 command_timeout: Duration::from_secs(5),
                 accept_new: false,
+                default_user: None,
+                default_port: 22,
             },
             hosts: ports
                 .iter()
@@ -331,10 +385,23 @@ mod tests {
                     port,
                     user: "nobody".into(),
                     tags: IndexMap::new(),
+                    explicit: Explicit {
+                        addr: true,
+                        port: true,
+                        user: true,
+                    },
                 })
                 .collect(),
             groups: IndexMap::new(),
+            overrides: Default::default(),
         }
+    }
+
+    /// An executor over `inventory(ports)`, with no ssh_config.
+    fn executor(ports: &[u16], runtime: &tokio::runtime::Runtime) -> SshExecutor {
+        let inventory = inventory(ports);
+        let routes = Routes::resolve(&inventory, &SshConfig::default());
+        SshExecutor::new(&inventory, &routes, runtime.handle().clone())
     }
 
     /// A port nothing listens on.
@@ -367,7 +434,7 @@ mod tests {
     #[test]
     fn every_host_gets_exactly_one_row() {
         let runtime = runtime();
-        let executor = SshExecutor::new(&inventory(&[closed_port()]), runtime.handle().clone());
+        let executor = executor(&[closed_port()], &runtime);
         let rows = run(&executor, &["h0", "ghost", "h0"]);
         for row in [&rows[0], &rows[2]] {
             assert_eq!(row.status, Status::Unreachable);
@@ -384,7 +451,7 @@ mod tests {
     #[test]
     fn a_cancelled_query_reports_every_host_cancelled_at_once() {
         let runtime = runtime();
-        let executor = SshExecutor::new(&inventory(&[closed_port(); 5]), runtime.handle().clone());
+        let executor = executor(&[closed_port(); 5], &runtime);
         executor.begin_query().cancel();
         let rows = run(&executor, &["h0", "h1", "h2", "h3", "h4"]);
         for row in rows {
@@ -399,13 +466,26 @@ mod tests {
     #[test]
     fn run_works_from_inside_an_async_context() {
         let runtime = runtime();
-        let executor = SshExecutor::new(&inventory(&[closed_port()]), runtime.handle().clone());
+        let executor = executor(&[closed_port()], &runtime);
         let caller = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
         let rows = caller.block_on(async { run(&executor, &["h0", "nope"]) });
         assert_eq!(rows[0].status, Status::Unreachable);
         assert_eq!(rows[1].status, Status::Error);
+    }
+
+    #[test]
+    fn a_silent_server_times_out_as_unreachable() {
+        let runtime = runtime();
+        // Accepts TCP but never speaks SSH.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let executor = executor(&[port], &runtime);
+        let rows = run(&executor, &["h0"]);
+        drop(listener);
+        assert_eq!(rows[0].status, Status::Unreachable);
+        assert_eq!(rows[0].error.as_deref(), Some("connect timed out after 2s"));
     }
 
     #[test]

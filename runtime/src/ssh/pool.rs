@@ -4,18 +4,24 @@
 //! found dead is re-established once, transparently, before the host is
 //! reported. A shell is lent to one command at a time and kept only while
 //! its connection is the pooled one.
+//!
+//! Jump hosts (`ProxyJump`) are pooled too, by chain: every host behind the
+//! same bastion tunnels through its one connection. A jump host that failed
+//! is not tried again by the other hosts of the same query.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use futures::future::BoxFuture;
 use russh::Channel;
 use russh::client::Msg;
 use shoal_stdlib::executor::Status;
 
-use super::connect::{self, Connection, Context, Target};
-use super::outcome::Failure;
+use super::connect::{self, Connection, Context};
+use super::outcome::{Failure, human};
 use super::shell::{NoShell, Shell};
+use crate::targets::{Endpoint, Route};
 
 /// Counters that let tests (and `--explain`-style diagnostics) see reuse.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -28,10 +34,12 @@ pub struct PoolStats {
     /// first run, and its first after a timeout or cancellation gave its
     /// shell up), plus one per run on a host that has no shell.
     pub channels_opened: usize,
+    /// Connections to jump hosts (each also counted in `connections_opened`).
+    pub jump_connections: usize,
 }
 
 struct Slot {
-    target: Target,
+    route: Route,
     /// The pooled connection. The async mutex is held across a connect, so
     /// concurrent users of the host wait for it rather than racing their own.
     connection: tokio::sync::Mutex<Option<Arc<Connection>>>,
@@ -58,9 +66,32 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 pub(crate) struct Pool {
     slots: HashMap<String, Slot>,
+    /// Jump host connections by chain (outermost first).
+    jumps: Mutex<HashMap<Vec<Endpoint>, Arc<JumpSlot>>>,
     context: Context,
+    /// Bumped by each query, so a jump host's failure is remembered for the
+    /// rest of its query only.
+    query: AtomicU64,
     connections_opened: AtomicUsize,
     channels_opened: AtomicUsize,
+    jump_connections: AtomicUsize,
+}
+
+/// One jump host chain's pooled connection, or its failure in a query.
+#[derive(Default)]
+struct JumpSlot {
+    state: tokio::sync::Mutex<JumpState>,
+}
+
+#[derive(Default)]
+enum JumpState {
+    #[default]
+    None,
+    Up(Arc<Connection>),
+    Failed {
+        query: u64,
+        failure: Failure,
+    },
 }
 
 /// Why a channel could not be opened on a connection.
@@ -73,13 +104,13 @@ enum OpenError {
 }
 
 impl Pool {
-    pub fn new(targets: impl IntoIterator<Item = (String, Target)>, context: Context) -> Pool {
+    pub fn new(routes: impl IntoIterator<Item = (String, Route)>, context: Context) -> Pool {
         Pool {
-            slots: targets
+            slots: routes
                 .into_iter()
-                .map(|(name, target)| {
+                .map(|(name, route)| {
                     let slot = Slot {
-                        target,
+                        route,
                         connection: tokio::sync::Mutex::new(None),
                         idle_shell: Mutex::new(None),
                         no_shell: AtomicBool::new(false),
@@ -87,9 +118,12 @@ impl Pool {
                     (name, slot)
                 })
                 .collect(),
+            jumps: Mutex::new(HashMap::new()),
             context,
+            query: AtomicU64::new(0),
             connections_opened: AtomicUsize::new(0),
             channels_opened: AtomicUsize::new(0),
+            jump_connections: AtomicUsize::new(0),
         }
     }
 
@@ -97,7 +131,13 @@ impl Pool {
         PoolStats {
             connections_opened: self.connections_opened.load(Ordering::Relaxed),
             channels_opened: self.channels_opened.load(Ordering::Relaxed),
+            jump_connections: self.jump_connections.load(Ordering::Relaxed),
         }
+    }
+
+    /// A new query starts: jump hosts that failed may be tried again.
+    pub fn begin_query(&self) {
+        self.query.fetch_add(1, Ordering::Relaxed);
     }
 
     fn slot(&self, host: &str) -> Result<&Slot, Failure> {
@@ -121,7 +161,7 @@ impl Pool {
             return Ok(Some(shell));
         }
         let (channel, connection) = self.open_in(slot).await?;
-        match Shell::start(channel, connection, self.context.connect_timeout).await {
+        match Shell::start(channel, connection, slot.route.connect_timeout).await {
             Ok(shell) => Ok(Some(shell)),
             Err(NoShell::Unsupported) => {
                 slot.no_shell.store(true, Ordering::Relaxed);
@@ -156,7 +196,7 @@ impl Pool {
     /// A new session channel on the slot's connection, and that connection.
     async fn open_in(&self, slot: &Slot) -> Result<(Channel<Msg>, Arc<Connection>), Failure> {
         let (connection, fresh) = self.connection(slot).await?;
-        let dead = match self.open(&connection).await {
+        let dead = match self.open(&connection, slot).await {
             Ok(channel) => return Ok((channel, connection)),
             Err(OpenError::Refused(reason)) => return Err(Failure::new(Status::Error, reason)),
             Err(OpenError::Dead(reason)) => reason,
@@ -171,7 +211,7 @@ impl Pool {
             ));
         }
         let (connection, _) = self.connection(slot).await?;
-        match self.open(&connection).await {
+        match self.open(&connection, slot).await {
             Ok(channel) => Ok((channel, connection)),
             Err(OpenError::Refused(reason) | OpenError::Dead(reason)) => Err(Failure::new(
                 Status::Error,
@@ -191,7 +231,7 @@ impl Pool {
         *pooled = None;
         // A shell of the dead connection is dead too.
         lock(&slot.idle_shell).take();
-        let connection = Arc::new(connect::connect(&slot.target, &self.context).await?);
+        let connection = Arc::new(self.connect(&slot.route).await?);
         self.connections_opened.fetch_add(1, Ordering::Relaxed);
         *pooled = Some(connection.clone());
         Ok((connection, true))
@@ -206,11 +246,11 @@ impl Pool {
         }
     }
 
-    async fn open(&self, connection: &Connection) -> Result<Channel<Msg>, OpenError> {
+    async fn open(&self, connection: &Connection, slot: &Slot) -> Result<Channel<Msg>, OpenError> {
         // A connection whose peer vanished without a reset would hang here
         // until keepalives gave up; the connect timeout bounds it instead.
         let opened = tokio::time::timeout(
-            self.context.connect_timeout,
+            slot.route.connect_timeout,
             connection.channel_open_session(),
         )
         .await;
@@ -226,5 +266,104 @@ impl Pool {
             Ok(Err(e)) => Err(OpenError::Dead(e.to_string())),
             Err(_) => Err(OpenError::Dead("the server did not answer".to_string())),
         }
+    }
+
+    /// TCP (or a tunnel through the route's jump hosts), key exchange and
+    /// authentication, all within the route's connect timeout.
+    async fn connect(&self, route: &Route) -> Result<Connection, Failure> {
+        if let Some(reason) = &route.refused {
+            return Err(Failure::new(Status::Error, reason.clone()));
+        }
+        let connecting = async {
+            match route.jumps.len() {
+                0 => {
+                    let stream = connect::tcp(&route.target).await?;
+                    connect::handshake(&route.target, &self.context, stream).await
+                }
+                n => {
+                    let via = self.jump(&route.jumps).await?;
+                    let stream = connect::tunnel(&via, &route.jumps[n - 1], &route.target).await?;
+                    connect::handshake(&route.target, &self.context, stream).await
+                }
+            }
+        };
+        match tokio::time::timeout(route.connect_timeout, connecting).await {
+            Ok(result) => result,
+            Err(_) => {
+                let through = match route.jumps.last() {
+                    Some(jump) => format!(" (through jump host {})", jump.label),
+                    None => String::new(),
+                };
+                Err(Failure::new(
+                    Status::Unreachable,
+                    format!(
+                        "connect timed out after {}{through}",
+                        human(route.connect_timeout)
+                    ),
+                ))
+            }
+        }
+    }
+
+    /// The pooled connection to the last jump host of `chain`, made through
+    /// the ones before it. Its failures make the hosts behind it
+    /// `unreachable`, naming it.
+    fn jump<'a>(
+        &'a self,
+        chain: &'a [Endpoint],
+    ) -> BoxFuture<'a, Result<Arc<Connection>, Failure>> {
+        Box::pin(async move {
+            let slot = lock(&self.jumps).entry(chain.to_vec()).or_default().clone();
+            let mut state = slot.state.lock().await;
+            let query = self.query.load(Ordering::Relaxed);
+            match &*state {
+                JumpState::Up(connection) if !connection.is_closed() => {
+                    return Ok(connection.clone());
+                }
+                JumpState::Failed {
+                    query: failed,
+                    failure,
+                } if *failed == query => {
+                    return Err(failure.clone());
+                }
+                _ => {}
+            }
+            let (hop, before) = chain.split_last().expect("a jump chain is never empty");
+            let connecting = async {
+                if before.is_empty() {
+                    let stream = connect::tcp(hop).await?;
+                    connect::handshake(hop, &self.context, stream).await
+                } else {
+                    let via = self.jump(before).await?;
+                    let stream = connect::tunnel(&via, &before[before.len() - 1], hop).await?;
+                    connect::handshake(hop, &self.context, stream).await
+                }
+            };
+            match connecting.await {
+                Ok(connection) => {
+                    self.connections_opened.fetch_add(1, Ordering::Relaxed);
+                    self.jump_connections.fetch_add(1, Ordering::Relaxed);
+                    let connection = Arc::new(connection);
+                    *state = JumpState::Up(connection.clone());
+                    Ok(connection)
+                }
+                Err(failure) => {
+                    // A failure further out already names its own hop.
+                    let failure = if failure.reason.starts_with("via jump host ") {
+                        failure
+                    } else {
+                        Failure::new(
+                            Status::Unreachable,
+                            format!("via jump host {}: {}", hop.label, failure.reason),
+                        )
+                    };
+                    *state = JumpState::Failed {
+                        query,
+                        failure: failure.clone(),
+                    };
+                    Err(failure)
+                }
+            }
+        })
     }
 }

@@ -1,0 +1,239 @@
+//! Where and how to reach each host: its inventory entry, the user's
+//! ssh_config and the command-line flags merged in one order of precedence,
+//! flags, then the inventory's own entry for the host, then ssh_config, then
+//! the inventory's defaults; and the `ProxyJump` chain in front of it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use shoal_stdlib::fleet::{Fleet, FleetHost};
+
+use crate::inventory::{HostEntry, Inventory, paths};
+use crate::ssh_config::{HostKeyPolicy, HostSettings, JumpSpec, SshConfig};
+
+/// One SSH server to log in to: a host of the fleet or a jump host.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Endpoint {
+    /// How messages name it: the host's name, or the jump host as written.
+    pub label: String,
+    pub addr: String,
+    pub port: u16,
+    pub user: String,
+    /// Private keys to offer after the agent's, in order.
+    pub identity_files: Vec<PathBuf>,
+    /// Offer only these keys, not every key the agent holds.
+    pub identities_only: bool,
+    /// An OpenSSH user certificate to present with its key.
+    pub certificate_file: Option<PathBuf>,
+    pub known_hosts: PathBuf,
+    pub host_keys: HostKeyPolicy,
+}
+
+/// How to reach one host of the fleet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// Jump hosts, outermost first; empty for a direct connection.
+    pub jumps: Arc<[Endpoint]>,
+    pub target: Endpoint,
+    /// TCP, key exchange and authentication of the target, jumps included.
+    pub connect_timeout: Duration,
+    /// Why shoal will not connect this host at all (an ssh_config setting
+    /// it cannot follow); its rows say this instead of connecting.
+    pub refused: Option<String>,
+}
+
+/// Every host's route, and what the user should be told about them.
+#[derive(Debug, Clone)]
+pub struct Routes {
+    pub routes: Vec<(String, Route)>,
+    /// Printed once, before the first query.
+    pub warnings: Vec<String>,
+}
+
+/// The most jump hosts one route may have: ssh(1) has no limit, but a
+/// longer chain is a config loop in all likelihood.
+const MAX_JUMPS: usize = 8;
+
+impl Routes {
+    /// The route of every inventory host, and of every concrete `Host` of
+    /// ssh_config that is not also in the inventory (`hosts from ssh_config`).
+    pub fn resolve(inventory: &Inventory, ssh_config: &SshConfig) -> Routes {
+        let mut warnings = Vec::new();
+        let unsupported = ssh_config.unsupported();
+        if let (false, Some(path)) = (unsupported.is_empty(), ssh_config.path()) {
+            warnings.push(format!(
+                "warning: shoal does not use these settings of {}: {}",
+                paths::display(path),
+                unsupported.join(", ")
+            ));
+        }
+        let resolver = Resolver {
+            inventory,
+            ssh_config,
+        };
+        let mut routes: Vec<(String, Route)> = inventory
+            .hosts
+            .iter()
+            .map(|host| (host.name.clone(), resolver.route(Some(host), &host.name)))
+            .collect();
+        for name in ssh_config.concrete_hosts() {
+            if !inventory.hosts.iter().any(|h| h.name == name) {
+                let route = resolver.route(None, &name);
+                routes.push((name, route));
+            }
+        }
+        Routes { routes, warnings }
+    }
+
+    /// The query-visible view: the inventory's hosts, addressed where shoal
+    /// will really connect, and ssh_config's concrete hosts.
+    pub fn fleet(&self, inventory: &Inventory, ssh_config: &SshConfig) -> Fleet {
+        let addr_of = |name: &str| {
+            self.routes
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or_else(|| name.to_string(), |(_, r)| r.target.addr.clone())
+        };
+        Fleet {
+            hosts: inventory
+                .hosts
+                .iter()
+                .map(|h| FleetHost {
+                    name: h.name.clone(),
+                    addr: addr_of(&h.name),
+                    tags: h.tags.clone(),
+                })
+                .collect(),
+            groups: inventory.groups.clone(),
+        }
+    }
+}
+
+struct Resolver<'a> {
+    inventory: &'a Inventory,
+    ssh_config: &'a SshConfig,
+}
+
+impl Resolver<'_> {
+    fn route(&self, entry: Option<&HostEntry>, name: &str) -> Route {
+        let settings = self.ssh_config.host(name);
+        let flags = &self.inventory.overrides;
+        let defaults = &self.inventory.settings;
+        let target = self.endpoint(name, entry, &settings, false);
+        let connect_timeout = flags
+            .connect_timeout
+            .or(settings.connect_timeout)
+            .unwrap_or(defaults.connect_timeout);
+        let mut refused = (!settings.blocking.is_empty()).then(|| {
+            format!(
+                "ssh_config sets {} for this host, which shoal cannot follow; it will not \
+                 connect another way (use ProxyJump, or -F with a config without it)",
+                settings.blocking.join(", ")
+            )
+        });
+        let mut jumps = Vec::new();
+        for hop in settings.proxy_jump.iter().flatten() {
+            match self.jump(hop) {
+                Ok(endpoint) => jumps.push(endpoint),
+                Err(reason) => refused = refused.or(Some(reason)),
+            }
+        }
+        if jumps.len() > MAX_JUMPS {
+            refused = refused.or(Some(format!(
+                "ProxyJump chain of {} hosts; shoal allows at most {MAX_JUMPS}",
+                jumps.len()
+            )));
+        }
+        Route {
+            jumps: jumps.into(),
+            target,
+            connect_timeout,
+            refused,
+        }
+    }
+
+    /// A host's endpoint. Precedence: flags, the inventory entry's own
+    /// settings, ssh_config, the inventory's defaults. A jump host (`jump`)
+    /// has no entry, and the flags that name fleet hosts' logins (`--user`)
+    /// do not apply to it, as `ssh -l` does not apply to `-J` hosts.
+    fn endpoint(
+        &self,
+        name: &str,
+        entry: Option<&HostEntry>,
+        ssh: &HostSettings,
+        jump: bool,
+    ) -> Endpoint {
+        let flags = &self.inventory.overrides;
+        let defaults = &self.inventory.settings;
+        let explicit = entry.map(|e| e.explicit).unwrap_or_default();
+        let addr = match entry {
+            Some(e) if explicit.addr => e.addr.clone(),
+            _ => ssh.host_name.clone().unwrap_or_else(|| name.to_string()),
+        };
+        let user = match (&flags.user, entry) {
+            (Some(user), _) if !jump => user.clone(),
+            (_, Some(e)) if explicit.user => e.user.clone(),
+            _ => ssh
+                .user
+                .clone()
+                .or_else(|| defaults.default_user.clone())
+                .unwrap_or_default(),
+        };
+        let port = match entry {
+            Some(e) if explicit.port => e.port,
+            _ => ssh.port.unwrap_or(defaults.default_port),
+        };
+        let identity_files = match &ssh.identity_files {
+            Some(files) if flags.identity_files.is_empty() => files.clone(),
+            _ => defaults.identity_files.clone(),
+        };
+        let known_hosts = match (&flags.known_hosts, &ssh.known_hosts) {
+            (None, Some(file)) => file.clone(),
+            _ => defaults.known_hosts.clone(),
+        };
+        let host_keys = if flags.accept_new {
+            HostKeyPolicy::AcceptNew
+        } else {
+            ssh.host_keys.unwrap_or(HostKeyPolicy::Strict)
+        };
+        Endpoint {
+            label: name.to_string(),
+            addr,
+            port,
+            user,
+            identity_files,
+            identities_only: ssh.identities_only.unwrap_or(false),
+            certificate_file: ssh.certificate_file.clone(),
+            known_hosts,
+            host_keys,
+        }
+    }
+
+    /// A jump host: `user@host:port` as written wins over ssh_config's
+    /// settings for `host`, which win over the inventory's defaults. Its own
+    /// ProxyJump is not followed: the chain is the list as written.
+    fn jump(&self, hop: &str) -> Result<Endpoint, String> {
+        let spec = JumpSpec::parse(hop)?;
+        let ssh = self.ssh_config.host(&spec.host);
+        if !ssh.blocking.is_empty() {
+            return Err(format!(
+                "ssh_config sets {} for jump host {}, which shoal cannot follow",
+                ssh.blocking.join(", "),
+                spec.host
+            ));
+        }
+        let mut endpoint = self.endpoint(&spec.host, None, &ssh, true);
+        endpoint.label = hop.to_string();
+        if let Some(user) = spec.user {
+            endpoint.user = user;
+        }
+        if let Some(port) = spec.port {
+            endpoint.port = port;
+        }
+        Ok(endpoint)
+    }
+}
+
+#[cfg(test)]
+mod tests;
