@@ -265,6 +265,48 @@ fn hostile_script_parameters_reach_the_host_as_one_literal_argument() {
 /// Column values interpolated into a command (`{tag}`) reach the host as
 /// literal arguments: each prints exactly, and none runs.
 #[test]
+fn a_fan_out_the_open_file_limit_cannot_hold_is_capped_with_a_warning() {
+    let fleet = SshdFleet::start(FleetSpec::new(3));
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = fleet_inventory(&fleet, dir.path());
+    // A hard limit of 200 open files: shoal raises its soft limit to that, keeps 64 back,
+    // and can have 136 hosts in flight, not the 256 asked for.
+    let out = Command::new("prlimit")
+        .arg("--nofile=200:200")
+        .arg(env!("CARGO_BIN_EXE_shoal"))
+        .args(["--inventory", &inventory, "--fanout", "256"])
+        .args(["--format", "json", "-c", r#"hosts | run "true""#])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("prlimit (util-linux) runs shoal");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.starts_with(
+            "warning: fan-out capped at 136 hosts in flight (asked for 256) by the open-file \
+             limit (RLIMIT_NOFILE soft 200, hard 200"
+        ),
+        "{stderr}"
+    );
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(rows.iter().all(|r| r["status"] == "ok"), "{rows:?}");
+
+    // Without the low limit, nothing to say.
+    let (_, stderr) = expect(
+        &[
+            "--inventory",
+            &inventory,
+            "--fanout",
+            "256",
+            "-c",
+            r#"hosts | run "true""#,
+        ],
+        0,
+    );
+    assert!(!stderr.contains("warning"), "{stderr}");
+}
+
+#[test]
 fn hostile_column_values_reach_the_host_as_one_literal_argument() {
     let fleet = SshdFleet::start(FleetSpec::new(1));
     let dir = tempfile::tempdir().unwrap();
