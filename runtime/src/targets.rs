@@ -3,6 +3,7 @@
 //! flags, then the inventory's own entry for the host, then ssh_config, then
 //! the inventory's defaults; and the `ProxyJump` chain in front of it.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -89,12 +90,12 @@ impl Routes {
     /// The query-visible view: the inventory's hosts, addressed where shoal
     /// will really connect, and ssh_config's concrete hosts.
     pub fn fleet(&self, inventory: &Inventory, ssh_config: &SshConfig) -> Fleet {
-        let addr_of = |name: &str| {
-            self.routes
-                .iter()
-                .find(|(n, _)| n == name)
-                .map_or_else(|| name.to_string(), |(_, r)| r.target.addr.clone())
-        };
+        let addrs: HashMap<&str, &str> = self
+            .routes
+            .iter()
+            .map(|(name, route)| (name.as_str(), route.target.addr.as_str()))
+            .collect();
+        let addr_of = |name: &str| addrs.get(name).map_or(name, |a| a).to_string();
         Fleet {
             hosts: inventory
                 .hosts
