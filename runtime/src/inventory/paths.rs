@@ -43,7 +43,8 @@ impl Env {
 ///
 /// A path the user named (the flag or the variable) is used or reported
 /// missing, never silently skipped: falling through to another fleet's
-/// inventory because of a typo would run commands on the wrong hosts.
+/// inventory because of a typo would run commands on the wrong hosts. It may
+/// be a directory (ClusterShell's `groups.d`).
 pub(super) fn locate(explicit: Option<&Path>, env: &Env) -> Result<PathBuf, InventoryError> {
     let named = explicit
         .map(|p| (p.to_path_buf(), format!("--inventory {}", p.display())))
@@ -53,7 +54,7 @@ pub(super) fn locate(explicit: Option<&Path>, env: &Env) -> Result<PathBuf, Inve
                 .map(|p| (p.clone(), format!("$SHOAL_INVENTORY={}", p.display())))
         });
     if let Some((path, described)) = named {
-        return if path.is_file() {
+        return if path.exists() {
             Ok(path)
         } else {
             Err(InventoryError::NotFound {
@@ -201,5 +202,7 @@ mod tests {
         assert!(error.contains("tried --inventory "), "{error}");
         std::fs::write(&flag, "").unwrap();
         assert_eq!(locate(Some(&flag), &env).unwrap(), flag);
+        // A directory the user names is ClusterShell's groups.d.
+        assert_eq!(locate(Some(dir.path()), &env).unwrap(), dir.path());
     }
 }

@@ -330,10 +330,12 @@ mod tests {
                     addr: "127.0.0.1".into(),
                     port,
                     user: "nobody".into(),
+                    explicit: Default::default(),
                     tags: IndexMap::new(),
                 })
                 .collect(),
             groups: IndexMap::new(),
+            overrides: Default::default(),
         }
     }
 
