@@ -73,6 +73,9 @@ pub struct Options {
     /// The inventory file [default: $SHOAL_INVENTORY, ./shoal.toml, ~/.config/shoal/inventory.toml].
     #[arg(long, global = true, value_name = "PATH")]
     pub inventory: Option<PathBuf>,
+    /// Run CMD with sh and read what it prints as `ansible-inventory --list` JSON.
+    #[arg(long, global = true, value_name = "CMD", conflicts_with = "inventory")]
+    pub inventory_cmd: Option<String>,
     /// How results are printed.
     #[arg(long, global = true, value_enum, default_value = "table")]
     pub format: Format,
@@ -195,6 +198,7 @@ fn demo(query: Option<&str>, options: &Options, color: bool) -> ExitCode {
     };
     let options = Options {
         inventory: Some(fleet.inventory_path().to_path_buf()),
+        inventory_cmd: None,
         ..options.clone()
     };
     let code = match query {
@@ -225,9 +229,13 @@ fn printer(options: &Options) -> Printer {
 
 /// Loads the inventory and starts the engine, printing why it could not.
 fn open_engine(options: &Options) -> Option<Engine> {
-    let inventory = match Inventory::locate(options.inventory.as_deref())
-        .and_then(|path| Inventory::load(&path, &options.overrides()))
-    {
+    let overrides = options.overrides();
+    let loaded = match &options.inventory_cmd {
+        Some(command) => Inventory::from_command(command, &overrides),
+        None => Inventory::locate(options.inventory.as_deref())
+            .and_then(|path| Inventory::load(&path, &overrides)),
+    };
+    let inventory = match loaded {
         Ok(inventory) => inventory,
         Err(error) => {
             eprintln!("error: {error}");

@@ -37,8 +37,9 @@ pub enum InventoryError {
     },
 
     /// A problem with no line in the file: a command-line override, a
-    /// default that cannot be worked out on this machine, or a value in YAML
-    /// or JSON (the message starts with its path of keys).
+    /// default that cannot be worked out on this machine, a value in YAML or
+    /// JSON (the message starts with its path of keys), or an inventory
+    /// command that failed.
     #[error("inventory {}: {message}", path.display())]
     Unusable { path: PathBuf, message: String },
 

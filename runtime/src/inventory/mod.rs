@@ -27,7 +27,8 @@
 //! ```
 //!
 //! - Ansible inventories in INI, YAML and `ansible-inventory --list` JSON
-//!   (`ansible/`): groups become `@group`, host vars become tags;
+//!   (`ansible/`), the JSON also from a command (`--inventory-cmd`,
+//!   `command.rs`): groups become `@group`, host vars become tags;
 //! - ClusterShell group files, one or a `groups.d` directory
 //!   (`clustershell.rs`);
 //! - a plain list of host names or nodesets (`plain.rs`).
@@ -47,6 +48,7 @@
 
 mod ansible;
 mod clustershell;
+mod command;
 mod detect;
 mod error;
 mod hosts;
@@ -74,7 +76,8 @@ type InventoryResult<T> = Result<T, InventoryError>;
 /// A validated inventory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inventory {
-    /// The file (or directory) it was read from, as given.
+    /// The file (or directory) it was read from, as given; for a command,
+    /// `--inventory-cmd 'CMD'`.
     pub path: PathBuf,
     pub settings: Settings,
     /// Hosts in file order.
@@ -178,6 +181,30 @@ impl Inventory {
         overrides: &Overrides,
     ) -> Result<Inventory, InventoryError> {
         from_text(Source { path, text }, overrides, &Env::from_process())
+    }
+
+    /// Runs `sh -c CMD` and reads what it prints as `ansible-inventory
+    /// --list` JSON, as Ansible runs an inventory script. The command must
+    /// finish within a minute and print at most 64 MiB.
+    pub fn from_command(command: &str, overrides: &Overrides) -> Result<Inventory, InventoryError> {
+        let path = PathBuf::from(format!(
+            "--inventory-cmd {}",
+            shoal_lang::shell_quote(command)
+        ));
+        let text = command::run(command).map_err(|reason| InventoryError::Unusable {
+            path: path.clone(),
+            message: reason,
+        })?;
+        let source = Source {
+            path: &path,
+            text: &text,
+        };
+        let detected = Detected {
+            format: Format::AnsibleJson,
+            why: "it is what --inventory-cmd printed".into(),
+        };
+        let read = read_as(source, &detected)?;
+        finish(source, read, overrides, &Env::from_process())
     }
 
     /// The query-visible view: names, addresses, tags and groups.
