@@ -70,7 +70,9 @@ pub enum Command {
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct Options {
-    /// The inventory file [default: $SHOAL_INVENTORY, ./shoal.toml, ~/.config/shoal/inventory.toml].
+    /// The inventory: shoal TOML, Ansible INI/YAML/JSON, ClusterShell groups (a file or groups.d) or a list of hosts
+    /// [default: $SHOAL_INVENTORY, ./shoal.toml, ~/.config/shoal/inventory.toml, $ANSIBLE_INVENTORY,
+    /// ./ansible.cfg's inventory, /etc/ansible/hosts].
     #[arg(long, global = true, value_name = "PATH")]
     pub inventory: Option<PathBuf>,
     /// Run CMD with sh and read what it prints as `ansible-inventory --list` JSON.

@@ -14,7 +14,7 @@ pub enum InventoryError {
     /// No inventory file was found; `tried` lists each place looked at, in
     /// order, as the user would recognise it (`--inventory x`, `./shoal.toml`).
     #[error(
-        "no inventory file found (tried {}); write one or pass --inventory PATH",
+        "no inventory file found (tried {}); write one or pass --inventory PATH or --inventory-cmd CMD",
         tried.join(", ")
     )]
     NotFound { tried: Vec<String> },

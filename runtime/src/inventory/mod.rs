@@ -145,8 +145,10 @@ pub struct Overrides {
 
 impl Inventory {
     /// `--inventory PATH`, then `$SHOAL_INVENTORY`, then `./shoal.toml`, then
-    /// `~/.config/shoal/inventory.toml`; the error lists what was tried. A
-    /// path the user named is never skipped for the next one.
+    /// `~/.config/shoal/inventory.toml`, then Ansible's own: the first entry
+    /// of `$ANSIBLE_INVENTORY`, `inventory =` in `./ansible.cfg`, then
+    /// `/etc/ansible/hosts`. The error lists what was tried. A path the user
+    /// named for shoal is never skipped for the next one.
     pub fn locate(explicit: Option<&Path>) -> Result<PathBuf, InventoryError> {
         paths::locate(explicit, &Env::from_process())
     }
