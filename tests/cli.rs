@@ -9,26 +9,14 @@ use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use support::{FleetSpec, SshdFleet};
+use support::{FleetSpec, SshdFleet, describe, shoal_command};
 
-/// Runs shoal with `args`; on a failed expectation the caller prints this.
+/// Runs shoal with `args`; on a failed expectation the caller prints [`describe`].
 fn shoal(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_shoal"))
+    shoal_command(&std::env::temp_dir())
         .args(args)
-        .env("NO_COLOR", "1")
-        .env_remove("SHOAL_INVENTORY")
-        .current_dir(std::env::temp_dir())
         .output()
         .expect("the shoal binary runs")
-}
-
-fn describe(args: &[&str], out: &Output) -> String {
-    format!(
-        "shoal {args:?}\nexit: {:?}\n--- stdout\n{}--- stderr\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 fn expect(args: &[&str], code: i32) -> (String, String) {

@@ -71,9 +71,14 @@ pub enum Command {
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct Options {
-    /// The inventory file [default: $SHOAL_INVENTORY, ./shoal.toml, ~/.config/shoal/inventory.toml].
+    /// The inventory: shoal TOML, Ansible INI/YAML/JSON, ClusterShell groups (a file or groups.d) or a list of hosts
+    /// [default: $SHOAL_INVENTORY, ./shoal.toml, ~/.config/shoal/inventory.toml, $ANSIBLE_INVENTORY,
+    /// ./ansible.cfg's inventory, /etc/ansible/hosts].
     #[arg(long, global = true, value_name = "PATH")]
     pub inventory: Option<PathBuf>,
+    /// Run CMD with sh and read what it prints as `ansible-inventory --list` JSON.
+    #[arg(long, global = true, value_name = "CMD", conflicts_with = "inventory")]
+    pub inventory_cmd: Option<String>,
     /// How results are printed.
     #[arg(long, global = true, value_enum, default_value = "table")]
     pub format: Format,
@@ -202,6 +207,7 @@ fn demo(query: Option<&str>, options: &Options, color: bool) -> ExitCode {
     };
     let options = Options {
         inventory: Some(fleet.inventory_path().to_path_buf()),
+        inventory_cmd: None,
         without_ssh_config: true,
         ..options.clone()
     };
@@ -245,16 +251,20 @@ fn open_engine(options: &Options) -> Option<Engine> {
             }
         }
     };
-    let inventory = match Inventory::locate(options.inventory.as_deref()) {
-        Ok(path) => Inventory::load(&path, &options.overrides()),
-        // No inventory file, but an ssh_config: its hosts are the fleet
-        // (`hosts from ssh_config`).
-        Err(InventoryError::NotFound { .. }) if ssh_config.path().is_some() => {
-            Inventory::from_toml("", Path::new("(no inventory)"), &options.overrides())
-        }
-        Err(error) => Err(error),
+    let overrides = options.overrides();
+    let loaded = match &options.inventory_cmd {
+        Some(command) => Inventory::from_command(command, &overrides),
+        None => match Inventory::locate(options.inventory.as_deref()) {
+            Ok(path) => Inventory::load(&path, &overrides),
+            // No inventory file, but an ssh_config: its hosts are the fleet
+            // (`hosts from ssh_config`).
+            Err(InventoryError::NotFound { .. }) if ssh_config.path().is_some() => {
+                Inventory::from_toml("", Path::new("(no inventory)"), &overrides)
+            }
+            Err(error) => Err(error),
+        },
     };
-    let inventory = match inventory {
+    let inventory = match loaded {
         Ok(inventory) => inventory,
         Err(error) => {
             eprintln!("error: {error}");

@@ -168,9 +168,15 @@ impl Resolver<'_> {
         let flags = &self.inventory.overrides;
         let defaults = &self.inventory.settings;
         let explicit = entry.map(|e| e.explicit).unwrap_or_default();
+        // An entry's values that are not explicit are the inventory's
+        // defaults (or shoal's), which ssh_config overrides.
         let addr = match entry {
             Some(e) if explicit.addr => e.addr.clone(),
-            _ => ssh.host_name.clone().unwrap_or_else(|| name.to_string()),
+            _ => ssh
+                .host_name
+                .clone()
+                .or_else(|| entry.map(|e| e.addr.clone()))
+                .unwrap_or_else(|| name.to_string()),
         };
         let user = match (&flags.user, entry) {
             (Some(user), _) if !jump => user.clone(),
@@ -178,12 +184,16 @@ impl Resolver<'_> {
             _ => ssh
                 .user
                 .clone()
+                .or_else(|| entry.map(|e| e.user.clone()))
                 .or_else(|| defaults.default_user.clone())
                 .unwrap_or_default(),
         };
         let port = match entry {
             Some(e) if explicit.port => e.port,
-            _ => ssh.port.unwrap_or(defaults.default_port),
+            _ => ssh
+                .port
+                .or(entry.map(|e| e.port))
+                .unwrap_or(defaults.default_port),
         };
         let identity_files = match &ssh.identity_files {
             Some(files) if flags.identity_files.is_empty() => files.clone(),

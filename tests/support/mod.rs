@@ -25,6 +25,7 @@
 #![allow(dead_code, unused_imports)]
 
 mod addresses;
+mod binary;
 mod client;
 mod delay_proxy;
 mod measure;
@@ -33,6 +34,7 @@ mod procfs;
 mod sshd_fleet;
 mod test_user;
 
+pub use binary::{describe, shoal_command};
 pub use client::{Client, host_name, remote_sleeps, wait_for, write_inventory};
 pub use delay_proxy::DelayProxy;
 pub use measure::{Finished, measure};

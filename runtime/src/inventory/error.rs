@@ -1,6 +1,8 @@
-//! The inventory's one error type. Every problem names the file and, when it
-//! comes from a place in the file, the line and column, so a user can jump
-//! straight to it; nothing runs while the inventory has an error.
+//! The inventory's one error type, and the [`Place`] a problem points at.
+//! Every problem names the file and, when it comes from a place in the file,
+//! the line and column (or, in YAML and JSON, the path of keys to the value),
+//! so a user can jump straight to it; nothing runs while the inventory has an
+//! error.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -12,7 +14,7 @@ pub enum InventoryError {
     /// No inventory file was found; `tried` lists each place looked at, in
     /// order, as the user would recognise it (`--inventory x`, `./shoal.toml`).
     #[error(
-        "no inventory file found (tried {}); write one or pass --inventory PATH",
+        "no inventory file found (tried {}); write one or pass --inventory PATH or --inventory-cmd CMD",
         tried.join(", ")
     )]
     NotFound { tried: Vec<String> },
@@ -34,10 +36,22 @@ pub enum InventoryError {
         message: String,
     },
 
-    /// A problem with no place in the file: a command-line override, or a
-    /// default that cannot be worked out on this machine.
+    /// A problem with no line in the file: a command-line override, a
+    /// default that cannot be worked out on this machine, a value in YAML or
+    /// JSON (the message starts with its path of keys), or an inventory
+    /// command that failed.
     #[error("inventory {}: {message}", path.display())]
     Unusable { path: PathBuf, message: String },
+
+    /// A problem in an inventory whose format was detected rather than
+    /// declared: says which format it was read as and why, since a wrong
+    /// guess makes every other message confusing.
+    #[error("{error}\n  = note: read as {read_as}")]
+    Detected {
+        error: Box<InventoryError>,
+        /// "an Ansible INI inventory because line 2 is a `[section]` header".
+        read_as: String,
+    },
 }
 
 impl InventoryError {
@@ -60,6 +74,71 @@ impl InventoryError {
     }
 }
 
+/// Where in its input a value was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Place {
+    /// A byte offset into the text: reported as line and column.
+    Offset(usize),
+    /// The keys leading to a value in YAML or JSON (`all.vars.ansible_port`),
+    /// whose parsers keep no positions once a document has parsed.
+    Keys(String),
+}
+
+impl Place {
+    /// The place of `key` inside the value at `self` (for [`Place::Keys`]);
+    /// an offset stays where it is.
+    pub fn key(&self, key: &str) -> Place {
+        match self {
+            Place::Offset(offset) => Place::Offset(*offset),
+            Place::Keys(keys) if keys.is_empty() => Place::Keys(key.to_string()),
+            Place::Keys(keys) => Place::Keys(format!("{keys}.{key}")),
+        }
+    }
+}
+
+/// One input being read: the name errors give and the text they point into.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Source<'a> {
+    pub path: &'a Path,
+    pub text: &'a str,
+}
+
+impl Source<'_> {
+    /// An error at byte `offset`.
+    pub fn at(&self, offset: usize, message: impl Into<String>) -> InventoryError {
+        InventoryError::at(self.path, self.text, offset, message)
+    }
+
+    /// An error at `place`.
+    pub fn error(&self, place: &Place, message: impl AsRef<str>) -> InventoryError {
+        match place {
+            Place::Offset(offset) => self.at(*offset, message.as_ref()),
+            Place::Keys(keys) => self.unusable(format!("{keys}: {}", message.as_ref())),
+        }
+    }
+
+    /// An error about the input as a whole.
+    pub fn unusable(&self, message: impl Into<String>) -> InventoryError {
+        InventoryError::unusable(self.path, message)
+    }
+
+    /// A YAML parser's error, at its place when it has one.
+    pub fn yaml_error(&self, error: &serde_norway::Error) -> InventoryError {
+        let message = error.to_string();
+        match error.location() {
+            Some(location) => self.at(location.index(), without_position(&message)),
+            None => self.unusable(message),
+        }
+    }
+
+    /// A JSON parser's error, at its line and column.
+    pub fn json_error(&self, error: &serde_json::Error) -> InventoryError {
+        let message = error.to_string();
+        let offset = offset_of(self.text, error.line(), error.column());
+        self.at(offset, without_position(&message))
+    }
+}
+
 /// The 1-based line and column (in characters) of byte `offset` in `text`.
 /// An offset past the end, or inside a character, is clamped rather than
 /// trusted: a wrong column is better than a panic while reporting an error.
@@ -73,6 +152,33 @@ pub(super) fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     let column = before[line_start..].chars().count() + 1;
     (line, column)
+}
+
+/// A YAML or JSON parser's message without the " at line L column C" both
+/// append: the error reports its place itself.
+fn without_position(message: &str) -> &str {
+    message
+        .rsplit_once(" at line ")
+        .map_or(message, |(message, _)| message)
+}
+
+/// The byte offset of 1-based `line` and `column` (in bytes) in `text`,
+/// clamped to the text.
+fn offset_of(text: &str, line: usize, column: usize) -> usize {
+    let line_start = lines(text)
+        .nth(line.saturating_sub(1))
+        .map_or(text.len(), |(start, _)| start);
+    (line_start + column.saturating_sub(1)).min(text.len())
+}
+
+/// Each line of `text` without its line break, with the byte offset where it
+/// starts, so a problem found in a line can be reported at its column.
+pub(super) fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.split_inclusive('\n').scan(0, |start, line| {
+        let at = *start;
+        *start += line.len();
+        Some((at, line.trim_end_matches(['\n', '\r'])))
+    })
 }
 
 #[cfg(test)]

@@ -1,5 +1,9 @@
 //! The inventory: which hosts exist, how to reach them, and named groups of
-//! them, read from a TOML file and validated before anything runs.
+//! them, read from the inventory a user already has and validated before
+//! anything runs.
+//!
+//! Formats, each read by its own module into the same hosts and groups:
+//! - shoal's own TOML (`native.rs`):
 //!
 //! ```toml
 //! [defaults]
@@ -22,54 +26,66 @@
 //! canary = "web[001-003]"                # a ClusterShell nodeset over host names
 //! ```
 //!
+//! - Ansible inventories in INI, YAML and `ansible-inventory --list` JSON
+//!   (`ansible/`), the JSON also from a command (`--inventory-cmd`,
+//!   `command.rs`): groups become `@group`, host vars become tags;
+//! - ClusterShell group files, one or a `groups.d` directory
+//!   (`clustershell.rs`);
+//! - a plain list of host names or nodesets (`plain.rs`).
+//!
+//! `detect.rs` picks the format from the file name and text, by rules it
+//! lists; an error in a detected format says which format it was read as
+//! and why. Only TOML sets connection [`Settings`]; the others take the
+//! command line's and the built-in defaults.
+//!
 //! Invariants of a loaded [`Inventory`]: host names are unique and not empty,
-//! every group member is a host, every identity file exists, the fan-out is
-//! at least 1. Command-line [`Overrides`] win over `[defaults]`, and `--user`
-//! wins over every host's own user.
+//! every group member is a host, every group can be named after `@`, no tag
+//! shadows a built-in column, every identity file exists, the fan-out is at
+//! least 1. Command-line [`Overrides`] win over the file's defaults, and
+//! `--user` wins over every host's own user. [`HostEntry::explicit`] records
+//! which settings a host's own entry gave, so that settings from elsewhere
+//! (ssh_config) can rank between the file's defaults and the host's own.
 
+mod ansible;
+mod clustershell;
+mod command;
+mod detect;
 mod error;
+mod hosts;
+mod native;
 pub(crate) mod paths;
+mod plain;
 mod raw;
+mod settings;
 
-use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use indexmap::IndexMap;
-use shoal_lang::plan::BUILTIN_COLUMNS;
 use shoal_stdlib::fleet::{Fleet, FleetHost};
-use toml::Spanned;
 
+use detect::{Detected, Format};
 pub use error::InventoryError;
+use error::Source;
+use hosts::Read;
 use paths::Env;
-use raw::{RawDefaults, RawHost, RawInventory};
+use raw::RawDefaults;
 
-/// The SSH port when neither the host nor `[defaults]` names one.
-const DEFAULT_PORT: u16 = 22;
-/// Hosts in flight at once. The measured sweet spot for a few hundred hosts
-/// from one 2-core machine (see PERFORMANCE-NOTES.md); each in-flight host
-/// costs one socket, well under the usual 1024 open-file limit.
-const DEFAULT_FANOUT: usize = 256;
-/// Long enough for a loaded host across a WAN to finish TCP, key exchange
-/// and authentication; short enough that a dead host does not stall a query.
-const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// A debugging command that has not answered in a minute is itself the answer.
-const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
-/// The keys OpenSSH tries by default, in its order, minus the DSA key it no
-/// longer supports.
-const DEFAULT_IDENTITY_FILES: [&str; 3] = ["id_ed25519", "id_ecdsa", "id_rsa"];
+type InventoryResult<T> = Result<T, InventoryError>;
 
 /// A validated inventory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inventory {
-    /// The file it was read from, as given.
+    /// The file (or directory) it was read from, as given; for a command,
+    /// `--inventory-cmd 'CMD'`.
     pub path: PathBuf,
     pub settings: Settings,
     /// Hosts in file order.
     pub hosts: Vec<HostEntry>,
     /// Group name to member host names, in inventory order.
     pub groups: IndexMap<String, Vec<String>>,
-    /// The command-line flags as given.
+    /// The command-line flags as given, already applied to `settings` and
+    /// `hosts`; kept for settings read later from elsewhere.
     pub overrides: Overrides,
 }
 
@@ -87,9 +103,10 @@ pub struct Settings {
     pub command_timeout: Duration,
     /// Trust and record host keys not yet in known_hosts (never changed ones).
     pub accept_new: bool,
-    /// The user of hosts that name none: `--user`, `[defaults]`, the local user.
+    /// The user of hosts the inventory does not list (ssh_config's, jump
+    /// hosts): `--user`, `[defaults]`, the local user.
     pub default_user: Option<String>,
-    /// The port of hosts that name none.
+    /// The port of hosts the inventory does not list.
     pub default_port: u16,
 }
 
@@ -100,13 +117,16 @@ pub struct HostEntry {
     pub addr: String,
     pub port: u16,
     pub user: String,
-    pub tags: IndexMap<String, String>,
-    /// Which of addr, port and user this host's own entry (or `--user`) set.
+    /// Which of `addr`, `port` and `user` the host's own entry set.
     pub explicit: Explicit,
+    pub tags: IndexMap<String, String>,
 }
 
-/// Which settings of a host were set for it in particular: those win over
-/// ssh_config, while values from the inventory's defaults lose to it.
+/// Which of a host's connection settings were set for that host: by its own
+/// entry (TOML `[[hosts]]`, an Ansible host or group other than `all`) or,
+/// for the user, by `--user`. The rest came from the file's defaults (TOML
+/// `[defaults]`, Ansible's `all` vars) or the built-in ones (the name, 22,
+/// the local user), which settings from elsewhere may override.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Explicit {
     pub addr: bool,
@@ -114,7 +134,7 @@ pub struct Explicit {
     pub user: bool,
 }
 
-/// Command-line settings that win over the file's `[defaults]`.
+/// Command-line settings that win over the file's defaults.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Overrides {
     /// Replaces every host's user.
@@ -130,33 +150,68 @@ pub struct Overrides {
 
 impl Inventory {
     /// `--inventory PATH`, then `$SHOAL_INVENTORY`, then `./shoal.toml`, then
-    /// `~/.config/shoal/inventory.toml`; the error lists what was tried. A
-    /// path the user named is never skipped for the next one.
+    /// `~/.config/shoal/inventory.toml`, then Ansible's own: the first entry
+    /// of `$ANSIBLE_INVENTORY`, `inventory =` in `./ansible.cfg`, then
+    /// `/etc/ansible/hosts`. The error lists what was tried. A path the user
+    /// named for shoal is never skipped for the next one.
     pub fn locate(explicit: Option<&Path>) -> Result<PathBuf, InventoryError> {
         paths::locate(explicit, &Env::from_process())
     }
 
+    /// Reads the inventory at `path` in whichever format it is in (see
+    /// `detect.rs`); a directory is ClusterShell's `groups.d`.
     pub fn load(path: &Path, overrides: &Overrides) -> Result<Inventory, InventoryError> {
-        let text = std::fs::read_to_string(path).map_err(|source| InventoryError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Inventory::from_toml(&text, path, overrides)
+        load(path, overrides, &Env::from_process())
     }
 
-    /// Parses and validates `text`; `path` names the file in errors and is
-    /// the base for relative paths inside it.
+    /// Parses and validates `text` as shoal's TOML; `path` names the file in
+    /// errors and is the base for relative paths inside it.
     pub fn from_toml(
         text: &str,
         path: &Path,
         overrides: &Overrides,
     ) -> Result<Inventory, InventoryError> {
-        Loader {
-            text,
-            path,
-            env: &Env::from_process(),
-        }
-        .load(overrides)
+        let source = Source { path, text };
+        finish(
+            source,
+            native::read(source)?,
+            overrides,
+            &Env::from_process(),
+        )
+    }
+
+    /// Parses and validates `text` in whichever format suits a file
+    /// named `path` (see `detect.rs`).
+    pub fn from_text(
+        text: &str,
+        path: &Path,
+        overrides: &Overrides,
+    ) -> Result<Inventory, InventoryError> {
+        from_text(Source { path, text }, overrides, &Env::from_process())
+    }
+
+    /// Runs `sh -c CMD` and reads what it prints as `ansible-inventory
+    /// --list` JSON, as Ansible runs an inventory script. The command must
+    /// finish within a minute and print at most 64 MiB.
+    pub fn from_command(command: &str, overrides: &Overrides) -> Result<Inventory, InventoryError> {
+        let path = PathBuf::from(format!(
+            "--inventory-cmd {}",
+            shoal_lang::shell_quote(command)
+        ));
+        let text = command::run(command).map_err(|reason| InventoryError::Unusable {
+            path: path.clone(),
+            message: reason,
+        })?;
+        let source = Source {
+            path: &path,
+            text: &text,
+        };
+        let detected = Detected {
+            format: Format::AnsibleJson,
+            why: "it is what --inventory-cmd printed".into(),
+        };
+        let read = read_as(source, &detected)?;
+        finish(source, read, overrides, &Env::from_process())
     }
 
     /// The query-visible view: names, addresses, tags and groups.
@@ -176,332 +231,72 @@ impl Inventory {
     }
 }
 
-/// One load of one file: carries what every error needs to say where it is.
-struct Loader<'a> {
-    text: &'a str,
-    path: &'a Path,
-    env: &'a Env,
-}
-
-impl Loader<'_> {
-    fn load(&self, overrides: &Overrides) -> Result<Inventory, InventoryError> {
-        let raw: RawInventory = toml::from_str(self.text).map_err(|e| {
-            let offset = e.span().map_or(0, |s| s.start);
-            self.at(offset, e.message().trim_end())
+fn load(path: &Path, overrides: &Overrides, env: &Env) -> InventoryResult<Inventory> {
+    if path.is_dir() {
+        let source = Source { path, text: "" };
+        let read = clustershell::read_dir(path).map_err(|error| InventoryError::Detected {
+            error: Box::new(error),
+            read_as: format!("{} because it is a directory", Format::ClusterShell),
         })?;
-        let mut settings = self.settings(&raw.defaults, overrides)?;
-        let default_user = overrides
-            .user
-            .clone()
-            .or_else(|| raw.defaults.user.clone())
-            .or_else(|| self.env.user.clone());
-        let default_port = match &raw.defaults.port {
-            Some(port) => self.port("defaults.port", port)?,
-            None => DEFAULT_PORT,
-        };
-        let hosts = self.hosts(
-            &raw.hosts,
-            default_user.as_deref(),
-            overrides.user.is_some(),
-            default_port,
-        )?;
-        let groups = self.groups(&raw.groups, &hosts)?;
-        settings.default_user = default_user;
-        settings.default_port = default_port;
-        Ok(Inventory {
-            path: self.path.to_path_buf(),
-            settings,
-            hosts,
-            groups,
-            overrides: overrides.clone(),
-        })
+        return finish(source, (read, RawDefaults::default()), overrides, env);
     }
-
-    fn at(&self, offset: usize, message: impl Into<String>) -> InventoryError {
-        InventoryError::at(self.path, self.text, offset, message)
-    }
-
-    fn base_dir(&self) -> &Path {
-        self.path.parent().unwrap_or(Path::new("."))
-    }
-
-    fn settings(
-        &self,
-        defaults: &RawDefaults,
-        overrides: &Overrides,
-    ) -> Result<Settings, InventoryError> {
-        let identity_files = if !overrides.identity_files.is_empty() {
-            self.override_identity_files(&overrides.identity_files)?
-        } else if let Some(files) = &defaults.identity_files {
-            self.file_identity_files(files)?
-        } else {
-            // Like OpenSSH: offer whichever of the usual keys exist.
-            self.env.home.as_ref().map_or_else(Vec::new, |home| {
-                DEFAULT_IDENTITY_FILES
-                    .iter()
-                    .map(|name| home.join(".ssh").join(name))
-                    .filter(|p| p.is_file())
-                    .collect()
-            })
-        };
-
-        let known_hosts = match (&overrides.known_hosts, &defaults.known_hosts) {
-            (Some(path), _) => paths::expand_home(&path.to_string_lossy(), self.env)
-                .map_err(|reason| self.unusable(format!("--known-hosts {reason}")))?,
-            (None, Some(raw)) => {
-                paths::expand(raw.get_ref(), self.base_dir(), self.env).map_err(|reason| {
-                    self.at(raw.span().start, format!("defaults.known_hosts: {reason}"))
-                })?
-            }
-            (None, None) => paths::expand_home("~/.ssh/known_hosts", self.env)
-                .map_err(|reason| self.unusable(format!("known_hosts: {reason}")))?,
-        };
-
-        let fanout = match (overrides.fanout, &defaults.fanout) {
-            (Some(0), _) => return Err(self.unusable("--fanout must be at least 1")),
-            (Some(fanout), _) => fanout,
-            (None, Some(fanout)) if *fanout.get_ref() == 0 => {
-                return Err(self.at(fanout.span().start, "defaults.fanout: must be at least 1"));
-            }
-            (None, Some(fanout)) => *fanout.get_ref(),
-            (None, None) => DEFAULT_FANOUT,
-        };
-
-        let connect_timeout = match overrides.connect_timeout {
-            Some(timeout) => timeout,
-            None => self
-                .duration("defaults.connect_timeout", &defaults.connect_timeout)?
-                .unwrap_or(DEFAULT_CONNECT_TIMEOUT),
-        };
-        let command_timeout = match overrides.command_timeout {
-            Some(timeout) => timeout,
-            None => self
-                .duration("defaults.command_timeout", &defaults.command_timeout)?
-                .unwrap_or(DEFAULT_COMMAND_TIMEOUT),
-        };
-
-        Ok(Settings {
-            identity_files,
-            known_hosts,
-            fanout,
-            connect_timeout,
-            command_timeout,
-            accept_new: overrides.accept_new,
-            default_user: None,
-            default_port: DEFAULT_PORT,
-        })
-    }
-
-    fn unusable(&self, message: impl Into<String>) -> InventoryError {
-        InventoryError::unusable(self.path, message)
-    }
-
-    fn file_identity_files(
-        &self,
-        files: &[Spanned<String>],
-    ) -> Result<Vec<PathBuf>, InventoryError> {
-        files
-            .iter()
-            .map(|raw| {
-                let at = raw.span().start;
-                let path = paths::expand(raw.get_ref(), self.base_dir(), self.env)
-                    .map_err(|reason| self.at(at, format!("defaults.identity_files: {reason}")))?;
-                if !path.is_file() {
-                    return Err(self.at(
-                        at,
-                        format!("defaults.identity_files: {} does not exist", path.display()),
-                    ));
-                }
-                Ok(path)
-            })
-            .collect()
-    }
-
-    fn override_identity_files(&self, files: &[PathBuf]) -> Result<Vec<PathBuf>, InventoryError> {
-        files
-            .iter()
-            .map(|raw| {
-                let path = paths::expand_home(&raw.to_string_lossy(), self.env)
-                    .map_err(|reason| self.unusable(format!("--identity {reason}")))?;
-                if !path.is_file() {
-                    return Err(self.unusable(format!(
-                        "--identity {}: the file does not exist",
-                        path.display()
-                    )));
-                }
-                Ok(path)
-            })
-            .collect()
-    }
-
-    fn duration(
-        &self,
-        field: &str,
-        raw: &Option<Spanned<String>>,
-    ) -> Result<Option<Duration>, InventoryError> {
-        raw.as_ref()
-            .map(|raw| {
-                shoal_lang::parse_duration(raw.get_ref())
-                    .map_err(|reason| self.at(raw.span().start, format!("{field}: {reason}")))
-            })
-            .transpose()
-    }
-
-    fn port(&self, field: &str, port: &Spanned<u16>) -> Result<u16, InventoryError> {
-        match *port.get_ref() {
-            0 => Err(self.at(
-                port.span().start,
-                format!("{field} must be between 1 and 65535"),
-            )),
-            port => Ok(port),
-        }
-    }
-
-    fn hosts(
-        &self,
-        raw_hosts: &[RawHost],
-        default_user: Option<&str>,
-        user_overridden: bool,
-        default_port: u16,
-    ) -> Result<Vec<HostEntry>, InventoryError> {
-        // Name to the byte offset where it was first defined.
-        let mut seen: HashMap<&str, usize> = HashMap::new();
-        let mut hosts = Vec::with_capacity(raw_hosts.len());
-        for raw in raw_hosts {
-            let name = raw.name.get_ref();
-            let name_at = raw.name.span().start;
-            if name.trim().is_empty() {
-                return Err(self.at(name_at, "hosts.name: a host name cannot be empty"));
-            }
-            if let Some(&first) = seen.get(name.as_str()) {
-                let (first_line, _) = error::line_column(self.text, first);
-                return Err(self.at(
-                    name_at,
-                    format!("duplicate host name \"{name}\" (first defined on line {first_line})"),
-                ));
-            }
-            seen.insert(name, name_at);
-
-            let addr = match &raw.addr {
-                Some(addr) if addr.get_ref().trim().is_empty() => {
-                    return Err(self.at(
-                        addr.span().start,
-                        format!("host \"{name}\": addr cannot be empty"),
-                    ));
-                }
-                Some(addr) => addr.get_ref().clone(),
-                None => name.clone(),
-            };
-            let port = match &raw.port {
-                Some(port) => self.port(&format!("host \"{name}\": port"), port)?,
-                None => default_port,
-            };
-            let user = match (user_overridden, &raw.user) {
-                (false, Some(user)) => user.clone(),
-                _ => default_user.map(str::to_string).ok_or_else(|| {
-                    self.at(
-                        name_at,
-                        format!(
-                            "host \"{name}\" has no user, and the local user name is unknown: \
-                             set `user` in [defaults]"
-                        ),
-                    )
-                })?,
-            };
-            let tags = match &raw.tags {
-                Some(tags) => {
-                    if let Some(bad) = tags
-                        .get_ref()
-                        .keys()
-                        .find(|k| BUILTIN_COLUMNS.contains(&k.as_str()))
-                    {
-                        return Err(self.at(
-                            tags.span().start,
-                            format!(
-                                "host \"{name}\": tag `{bad}` cannot be a tag name, it is already a column \
-                                 (reserved: {})",
-                                BUILTIN_COLUMNS.join(", ")
-                            ),
-                        ));
-                    }
-                    tags.get_ref().clone()
-                }
-                None => IndexMap::new(),
-            };
-            hosts.push(HostEntry {
-                name: name.clone(),
-                addr,
-                port,
-                user,
-                tags,
-                explicit: Explicit {
-                    addr: raw.addr.is_some(),
-                    port: raw.port.is_some(),
-                    user: user_overridden || raw.user.is_some(),
-                },
-            });
-        }
-        Ok(hosts)
-    }
-
-    fn groups(
-        &self,
-        raw_groups: &IndexMap<String, Spanned<String>>,
-        hosts: &[HostEntry],
-    ) -> Result<IndexMap<String, Vec<String>>, InventoryError> {
-        let known: HashSet<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
-        let mut groups = IndexMap::with_capacity(raw_groups.len());
-        for (group, raw) in raw_groups {
-            let at = raw.span().start;
-            let set = shoal_lang::parse_nodeset(raw.get_ref()).map_err(|e| {
-                self.at(
-                    at,
-                    format!(
-                        "groups.{group}: \"{}\" is not a valid nodeset: {e}",
-                        raw.get_ref()
-                    ),
-                )
-            })?;
-            let members: HashSet<String> = set.iter().collect();
-            let mut unknown: Vec<&str> = members
-                .iter()
-                .map(String::as_str)
-                .filter(|m| !known.contains(m))
-                .collect();
-            if !unknown.is_empty() {
-                unknown.sort_unstable();
-                return Err(self.at(at, format!("groups.{group}: {}", not_hosts(&unknown))));
-            }
-            // Inventory order, not nodeset order, so a group lists like `hosts`.
-            let ordered = hosts
-                .iter()
-                .filter(|h| members.contains(&h.name))
-                .map(|h| h.name.clone())
-                .collect();
-            groups.insert(group.clone(), ordered);
-        }
-        Ok(groups)
-    }
+    let text = std::fs::read_to_string(path).map_err(|source| InventoryError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    from_text(Source { path, text: &text }, overrides, env)
 }
 
-/// "web004 is not a host in the inventory", for one name or a few.
-fn not_hosts(unknown: &[&str]) -> String {
-    /// Enough names to recognise the mistake without flooding the terminal.
-    const SHOWN: usize = 5;
-    match unknown {
-        [one] => format!("\"{one}\" is not a host in the inventory"),
-        _ => {
-            let mut listed: Vec<String> = unknown
-                .iter()
-                .take(SHOWN)
-                .map(|n| format!("\"{n}\""))
-                .collect();
-            if unknown.len() > SHOWN {
-                listed.push(format!("and {} more", unknown.len() - SHOWN));
-            }
-            format!("{} are not hosts in the inventory", listed.join(", "))
-        }
-    }
+fn from_text(source: Source, overrides: &Overrides, env: &Env) -> InventoryResult<Inventory> {
+    let detected = detect::detect(source.path, source.text);
+    let read = read_as(source, &detected)?;
+    finish(source, read, overrides, env)
+}
+
+/// Hosts, groups and (for TOML) `[defaults]` read from `source` as the
+/// detected format; its errors say what was detected.
+fn read_as(source: Source, detected: &Detected) -> InventoryResult<(Read, RawDefaults)> {
+    let read = match detected.format {
+        Format::Toml => native::read(source),
+        Format::AnsibleIni => ansible::read_ini(source).map(without_defaults),
+        Format::AnsibleYaml => ansible::read_yaml(source).map(without_defaults),
+        Format::AnsibleJson => ansible::read_json(source).map(without_defaults),
+        Format::ClusterShell => clustershell::read_file(source).map(without_defaults),
+        Format::Plain => plain::read(source).map(without_defaults),
+    };
+    read.map_err(|error| InventoryError::Detected {
+        error: Box::new(error),
+        read_as: detected.to_string(),
+    })
+}
+
+/// A format with no `[defaults]` of its own.
+fn without_defaults(read: Read) -> (Read, RawDefaults) {
+    (read, RawDefaults::default())
+}
+
+/// The inventory of what was read from `source`: settings, then every host
+/// with defaults and overrides applied.
+fn finish(
+    source: Source,
+    (read, defaults): (Read, RawDefaults),
+    overrides: &Overrides,
+    env: &Env,
+) -> InventoryResult<Inventory> {
+    let settings = settings::resolve(source, &defaults, overrides, env)?;
+    let hosts = read
+        .hosts
+        .into_iter()
+        .map(|host| host.resolve(overrides, env))
+        .collect::<Result<_, _>>()
+        .map_err(|reason| source.unusable(reason))?;
+    Ok(Inventory {
+        path: source.path.to_path_buf(),
+        settings,
+        hosts,
+        groups: read.groups,
+        overrides: overrides.clone(),
+    })
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
-//! Where the inventory file is, and how paths and defaults that depend on the
-//! local machine ($HOME, the user name) are worked out.
+//! Where the inventory is (shoal's own places first, then Ansible's), and how
+//! paths and defaults that depend on the local machine ($HOME, the user
+//! name) are worked out.
 
 use std::path::{Path, PathBuf};
 
@@ -15,6 +16,10 @@ pub(crate) struct Env {
     pub cwd: Option<PathBuf>,
     /// `$SHOAL_INVENTORY`, when set and not empty.
     pub inventory_var: Option<PathBuf>,
+    /// `$ANSIBLE_INVENTORY`, when set and not empty: a comma-separated list.
+    pub ansible_inventory: Option<String>,
+    /// Ansible's system-wide inventory; a field so tests can move it.
+    pub ansible_hosts: PathBuf,
 }
 
 impl Env {
@@ -34,16 +39,23 @@ impl Env {
                 .or_else(|| account().map(|u| u.name)),
             cwd: std::env::current_dir().ok(),
             inventory_var: var("SHOAL_INVENTORY").map(PathBuf::from),
+            ansible_inventory: var("ANSIBLE_INVENTORY").and_then(|v| v.into_string().ok()),
+            ansible_hosts: PathBuf::from("/etc/ansible/hosts"),
         }
     }
 }
 
 /// `--inventory PATH`, then `$SHOAL_INVENTORY`, then `./shoal.toml`, then
-/// `~/.config/shoal/inventory.toml`.
+/// `~/.config/shoal/inventory.toml`, then Ansible's: the first entry of
+/// `$ANSIBLE_INVENTORY`, `inventory =` in `./ansible.cfg`'s `[defaults]`,
+/// then `/etc/ansible/hosts`, so shoal works in an Ansible checkout as it is.
 ///
-/// A path the user named (the flag or the variable) is used or reported
-/// missing, never silently skipped: falling through to another fleet's
-/// inventory because of a typo would run commands on the wrong hosts.
+/// A path the user named for shoal (the flag or `$SHOAL_INVENTORY`) is used
+/// or reported missing, never silently skipped: falling through to another
+/// fleet's inventory because of a typo would run commands on the wrong
+/// hosts. It may be a directory (ClusterShell's `groups.d`); the places
+/// searched must be files, since Ansible's inventory directories (a mix of
+/// sources and `group_vars/`) are not read.
 pub(super) fn locate(explicit: Option<&Path>, env: &Env) -> Result<PathBuf, InventoryError> {
     let named = explicit
         .map(|p| (p.to_path_buf(), format!("--inventory {}", p.display())))
@@ -53,7 +65,7 @@ pub(super) fn locate(explicit: Option<&Path>, env: &Env) -> Result<PathBuf, Inve
                 .map(|p| (p.clone(), format!("$SHOAL_INVENTORY={}", p.display())))
         });
     if let Some((path, described)) = named {
-        return if path.is_file() {
+        return if path.exists() {
             Ok(path)
         } else {
             Err(InventoryError::NotFound {
@@ -61,17 +73,44 @@ pub(super) fn locate(explicit: Option<&Path>, env: &Env) -> Result<PathBuf, Inve
             })
         };
     }
-    let mut candidates = Vec::new();
+    // Each place looked at, as the user would recognise it, with the file it
+    // names (none when it names nothing, as an ansible.cfg without one).
+    let mut candidates: Vec<(Option<PathBuf>, String)> = Vec::new();
     if let Some(cwd) = &env.cwd {
-        candidates.push((cwd.join("shoal.toml"), "./shoal.toml".to_string()));
+        candidates.push((Some(cwd.join("shoal.toml")), "./shoal.toml".to_string()));
     }
     if let Some(home) = &env.home {
         candidates.push((
-            home.join(".config/shoal/inventory.toml"),
+            Some(home.join(".config/shoal/inventory.toml")),
             "~/.config/shoal/inventory.toml".to_string(),
         ));
     }
-    if let Some((path, _)) = candidates.iter().find(|(path, _)| path.is_file()) {
+    let base = env.cwd.clone().unwrap_or_default();
+    if let Some(list) = &env.ansible_inventory {
+        let first = list.split(',').next().unwrap_or_default().trim();
+        candidates.push((
+            expand(first, &base, env).ok(),
+            format!("$ANSIBLE_INVENTORY={first}"),
+        ));
+    }
+    if let Some(cwd) = &env.cwd {
+        let config = std::fs::read_to_string(cwd.join("ansible.cfg")).ok();
+        candidates.push(match config.as_deref().and_then(ansible_cfg_inventory) {
+            Some(inventory) => (
+                expand(inventory, &base, env).ok(),
+                format!("`inventory = {inventory}` in ./ansible.cfg"),
+            ),
+            None => (None, "./ansible.cfg".to_string()),
+        });
+    }
+    candidates.push((
+        Some(env.ansible_hosts.clone()),
+        env.ansible_hosts.display().to_string(),
+    ));
+    if let Some(path) = candidates
+        .iter()
+        .find_map(|(path, _)| path.as_ref().filter(|p| p.is_file()))
+    {
         return Ok(path.clone());
     }
     Err(InventoryError::NotFound {
@@ -80,6 +119,33 @@ pub(super) fn locate(explicit: Option<&Path>, env: &Env) -> Result<PathBuf, Inve
             .map(|(_, described)| described)
             .collect(),
     })
+}
+
+/// The first entry of `inventory` in the `[defaults]` section of an
+/// ansible.cfg (INI: `key = value` or `key: value`, `#`/`;` comments).
+fn ansible_cfg_inventory(text: &str) -> Option<&str> {
+    let mut in_defaults = false;
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with(['#', ';']) {
+            continue;
+        }
+        if let Some(section) = line.strip_prefix('[') {
+            in_defaults = section.trim_end_matches(']').trim() == "defaults";
+            continue;
+        }
+        let Some((key, value)) = line.split_once(['=', ':']) else {
+            continue;
+        };
+        if in_defaults && key.trim() == "inventory" {
+            let value = value.split([';', '#']).next().unwrap_or_default();
+            return value
+                .split(',')
+                .next()
+                .map(str::trim)
+                .filter(|v| !v.is_empty());
+        }
+    }
+    None
 }
 
 /// Expands a path written in the inventory file: `~` is the home directory,
@@ -134,6 +200,8 @@ mod tests {
             user: Some("me".into()),
             cwd: Some(cwd.to_path_buf()),
             inventory_var: None,
+            ansible_inventory: None,
+            ansible_hosts: cwd.join("etc-ansible-hosts"),
         }
     }
 
@@ -177,8 +245,11 @@ mod tests {
         let error = locate(None, &env).unwrap_err().to_string();
         assert_eq!(
             error,
-            "no inventory file found (tried ./shoal.toml, ~/.config/shoal/inventory.toml); \
-             write one or pass --inventory PATH"
+            format!(
+                "no inventory file found (tried ./shoal.toml, ~/.config/shoal/inventory.toml, \
+                 ./ansible.cfg, {}); write one or pass --inventory PATH or --inventory-cmd CMD",
+                env.ansible_hosts.display()
+            )
         );
 
         let user_file = home.join(".config/shoal/inventory.toml");
@@ -201,5 +272,53 @@ mod tests {
         assert!(error.contains("tried --inventory "), "{error}");
         std::fs::write(&flag, "").unwrap();
         assert_eq!(locate(Some(&flag), &env).unwrap(), flag);
+        // A directory the user names is ClusterShell's groups.d.
+        assert_eq!(locate(Some(dir.path()), &env).unwrap(), dir.path());
+    }
+
+    #[test]
+    fn after_shoals_places_come_ansibles_that_exist() {
+        let dir = tempfile::tempdir().unwrap();
+        let cwd = dir.path().join("checkout");
+        std::fs::create_dir_all(&cwd).unwrap();
+        let mut env = env(&dir.path().join("home"), &cwd);
+        let system = env.ansible_hosts.clone();
+        std::fs::write(&system, "web1\n").unwrap();
+        assert_eq!(locate(None, &env).unwrap(), system);
+        std::fs::remove_file(&system).unwrap();
+
+        std::fs::write(
+            cwd.join("ansible.cfg"),
+            "[ssh_connection]\ninventory = wrong\n[defaults]\n# comment\n\
+             inventory = inventories/prod.ini, other.yml ; comment\n",
+        )
+        .unwrap();
+        let error = locate(None, &env).unwrap_err().to_string();
+        assert!(
+            error.contains("`inventory = inventories/prod.ini` in ./ansible.cfg"),
+            "an ansible.cfg naming a missing file is tried, not used: {error}"
+        );
+        let from_config = cwd.join("inventories/prod.ini");
+        std::fs::create_dir_all(from_config.parent().unwrap()).unwrap();
+        std::fs::write(&from_config, "").unwrap();
+        assert_eq!(locate(None, &env).unwrap(), from_config);
+
+        env.ansible_inventory = Some("missing.yml,other".into());
+        assert_eq!(
+            locate(None, &env).unwrap(),
+            from_config,
+            "a missing one is skipped"
+        );
+        let from_var = cwd.join("hosts.yml");
+        std::fs::write(&from_var, "").unwrap();
+        env.ansible_inventory = Some("hosts.yml, missing".into());
+        assert_eq!(locate(None, &env).unwrap(), from_var);
+
+        std::fs::write(cwd.join("shoal.toml"), "").unwrap();
+        assert_eq!(
+            locate(None, &env).unwrap(),
+            cwd.join("shoal.toml"),
+            "shoal's own first"
+        );
     }
 }

@@ -1,6 +1,8 @@
-//! Inventory tests: each error asserts its line, column and wording; the rest
-//! check defaults, overrides and the fleet view.
+//! Inventory tests of shoal's TOML and of loading as a whole: each error
+//! asserts its line, column and wording; the rest check defaults, overrides,
+//! explicit settings, detection and the fleet view.
 
+use super::settings::DEFAULT_FANOUT;
 use super::*;
 
 /// A scratch directory holding `shoal.toml` and any key files a test needs,
@@ -19,7 +21,7 @@ impl Scratch {
             home: Some(home),
             user: Some("localme".into()),
             cwd: Some(dir.path().to_path_buf()),
-            inventory_var: None,
+            ..Env::default()
         };
         Scratch { dir, env }
     }
@@ -35,14 +37,18 @@ impl Scratch {
         self.dir.path().join("shoal.toml")
     }
 
+    /// Loads `text` as TOML.
     fn load(&self, text: &str, overrides: &Overrides) -> Result<Inventory, InventoryError> {
         let path = self.path();
-        Loader {
-            text,
-            path: &path,
-            env: &self.env,
-        }
-        .load(overrides)
+        let source = Source { path: &path, text };
+        finish(source, native::read(source)?, overrides, &self.env)
+    }
+
+    /// Loads `text` from a file named `name`, in the format detected.
+    fn load_as(&self, name: &str, text: &str, overrides: &Overrides) -> InventoryResult<Inventory> {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        load(&path, overrides, &self.env)
     }
 
     /// The error's line, column and message; panics if loading succeeded.
@@ -237,6 +243,18 @@ fn the_rendered_error_names_file_line_and_column() {
             scratch.path().display()
         )
     );
+    // Loaded as a file, the error also says how its format was chosen.
+    let error = scratch
+        .load_as("shoal.toml", text, &Overrides::default())
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "inventory {}:4:8: duplicate host name \"web001\" (first defined on line 2)\n  \
+             = note: read as shoal's TOML inventory because its name ends in `.toml`",
+            scratch.path().display()
+        )
+    );
 }
 
 #[test]
@@ -401,4 +419,120 @@ fn the_fleet_view_keeps_names_addresses_tags_and_groups() {
     assert_eq!(fleet.hosts[0].addr, "127.0.1.1");
     assert_eq!(fleet.tag_names(), ["az", "role"]);
     assert_eq!(fleet.groups["canary"], ["web001", "web002"]);
+}
+
+#[test]
+fn explicit_records_what_each_host_set_itself() {
+    let scratch = Scratch::new();
+    let inventory = scratch.load(FLEET, &Overrides::default()).unwrap();
+    let explicit: Vec<Explicit> = inventory.hosts.iter().map(|h| h.explicit).collect();
+    let set = |addr, port, user| Explicit { addr, port, user };
+    // web001 sets addr; web002 port and user; db001 nothing (its port and
+    // user are [defaults]).
+    assert_eq!(
+        explicit,
+        [
+            set(true, false, false),
+            set(false, true, true),
+            set(false, false, false)
+        ]
+    );
+    assert_eq!(inventory.overrides, Overrides::default());
+
+    let overrides = Overrides {
+        user: Some("root".into()),
+        fanout: Some(3),
+        ..Overrides::default()
+    };
+    let inventory = scratch.load(FLEET, &overrides).unwrap();
+    assert!(
+        inventory.hosts.iter().all(|h| h.explicit.user),
+        "--user is every host's own"
+    );
+    assert_eq!(inventory.overrides, overrides, "kept as given");
+}
+
+#[test]
+fn other_formats_load_through_detection_with_the_flags_applied() {
+    let scratch = Scratch::new();
+    let ini = "[web]\nweb1 ansible_host=10.0.0.1 ansible_port=2201 role=front\nweb2\n\
+               [all:vars]\nansible_user=ops\n";
+    let overrides = Overrides {
+        fanout: Some(7),
+        ..Overrides::default()
+    };
+    let inventory = scratch.load_as("hosts", ini, &overrides).unwrap();
+    assert_eq!(inventory.settings.fanout, 7);
+    let [web1, web2] = &inventory.hosts[..] else {
+        panic!("two hosts: {:?}", inventory.hosts);
+    };
+    assert_eq!(
+        (web1.addr.as_str(), web1.port, web1.user.as_str()),
+        ("10.0.0.1", 2201, "ops")
+    );
+    assert_eq!(
+        web1.explicit,
+        Explicit {
+            addr: true,
+            port: true,
+            user: false
+        }
+    );
+    assert_eq!(
+        (web2.addr.as_str(), web2.port, web2.user.as_str()),
+        ("web2", 22, "ops")
+    );
+    assert_eq!(web2.explicit, Explicit::default());
+    assert_eq!(inventory.groups["web"], ["web1", "web2"]);
+    assert_eq!(inventory.fleet().tag_names(), ["role"]);
+
+    let plain = scratch
+        .load_as("hosts.txt", "web[1-2]\n", &Overrides::default())
+        .unwrap();
+    assert_eq!(plain.hosts[1].user, "localme", "the local user by default");
+
+    let groups = scratch.dir.path().join("groups.d");
+    std::fs::create_dir(&groups).unwrap();
+    std::fs::write(groups.join("local.yaml"), "local:\n  web: web[1-3]\n").unwrap();
+    let inventory = load(&groups, &Overrides::default(), &scratch.env).unwrap();
+    assert_eq!(inventory.groups["web"], ["web1", "web2", "web3"]);
+    assert_eq!(inventory.path, groups);
+}
+
+#[test]
+fn an_error_in_a_detected_format_says_what_was_assumed_and_why() {
+    let scratch = Scratch::new();
+    let error = scratch
+        .load_as(
+            "hosts",
+            "web1\n[web]\nweb2 ansible_port=x\n",
+            &Overrides::default(),
+        )
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "inventory {}:3:19: ansible_port: `x` is not a port (1 to 65535)\n  \
+             = note: read as an Ansible INI inventory because line 2 is a `[section]` header",
+            scratch.dir.path().join("hosts").display()
+        )
+    );
+    let error = scratch
+        .load_as("hosts", "web1\nweb2 web3\n", &Overrides::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.ends_with(
+            "= note: read as a plain list of hosts because no rule for TOML, JSON, YAML \
+             or INI matched it"
+        ),
+        "{error}"
+    );
+    let empty = scratch.dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let error = load(&empty, &Overrides::default(), &scratch.env)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("no *.yaml files here"), "{error}");
+    assert!(error.ends_with("because it is a directory"), "{error}");
 }

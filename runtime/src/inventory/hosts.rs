@@ -1,0 +1,264 @@
+//! What every format shares once it has read its hosts: the built-in
+//! defaults and the `--user` override applied the same way, which settings a
+//! host set itself ([`Explicit`]), the names a tag or a group may take, and
+//! nodesets bounded before they expand.
+
+use std::collections::HashSet;
+
+use indexmap::IndexMap;
+use shoal_lang::NodeSet;
+use shoal_lang::plan::BUILTIN_COLUMNS;
+
+use super::paths::Env;
+use super::{Explicit, HostEntry, Overrides};
+
+/// The SSH port when neither the host nor the file's defaults name one.
+pub(super) const DEFAULT_PORT: u16 = 22;
+
+/// The most hosts one nodeset or Ansible range may name. The nodeset crate
+/// stores every id of a range, so `web[1-99999999]` would take gigabytes
+/// before anything could say no; no fleet is that large. The language puts
+/// the same bound on the nodesets of a query.
+pub(super) const MAX_PATTERN_HOSTS: u64 = 1_000_000;
+
+/// A host as its format wrote it: `None` is "not set anywhere in the file",
+/// and `explicit` says which of the set values the host's own entry (rather
+/// than a file-wide default) gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Written {
+    pub name: String,
+    pub addr: Option<String>,
+    pub port: Option<u16>,
+    pub user: Option<String>,
+    pub explicit: Explicit,
+    pub tags: IndexMap<String, String>,
+}
+
+impl Written {
+    /// A host known by name only.
+    pub fn named(name: String) -> Written {
+        Written {
+            name,
+            addr: None,
+            port: None,
+            user: None,
+            explicit: Explicit::default(),
+            tags: IndexMap::new(),
+        }
+    }
+
+    /// The host with built-in defaults filled in: the address is the name,
+    /// the port 22, the user `--user`, else the file's, else the local user.
+    /// `Err` says why it has no user.
+    pub fn resolve(self, overrides: &Overrides, env: &Env) -> Result<HostEntry, String> {
+        let mut explicit = self.explicit;
+        let user = match (&overrides.user, self.user) {
+            (Some(user), _) => {
+                explicit.user = true;
+                user.clone()
+            }
+            (None, Some(user)) => user,
+            (None, None) => env.user.clone().ok_or_else(|| {
+                format!(
+                    "host \"{}\" has no user, and the local user name is unknown: \
+                     pass --user or set a default user in the inventory",
+                    self.name
+                )
+            })?,
+        };
+        Ok(HostEntry {
+            addr: self.addr.unwrap_or_else(|| self.name.clone()),
+            port: self.port.unwrap_or(DEFAULT_PORT),
+            user,
+            explicit,
+            tags: self.tags,
+            name: self.name,
+        })
+    }
+}
+
+/// Hosts and groups as a format read them, before defaults and overrides.
+#[derive(Debug, Default)]
+pub(super) struct Read {
+    /// In inventory order, names unique.
+    pub hosts: Vec<Written>,
+    /// Group name to members, in inventory order; every member is a host.
+    pub groups: IndexMap<String, Vec<String>>,
+}
+
+impl Read {
+    /// The hosts of `hosts` that are in `members`, in inventory order: a
+    /// group lists like `hosts`, whatever order its file lists it in.
+    pub fn in_host_order(hosts: &[Written], members: &HashSet<&str>) -> Vec<String> {
+        hosts
+            .iter()
+            .filter(|h| members.contains(h.name.as_str()))
+            .map(|h| h.name.clone())
+            .collect()
+    }
+}
+
+/// `Err` says why `name` cannot be a tag: it would shadow a built-in column.
+pub(super) fn check_tag_name(name: &str) -> Result<(), String> {
+    if BUILTIN_COLUMNS.contains(&name) {
+        return Err(format!(
+            "`{name}` cannot be a tag name, it is already a column (reserved: {})",
+            BUILTIN_COLUMNS.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+/// `Err` says why `name` cannot be a group: a query could not name it, since
+/// `@` takes letters, digits, `_`, `.` and `-` only. An error rather than a
+/// group silently left out: `hosts @x` would then say "no such group" about
+/// a group the user can see in the file.
+pub(super) fn check_group_name(name: &str) -> Result<(), String> {
+    let spellable = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
+    if name.is_empty() || !name.chars().all(spellable) {
+        return Err(format!(
+            "group \"{name}\" cannot be named in a query: `@` takes letters, digits, \
+             `_`, `.` and `-`; rename the group"
+        ));
+    }
+    Ok(())
+}
+
+/// Parses a ClusterShell nodeset such as `web[01-20],db1`, refusing one that
+/// names more than [`MAX_PATTERN_HOSTS`] hosts before the nodeset crate
+/// expands it.
+pub(super) fn parse_nodeset(pattern: &str) -> Result<NodeSet, String> {
+    if nodeset_size_bound(pattern) > MAX_PATTERN_HOSTS {
+        return Err(format!(
+            "`{pattern}` names more than {MAX_PATTERN_HOSTS} hosts"
+        ));
+    }
+    shoal_lang::parse_nodeset(pattern)
+        .map_err(|e| format!("\"{pattern}\" is not a valid nodeset: {e}"))
+}
+
+/// The nodeset operators: union, difference, intersection and symmetric
+/// difference, applied left to right.
+pub(super) const NODESET_OPERATORS: [char; 4] = [',', '!', '&', '^'];
+
+/// `text` cut at each of `separators` outside brackets, each piece with the
+/// separator before it (`None` for the first): `a[1,2],b` is `a[1,2]` and `b`.
+pub(super) fn split_outside_brackets<'a>(
+    text: &'a str,
+    separators: &[char],
+) -> Vec<(Option<char>, &'a str)> {
+    let mut pieces = Vec::new();
+    let mut depth = 0usize;
+    let (mut start, mut before) = (0, None);
+    for (i, c) in text.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth = depth.saturating_sub(1),
+            _ if depth == 0 && separators.contains(&c) => {
+                pieces.push((before, &text[start..i]));
+                (start, before) = (i + c.len_utf8(), Some(c));
+            }
+            _ => {}
+        }
+    }
+    pieces.push((before, &text[start..]));
+    pieces
+}
+
+/// At most how many names `pattern` expands to, counting every operator as a
+/// union: per term, its bare `a-b` range times the product of its brackets,
+/// where a bracket's size is the sum of its ranges. A malformed range counts
+/// as one; the parser reports it.
+fn nodeset_size_bound(pattern: &str) -> u64 {
+    let range_size = |range: &str| match range.split_once('-') {
+        Some((low, high)) => match (low.parse::<u64>(), high.parse::<u64>()) {
+            (Ok(low), Ok(high)) => high.saturating_sub(low).saturating_add(1),
+            _ => 1,
+        },
+        None => 1,
+    };
+    split_outside_brackets(pattern, &NODESET_OPERATORS)
+        .into_iter()
+        .map(|(_, term)| {
+            let mut bare = String::new();
+            let mut size: u64 = 1;
+            let mut rest = term;
+            while let Some(open) = rest.find('[') {
+                bare.push_str(&rest[..open]);
+                let close = rest[open..].find(']').map_or(rest.len(), |c| open + c);
+                let bracket = rest[open + 1..close]
+                    .split(',')
+                    .map(range_size)
+                    .fold(0u64, u64::saturating_add);
+                size = size.saturating_mul(bracket);
+                rest = rest.get(close + 1..).unwrap_or("");
+            }
+            bare.push_str(rest);
+            size.saturating_mul(range_size(&bare))
+        })
+        .fold(0, u64::saturating_add)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_nodeset_bound_multiplies_brackets_and_adds_terms() {
+        assert_eq!(nodeset_size_bound("web001"), 1);
+        assert_eq!(nodeset_size_bound("web[001-020],db[1-2]"), 22);
+        assert_eq!(nodeset_size_bound("r[1-10]n[1-100]"), 1000);
+        assert_eq!(nodeset_size_bound("n[1-3,7,9-10]"), 6);
+        assert_eq!(nodeset_size_bound("1-99999999"), 99_999_999);
+        assert_eq!(
+            split_outside_brackets("@a,b[1,2]!c", &NODESET_OPERATORS),
+            [(None, "@a"), (Some(','), "b[1,2]"), (Some('!'), "c")]
+        );
+        let error = parse_nodeset("web[1-99999999]").unwrap_err();
+        assert_eq!(error, "`web[1-99999999]` names more than 1000000 hosts");
+        assert_eq!(parse_nodeset("web[01-03]").unwrap().len(), 3);
+    }
+
+    #[test]
+    fn group_names_must_be_spellable_after_at() {
+        assert!(check_group_name("web-1.prod_a").is_ok());
+        let error = check_group_name("web servers").unwrap_err();
+        assert!(
+            error.starts_with("group \"web servers\" cannot be named"),
+            "{error}"
+        );
+        assert!(check_group_name("").is_err());
+    }
+
+    #[test]
+    fn the_user_comes_from_the_flag_then_the_file_then_the_local_account() {
+        let env = Env {
+            user: Some("local".into()),
+            ..Env::default()
+        };
+        let written = Written {
+            user: Some("file".into()),
+            ..Written::named("a".into())
+        };
+        let host = written
+            .clone()
+            .resolve(&Overrides::default(), &env)
+            .unwrap();
+        assert_eq!((host.user.as_str(), host.explicit.user), ("file", false));
+        assert_eq!((host.addr.as_str(), host.port), ("a", DEFAULT_PORT));
+        let flag = Overrides {
+            user: Some("flag".into()),
+            ..Overrides::default()
+        };
+        let host = written.resolve(&flag, &env).unwrap();
+        assert_eq!((host.user.as_str(), host.explicit.user), ("flag", true));
+        let host = Written::named("b".into())
+            .resolve(&Overrides::default(), &env)
+            .unwrap();
+        assert_eq!(host.user, "local");
+        let error = Written::named("c".into())
+            .resolve(&Overrides::default(), &Env::default())
+            .unwrap_err();
+        assert!(error.contains("pass --user"), "{error}");
+    }
+}
