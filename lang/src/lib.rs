@@ -29,7 +29,7 @@ mod suggest;
 
 pub use duration::parse_duration;
 pub use error::{Error, Result};
-pub use nodes::{NodeSet, parse_nodeset};
+pub use nodes::{NodeSet, fold_hosts, parse_nodeset};
 pub use parser::{STAGE_NAMES, parse};
 pub use plan::{Plan, plan};
 pub use shell::{render_command, shell_quote};
