@@ -18,13 +18,15 @@ use crate::duration::parse_duration;
 use crate::error::{Error, Result};
 use crate::span::Span;
 
-/// Columns shoal itself puts in a result: every host row starts with `host`
-/// and `addr`, and `run` writes the rest. Nothing else may take these names
-/// (not an inventory tag, not `run ... as NAME`), or a result would have two
-/// columns of the same name, or a copy the very run that makes it overwrites.
+/// Columns shoal itself puts in a result: every host row starts with `host`,
+/// `addr` and `groups`, and `run` writes the rest. Nothing else may take these
+/// names (not an inventory tag, not `run ... as NAME`), or a result would have
+/// two columns of the same name, or a copy the very run that makes it
+/// overwrites.
 pub const BUILTIN_COLUMNS: &[&str] = &[
     "host",
     "addr",
+    "groups",
     "stdout",
     "stderr",
     "exit",

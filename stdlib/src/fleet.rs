@@ -2,6 +2,8 @@
 //! groups. The runtime builds it from its inventory file; tests build it by
 //! hand. Connection details (ports, users, keys) stay in the runtime.
 
+use std::collections::HashMap;
+
 use indexmap::IndexMap;
 
 /// One host as the language sees it: it becomes the `host`, `addr` and tag
@@ -29,5 +31,27 @@ impl Fleet {
             names.extend(host.tags.keys().map(String::as_str));
         }
         names.into_iter().collect()
+    }
+
+    /// Each host's groups, in inventory group order, joined with `,`: the
+    /// `groups` column. Empty for a host in no group.
+    pub fn groups_of(&self, hosts: &[&FleetHost]) -> Vec<String> {
+        let mut of: HashMap<&str, Vec<&str>> = HashMap::new();
+        for (group, members) in &self.groups {
+            for member in members {
+                let groups = of.entry(member.as_str()).or_default();
+                // A member listed twice still names its group once.
+                if groups.last() != Some(&group.as_str()) {
+                    groups.push(group);
+                }
+            }
+        }
+        hosts
+            .iter()
+            .map(|h| {
+                of.get(h.name.as_str())
+                    .map_or_else(String::new, |g| g.join(","))
+            })
+            .collect()
     }
 }

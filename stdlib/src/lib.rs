@@ -2,9 +2,10 @@
 //! evaluator that applies a Plan, and the [`executor::Executor`] seam through
 //! which `run` reaches hosts.
 //!
-//! A result is a DataFrame with one row per host: `host`, `addr`, one text
-//! column per inventory tag and, after `run`, `stdout`, `stderr`, `exit`,
-//! `status`, `error` and `duration_ms`. A host that fails keeps its row.
+//! A result is a DataFrame with one row per host: `host`, `addr`, `groups`,
+//! one text column per inventory tag and, after `run`, `stdout`, `stderr`,
+//! `exit`, `status`, `error` and `duration_ms`. A host that fails keeps its
+//! row.
 
 mod eval;
 pub mod executor;
