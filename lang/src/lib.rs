@@ -27,6 +27,7 @@ mod shell;
 mod span;
 mod suggest;
 
+pub use display::selection_text;
 pub use duration::parse_duration;
 pub use error::{Error, Result};
 pub use nodes::{NodeSet, fold_hosts, parse_nodeset};

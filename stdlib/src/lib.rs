@@ -11,6 +11,7 @@ mod eval;
 pub mod executor;
 pub mod fleet;
 pub mod frame;
+mod hostset;
 pub mod ops;
 mod predicate;
 pub mod sample;
