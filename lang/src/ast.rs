@@ -62,6 +62,8 @@ pub enum SourceKind {
     /// `hosts @web & @us-east-1a`, `hosts ~ /^db/`: two or more operands, or
     /// a regex.
     Select { terms: Vec<SetTerm> },
+    /// `hosts from ssh_config`
+    From { name: Ident },
 }
 
 /// One operand of a host selection and how it joins the hosts before it.

@@ -88,6 +88,9 @@ fn build_source(pair: Pair<Rule>) -> Source {
         Rule::hosts_source => match inner.into_inner().nth(1) {
             None => SourceKind::AllHosts,
             Some(selector) => match selector.as_rule() {
+                Rule::host_list => SourceKind::From {
+                    name: build_ident(selector.into_inner().nth(1).expect("a list name")),
+                },
                 Rule::selection => build_selection(selector),
                 rule => unreachable!("build_source: unexpected selector {rule:?}"),
             },
@@ -529,6 +532,8 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         Rule::group_name => "a group name after `@`",
         Rule::selection => "a host selection such as `@web & @us-east-1a`",
         Rule::set_op => "`&`, `!` or `,`",
+        Rule::host_list | Rule::kw_from => "`from ssh_config`",
+        Rule::list_name => "a host list such as `ssh_config`",
         Rule::stage | Rule::unknown_stage => "a stage",
         Rule::filter_stage | Rule::kw_filter => "`filter`",
         Rule::kw_where => "`where`",
@@ -801,6 +806,29 @@ mod tests {
             panic!("expected a pipeline");
         };
         pipeline.source.kind.clone()
+    }
+
+    #[test]
+    fn from_is_a_host_name_unless_a_list_name_follows() {
+        for (query, nodeset) in [
+            ("hosts from", "from"),
+            ("hosts from | count", "from"),
+            ("hosts from-1", "from-1"),
+            ("hosts from[1-3]", "from[1-3]"),
+            ("hosts from,db1", "from,db1"),
+        ] {
+            assert_eq!(
+                source_kind(query),
+                SourceKind::NodeSet {
+                    name: nodeset.to_string()
+                },
+                "{query}"
+            );
+        }
+        assert!(matches!(
+            source_kind("hosts from ssh_config"),
+            SourceKind::From { name } if name.name == "ssh_config"
+        ));
     }
 
     #[test]

@@ -77,6 +77,11 @@ pub enum PlanSource {
         #[serde(skip)]
         span: Span,
     },
+    /// `hosts from ssh_config`: the concrete `Host` entries of ssh_config.
+    SshConfig {
+        #[serde(skip)]
+        span: Span,
+    },
 }
 
 /// One operand of [`PlanSource::Select`] and how it joins the hosts before it.
@@ -440,6 +445,7 @@ fn plan_source(source: &ast::Source) -> Result<PlanSource> {
                 .reduce(Span::join)
                 .unwrap_or(source.span),
         },
+        SourceKind::From { name } => plan_host_list(name, source.span)?,
     })
 }
 
@@ -464,6 +470,22 @@ fn plan_term(term: &ast::SetTerm) -> Result<SelectTerm> {
         kind,
         span: term.span,
     })
+}
+
+/// The lists `hosts from NAME` can read: each names hosts that live outside
+/// the inventory, and the runtime fills them in.
+const HOST_LISTS: &[&str] = &["ssh_config"];
+
+fn plan_host_list(name: &ast::Ident, span: Span) -> Result<PlanSource> {
+    if name.name == "ssh_config" {
+        return Ok(PlanSource::SshConfig { span });
+    }
+    let mut error = Error::new(format!("unknown host list `{}`", name.name), name.span);
+    if let Some(near) = crate::did_you_mean(&name.name, HOST_LISTS.iter().copied()) {
+        error = error.with_hint(format!("did you mean '{near}'?"));
+    }
+    Err(error
+        .with_hint("`hosts from ssh_config` selects the hosts named by `Host` lines of ssh_config"))
 }
 
 /// A nodeset operand is small enough to expand and is valid ClusterShell

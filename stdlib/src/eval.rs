@@ -78,6 +78,7 @@ impl Session {
             PlanSource::NodeSet { pattern, span } => hostset::nodeset(fleet, pattern, *span)?,
             PlanSource::Group { name, span } => hostset::group(fleet, name, *span)?,
             PlanSource::Select { terms, span } => hostset::select(fleet, terms, *span)?,
+            PlanSource::SshConfig { span } => return self.ssh_config(*span),
             PlanSource::Variable { name, span } => return self.saved(name, *span),
         };
         host_table(fleet, &hostset::hosts_in(fleet, &mask))
@@ -89,6 +90,23 @@ impl Session {
             unknown_name("variable", &format!("${name}"), span, self.vars.keys(), "$")
                 .with_hint(format!("save a result first: let {name} = hosts | ..."))
         })
+    }
+
+    /// `hosts from ssh_config`. An empty list is an error rather than an
+    /// empty table: a `run` on no host would look like a run that worked.
+    fn ssh_config(&self, span: Span) -> Result<DataFrame> {
+        let hosts = &self.fleet.ssh_config;
+        if hosts.is_empty() {
+            return Err(Error::new(
+                "no concrete Host entries in ssh_config, so `hosts from ssh_config` selects no host",
+                span,
+            )
+            .with_hint(
+                "a `Host` pattern with `*`, `?` or `!` (`Host *.internal`) matches hosts but names none",
+            )
+            .with_hint("`-F FILE` picks another ssh_config"));
+        }
+        host_table(&self.fleet, &hosts.iter().collect::<Vec<_>>())
     }
 }
 

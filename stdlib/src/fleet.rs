@@ -1,5 +1,5 @@
 //! The query-visible view of an inventory: host names, addresses, tags and
-//! groups. The runtime builds it from its inventory file; tests build it by
+//! groups, and the hosts of ssh_config. The runtime builds it from its inventory file; tests build it by
 //! hand. Connection details (ports, users, keys) stay in the runtime.
 
 use std::collections::HashMap;
@@ -15,12 +15,17 @@ pub struct FleetHost {
     pub tags: IndexMap<String, String>,
 }
 
-/// The hosts in inventory order and the named groups over them.
+/// The hosts in inventory order, the named groups over them, and the hosts
+/// of ssh_config.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Fleet {
     pub hosts: Vec<FleetHost>,
     /// Group name to member host names, in inventory order.
     pub groups: IndexMap<String, Vec<String>>,
+    /// Hosts named by concrete `Host` patterns of ssh_config (no `*`, `?` or
+    /// `!`), in file order: what `hosts from ssh_config` selects. Filled by
+    /// the runtime.
+    pub ssh_config: Vec<FleetHost>,
 }
 
 impl Fleet {

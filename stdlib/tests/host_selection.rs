@@ -1,6 +1,6 @@
-//! Host selections (`hosts @web & @us-east-1a ! web01, ~ /^db/`) and the
-//! `groups` column, against a fleet built here whose groups overlap the way
-//! real ones do.
+//! Host selections (`hosts @web & @us-east-1a ! web01, ~ /^db/`), `hosts from
+//! ssh_config` and the `groups` column, against a fleet built here whose
+//! groups overlap the way real ones do.
 
 mod common;
 
@@ -56,6 +56,7 @@ fn fleet() -> Fleet {
             .iter()
             .map(|(name, members)| (name.to_string(), names(members)))
             .collect(),
+        ssh_config: Vec::new(),
     }
 }
 
@@ -209,5 +210,31 @@ fn the_groups_column_lists_each_hosts_groups_in_inventory_group_order() {
     assert_eq!(
         hosts("hosts | filter groups ~ /(^|,)canary(,|$)/"),
         ["web01", "web02"]
+    );
+}
+
+#[test]
+fn hosts_from_ssh_config_are_its_concrete_hosts_in_file_order() {
+    let mut fleet = fleet();
+    fleet.ssh_config = vec![host("bastion"), host("web03")];
+    let df = eval_on(fleet, "hosts from ssh_config").unwrap();
+    assert_eq!(col(&df, "host"), ["bastion", "web03"]);
+    assert_eq!(col(&df, "groups"), ["", "web,prod,us-east-1b"]);
+    assert_eq!(column_names(&df), HOST_COLUMNS);
+}
+
+#[test]
+fn an_ssh_config_without_concrete_hosts_is_an_error() {
+    assert_eq!(
+        fails("hosts from ssh_config | run \"uptime\""),
+        "\
+error: no concrete Host entries in ssh_config, so `hosts from ssh_config` selects no host
+ --> 1:1
+  |
+1 | hosts from ssh_config | run \"uptime\"
+  | ^^^^^^^^^^^^^^^^^^^^^
+  = hint: a `Host` pattern with `*`, `?` or `!` (`Host *.internal`) matches hosts but names none
+  = hint: `-F FILE` picks another ssh_config
+"
     );
 }

@@ -498,6 +498,7 @@ fn fleet_named(names: impl IntoIterator<Item = String>) -> Fleet {
     Fleet {
         hosts,
         groups: IndexMap::new(),
+        ssh_config: Vec::new(),
     }
 }
 
