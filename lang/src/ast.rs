@@ -45,17 +45,70 @@ pub struct Source {
     pub span: Span,
 }
 
+/// Where a pipeline's rows come from. A single `@group` or nodeset keeps a
+/// variant of its own, as before selections could combine them, so plans
+/// and snapshots of those forms did not change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "source", content = "name", rename_all = "snake_case")]
+#[serde(tag = "source", rename_all = "snake_case")]
 pub enum SourceKind {
     /// `hosts`
     AllHosts,
     /// `hosts web[001-020,033]`
-    NodeSet(String),
+    NodeSet { name: String },
     /// `hosts @canary`
-    Group(String),
+    Group { name: String },
     /// `$bad`
-    Variable(String),
+    Variable { name: String },
+    /// `hosts @web & @us-east-1a`, `hosts ~ /^db/`: two or more operands, or
+    /// a regex.
+    Select { terms: Vec<SetTerm> },
+    /// `hosts from ssh_config`
+    From { name: Ident },
+}
+
+/// One operand of a host selection and how it joins the hosts before it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SetTerm {
+    /// `Union` for the first operand: a selection starts from no hosts.
+    pub op: SetOp,
+    pub operand: SetOperand,
+    /// The operand's own span, without the operator.
+    pub span: Span,
+}
+
+/// ClusterShell's nodeset operators, applied left to right.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum SetOp {
+    /// `a, b`: the hosts of either.
+    #[serde(rename = ",")]
+    Union,
+    /// `a & b`: the hosts of both.
+    #[serde(rename = "&")]
+    Intersection,
+    /// `a ! b`: the hosts of `a` that are not in `b`.
+    #[serde(rename = "!")]
+    Difference,
+}
+
+impl SetOp {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SetOp::Union => ",",
+            SetOp::Intersection => "&",
+            SetOp::Difference => "!",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "operand", rename_all = "snake_case")]
+pub enum SetOperand {
+    /// `@web`
+    Group { name: String },
+    /// `web[001-003]`
+    NodeSet { pattern: String },
+    /// `~ /^db-/`: host names the regex finds a match in.
+    Regex { regex: Value },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

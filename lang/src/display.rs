@@ -1,9 +1,11 @@
-//! Prints plan predicates back in shoal's own syntax, so what `diff` reports
-//! can be pasted into `filter` and selects the same rows.
+//! Prints plan predicates and host selections back in shoal's own syntax, so
+//! what `diff` reports can be pasted into `filter` and selects the same rows,
+//! and an error about a selection can quote each part of it.
 
 use std::fmt;
 
-use crate::plan::{Literal, Predicate};
+use crate::ast::SetOp;
+use crate::plan::{Literal, Predicate, SelectTerm, TermKind};
 
 impl fmt::Display for Predicate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -45,6 +47,34 @@ impl fmt::Display for Predicate {
             }
         }
     }
+}
+
+impl fmt::Display for TermKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TermKind::Group { name } => write!(f, "@{name}"),
+            TermKind::NodeSet { pattern } => f.write_str(pattern),
+            TermKind::Regex { pattern } => write!(f, "~ /{}/", pattern.replace('/', "\\/")),
+        }
+    }
+}
+
+/// A selection as it is written: `@web & @us-east-1a ! web001, db1`.
+pub fn selection_text(terms: &[SelectTerm]) -> String {
+    let mut out = String::new();
+    for (i, term) in terms.iter().enumerate() {
+        match (i, term.op) {
+            (0, _) => {}
+            (_, SetOp::Union) => out.push_str(", "),
+            (_, op) => {
+                out.push(' ');
+                out.push_str(op.as_str());
+                out.push(' ');
+            }
+        }
+        out.push_str(&term.kind.to_string());
+    }
+    out
 }
 
 /// How tightly the surrounding operator binds: `not` > `and` > `or`.
@@ -117,7 +147,7 @@ fn quoted(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use crate::plan::{Op, Predicate};
+    use crate::plan::{Op, PlanSource, Predicate};
 
     fn predicate(source: &str) -> Predicate {
         let plan = crate::compile(&format!("hosts | filter {source}")).unwrap();
@@ -167,6 +197,22 @@ mod tests {
                 text,
                 "{source} printed as {printed}"
             );
+        }
+    }
+
+    #[test]
+    fn selections_print_as_they_are_written() {
+        for source in [
+            "@web & @us-east-1a",
+            "@web ! web[001-003], @db",
+            "~ /^db-.*-prod$/",
+            "~ /a\\/b/, db[1-3],web1 & @prod",
+        ] {
+            let plan = crate::compile(&format!("hosts {source}")).unwrap();
+            let PlanSource::Select { terms, .. } = &plan.statements[0].source else {
+                panic!("expected a selection for {source}");
+            };
+            assert_eq!(super::selection_text(terms), source);
         }
     }
 }

@@ -27,9 +27,10 @@ mod shell;
 mod span;
 mod suggest;
 
+pub use display::selection_text;
 pub use duration::parse_duration;
 pub use error::{Error, Result};
-pub use nodes::{NodeSet, parse_nodeset};
+pub use nodes::{NodeSet, fold_hosts, parse_nodeset};
 pub use parser::{STAGE_NAMES, parse};
 pub use plan::{Plan, plan};
 pub use shell::{render_command, shell_quote};

@@ -1,7 +1,11 @@
-//! Parsing ClusterShell nodesets (`web[001-020,033]`) through the `nodeset`
-//! crate, with its panics turned into errors.
+//! ClusterShell nodesets (`web[001-020,033]`) through the `nodeset` crate:
+//! parsing them, with the crate's panics turned into errors, and folding host
+//! names back into one.
 
+use std::collections::HashSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use indexmap::IndexSet;
 
 pub use nodeset::NodeSet;
 
@@ -52,6 +56,39 @@ fn joined_digits_overflow(pattern: &str) -> bool {
     false
 }
 
+/// Host names folded the ClusterShell way, `web[01-03],db01`, each name once.
+///
+/// Names the nodeset syntax cannot carry (brackets, commas, `@`, spaces...)
+/// are listed after the folded part as they are, and a fold that does not
+/// expand back to exactly the names given (numbers too large, say) is not
+/// used: a wrong host list would be worse than a long one.
+pub fn fold_hosts(names: &[&str]) -> String {
+    let unique: IndexSet<&str> = names.iter().copied().collect();
+    let (plain, odd): (Vec<&str>, Vec<&str>) = unique.into_iter().partition(|name| {
+        name.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./+".contains(c))
+    });
+    let folded = fold(&plain).unwrap_or_else(|| plain.join(","));
+    let mut parts: Vec<&str> = Vec::with_capacity(odd.len() + 1);
+    if !folded.is_empty() {
+        parts.push(&folded);
+    }
+    parts.extend(odd);
+    parts.join(",")
+}
+
+fn fold(names: &[&str]) -> Option<String> {
+    if names.is_empty() {
+        return Some(String::new());
+    }
+    let set = parse_nodeset(&names.join(",")).ok()?;
+    let wanted: HashSet<&str> = names.iter().copied().collect();
+    let expanded: HashSet<String> = set.iter().collect();
+    let exact =
+        expanded.len() == wanted.len() && expanded.iter().all(|n| wanted.contains(n.as_str()));
+    exact.then(|| set.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,5 +126,15 @@ mod tests {
         assert_eq!(parse_nodeset("a[5]02000000").unwrap().len(), 1);
         assert_eq!(parse_nodeset("web[01-02]0").unwrap().len(), 2);
         assert!(!joined_digits_overflow("web[001-100],db[1-3]"));
+    }
+
+    #[test]
+    fn folds_names_into_a_nodeset_and_keeps_odd_names_as_they_are() {
+        assert_eq!(
+            fold_hosts(&["web02", "web01", "db1", "web03", "web01"]),
+            "db1,web[01-03]"
+        );
+        assert_eq!(fold_hosts(&["web01", "a b"]), "web01,a b");
+        assert_eq!(fold_hosts(&[]), "");
     }
 }

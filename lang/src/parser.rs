@@ -88,15 +88,63 @@ fn build_source(pair: Pair<Rule>) -> Source {
         Rule::hosts_source => match inner.into_inner().nth(1) {
             None => SourceKind::AllHosts,
             Some(selector) => match selector.as_rule() {
-                Rule::group => SourceKind::Group(first_inner(selector).as_str().to_string()),
-                Rule::nodeset => SourceKind::NodeSet(selector.as_str().to_string()),
+                Rule::host_list => SourceKind::From {
+                    name: build_ident(selector.into_inner().nth(1).expect("a list name")),
+                },
+                Rule::selection => build_selection(selector),
                 rule => unreachable!("build_source: unexpected selector {rule:?}"),
             },
         },
-        Rule::variable => SourceKind::Variable(first_inner(inner).as_str().to_string()),
+        Rule::variable => SourceKind::Variable {
+            name: first_inner(inner).as_str().to_string(),
+        },
         rule => unreachable!("build_source: unexpected {rule:?}"),
     };
     Source { kind, span }
+}
+
+/// A lone `@group` or nodeset is the source kind it always was; anything
+/// else is a [`SourceKind::Select`].
+fn build_selection(pair: Pair<Rule>) -> SourceKind {
+    let mut terms = Vec::new();
+    let mut op = SetOp::Union;
+    for part in pair.into_inner() {
+        let span = Span::from(part.as_span());
+        let operand = match part.as_rule() {
+            Rule::set_op => {
+                op = match part.as_str() {
+                    "," => SetOp::Union,
+                    "&" => SetOp::Intersection,
+                    "!" => SetOp::Difference,
+                    other => unreachable!("build_selection: unexpected operator {other}"),
+                };
+                continue;
+            }
+            Rule::group => SetOperand::Group {
+                name: first_inner(part).as_str().to_string(),
+            },
+            Rule::nodeset => SetOperand::NodeSet {
+                pattern: part.as_str().to_string(),
+            },
+            Rule::host_regex => SetOperand::Regex {
+                regex: build_regex(first_inner(part)),
+            },
+            rule => unreachable!("build_selection: unexpected {rule:?}"),
+        };
+        terms.push(SetTerm { op, operand, span });
+    }
+    if let [SetTerm { operand, .. }] = terms.as_slice() {
+        match operand {
+            SetOperand::Group { name } => return SourceKind::Group { name: name.clone() },
+            SetOperand::NodeSet { pattern } => {
+                return SourceKind::NodeSet {
+                    name: pattern.clone(),
+                };
+            }
+            SetOperand::Regex { .. } => {}
+        }
+    }
+    SourceKind::Select { terms }
 }
 
 fn build_stage(pair: Pair<Rule>) -> Result<Stage> {
@@ -477,8 +525,15 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         Rule::let_statement => "`let NAME = pipeline`",
         Rule::source | Rule::hosts_source | Rule::kw_hosts => "`hosts` or a `$variable`",
         Rule::variable => "a `$variable`",
-        Rule::group | Rule::group_name => "a group name after `@`",
-        Rule::nodeset => "a nodeset such as `web[001-020]`",
+        // The three operands of a selection, named once as one choice.
+        Rule::group | Rule::nodeset | Rule::host_regex => {
+            "`@group`, a nodeset such as `web[001-020]` or `~ /regex/`"
+        }
+        Rule::group_name => "a group name after `@`",
+        Rule::selection => "a host selection such as `@web & @us-east-1a`",
+        Rule::set_op => "`&`, `!` or `,`",
+        Rule::host_list | Rule::kw_from => "`from ssh_config`",
+        Rule::list_name => "a host list such as `ssh_config`",
         Rule::stage | Rule::unknown_stage => "a stage",
         Rule::filter_stage | Rule::kw_filter => "`filter`",
         Rule::kw_where => "`where`",
@@ -690,6 +745,15 @@ fn hints_for(source: &str, expected: &[Rule], found: &str) -> Vec<String> {
     if expected.contains(&Rule::string) && !found.starts_with(['"', '\'']) {
         hints.push("put the command in quotes: run \"uptime\"".to_string());
     }
+    if expected
+        .iter()
+        .any(|r| matches!(r, Rule::group | Rule::nodeset | Rule::host_regex))
+    {
+        hints.push(
+            "`&`, `!` and `,` join two operands: `hosts @web & @us-east-1a ! web[001-003], @db`"
+                .to_string(),
+        );
+    }
     if expected.contains(&Rule::source) {
         hints.push(
             "a pipeline starts with `hosts`, `hosts @group`, `hosts web[01-10]` or `$name`"
@@ -734,5 +798,59 @@ mod tests {
             panic!("`and` should be under `or`");
         };
         assert!(matches!(not.kind, ExprKind::Not { .. }));
+    }
+
+    fn source_kind(query: &str) -> SourceKind {
+        let program = parse(query).unwrap_or_else(|e| panic!("{}", e.render(query, false)));
+        let Statement::Pipeline(pipeline) = &program.statements[0] else {
+            panic!("expected a pipeline");
+        };
+        pipeline.source.kind.clone()
+    }
+
+    #[test]
+    fn from_is_a_host_name_unless_a_list_name_follows() {
+        for (query, nodeset) in [
+            ("hosts from", "from"),
+            ("hosts from | count", "from"),
+            ("hosts from-1", "from-1"),
+            ("hosts from[1-3]", "from[1-3]"),
+            ("hosts from,db1", "from,db1"),
+        ] {
+            assert_eq!(
+                source_kind(query),
+                SourceKind::NodeSet {
+                    name: nodeset.to_string()
+                },
+                "{query}"
+            );
+        }
+        assert!(matches!(
+            source_kind("hosts from ssh_config"),
+            SourceKind::From { name } if name.name == "ssh_config"
+        ));
+    }
+
+    #[test]
+    fn a_comma_followed_by_a_blank_or_an_operand_is_the_union_operator() {
+        let nodeset = |name: &str| SourceKind::NodeSet {
+            name: name.to_string(),
+        };
+        assert_eq!(
+            source_kind("hosts web[1,3],db[1-2]"),
+            nodeset("web[1,3],db[1-2]")
+        );
+        for query in [
+            "hosts web1, @db",
+            "hosts web1,@db",
+            "hosts web1 ,db1",
+            "hosts @web,@db",
+        ] {
+            let SourceKind::Select { terms } = source_kind(query) else {
+                panic!("expected a selection: {query}");
+            };
+            assert_eq!(terms.len(), 2, "{query}");
+            assert_eq!(terms[1].op, SetOp::Union, "{query}");
+        }
     }
 }

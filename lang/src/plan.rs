@@ -10,21 +10,24 @@ use std::collections::HashSet;
 
 use serde::Serialize;
 
-pub use crate::ast::TextOp;
 use crate::ast::{
-    self, CompareOp, DiffSplit, ExprKind, RunOption, SourceKind, StageKind, StageOption, ValueKind,
+    self, CompareOp, DiffSplit, ExprKind, RunOption, SetOperand, SourceKind, StageKind,
+    StageOption, ValueKind,
 };
+pub use crate::ast::{SetOp, TextOp};
 use crate::duration::parse_duration;
 use crate::error::{Error, Result};
 use crate::span::Span;
 
-/// Columns shoal itself puts in a result: every host row starts with `host`
-/// and `addr`, and `run` writes the rest. Nothing else may take these names
-/// (not an inventory tag, not `run ... as NAME`), or a result would have two
-/// columns of the same name, or a copy the very run that makes it overwrites.
+/// Columns shoal itself puts in a result: every host row starts with `host`,
+/// `addr` and `groups`, and `run` writes the rest. Nothing else may take these
+/// names (not an inventory tag, not `run ... as NAME`), or a result would have
+/// two columns of the same name, or a copy the very run that makes it
+/// overwrites.
 pub const BUILTIN_COLUMNS: &[&str] = &[
     "host",
     "addr",
+    "groups",
     "stdout",
     "stderr",
     "exit",
@@ -65,6 +68,46 @@ pub enum PlanSource {
         name: String,
         #[serde(skip)]
         span: Span,
+    },
+    /// `hosts @web & @us-east-1a`, `hosts ~ /^db/`: operands combined left
+    /// to right. Every nodeset is checked and every regex compiles.
+    Select {
+        terms: Vec<SelectTerm>,
+        /// The operands without `hosts`, for "selects no host".
+        #[serde(skip)]
+        span: Span,
+    },
+    /// `hosts from ssh_config`: the concrete `Host` entries of ssh_config.
+    SshConfig {
+        #[serde(skip)]
+        span: Span,
+    },
+}
+
+/// One operand of [`PlanSource::Select`] and how it joins the hosts before it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SelectTerm {
+    /// `Union` for the first term: a selection starts from no hosts.
+    pub op: SetOp,
+    pub kind: TermKind,
+    /// The operand's own span, for errors about it.
+    #[serde(skip)]
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "term", rename_all = "snake_case")]
+pub enum TermKind {
+    Group {
+        name: String,
+    },
+    /// A nodeset whose syntax and size have been checked.
+    NodeSet {
+        pattern: String,
+    },
+    /// Host names the pattern finds a match in; it is known to compile.
+    Regex {
+        pattern: String,
     },
 }
 
@@ -377,28 +420,83 @@ fn plan_statement(statement: &ast::Statement) -> Result<PlannedStatement> {
 fn plan_source(source: &ast::Source) -> Result<PlanSource> {
     Ok(match &source.kind {
         SourceKind::AllHosts => PlanSource::AllHosts,
-        SourceKind::NodeSet(pattern) => {
+        SourceKind::NodeSet { name: pattern } => {
             // The span of the nodeset itself: the source minus `hosts `.
             let span = Span::new(source.span.end - pattern.len(), source.span.end);
-            check_nodeset_size(pattern, span)?;
-            crate::parse_nodeset(pattern).map_err(|e| {
-                Error::new(format!("`{pattern}` is not a valid nodeset: {e}"), span)
-                    .with_hint("a nodeset looks like `web[001-020,033]` or `web1,db[1-3]`")
-            })?;
+            check_nodeset(pattern, span)?;
             PlanSource::NodeSet {
                 pattern: pattern.clone(),
                 span,
             }
         }
-        SourceKind::Group(name) => PlanSource::Group {
+        SourceKind::Group { name } => PlanSource::Group {
             name: name.clone(),
             span: source.span,
         },
-        SourceKind::Variable(name) => PlanSource::Variable {
+        SourceKind::Variable { name } => PlanSource::Variable {
             name: name.clone(),
             span: source.span,
         },
+        SourceKind::Select { terms } => PlanSource::Select {
+            terms: terms.iter().map(plan_term).collect::<Result<_>>()?,
+            span: terms
+                .iter()
+                .map(|t| t.span)
+                .reduce(Span::join)
+                .unwrap_or(source.span),
+        },
+        SourceKind::From { name } => plan_host_list(name, source.span)?,
     })
+}
+
+fn plan_term(term: &ast::SetTerm) -> Result<SelectTerm> {
+    let kind = match &term.operand {
+        SetOperand::Group { name } => TermKind::Group { name: name.clone() },
+        SetOperand::NodeSet { pattern } => {
+            check_nodeset(pattern, term.span)?;
+            TermKind::NodeSet {
+                pattern: pattern.clone(),
+            }
+        }
+        SetOperand::Regex { regex } => {
+            compile_regex(regex)?;
+            TermKind::Regex {
+                pattern: regex.text.clone(),
+            }
+        }
+    };
+    Ok(SelectTerm {
+        op: term.op,
+        kind,
+        span: term.span,
+    })
+}
+
+/// The lists `hosts from NAME` can read: each names hosts that live outside
+/// the inventory, and the runtime fills them in.
+const HOST_LISTS: &[&str] = &["ssh_config"];
+
+fn plan_host_list(name: &ast::Ident, span: Span) -> Result<PlanSource> {
+    if name.name == "ssh_config" {
+        return Ok(PlanSource::SshConfig { span });
+    }
+    let mut error = Error::new(format!("unknown host list `{}`", name.name), name.span);
+    if let Some(near) = crate::did_you_mean(&name.name, HOST_LISTS.iter().copied()) {
+        error = error.with_hint(format!("did you mean '{near}'?"));
+    }
+    Err(error
+        .with_hint("`hosts from ssh_config` selects the hosts named by `Host` lines of ssh_config"))
+}
+
+/// A nodeset operand is small enough to expand and is valid ClusterShell
+/// syntax; `span` is the nodeset's own.
+fn check_nodeset(pattern: &str, span: Span) -> Result<()> {
+    check_nodeset_size(pattern, span)?;
+    crate::parse_nodeset(pattern).map_err(|e| {
+        Error::new(format!("`{pattern}` is not a valid nodeset: {e}"), span)
+            .with_hint("a nodeset looks like `web[001-020,033]` or `web1,db[1-3]`")
+    })?;
+    Ok(())
 }
 
 /// The most hosts one nodeset may name. The nodeset crate stores every id of

@@ -10,7 +10,7 @@ use shoal_stdlib::ops::REGISTRY;
 pub fn candidates(line: &str, pos: usize, session: &Session) -> (usize, Vec<String>) {
     let before = &line[..pos];
     let start = before
-        .rfind(|c: char| c.is_whitespace() || "|;(),=<>~!".contains(c))
+        .rfind(|c: char| c.is_whitespace() || "|;(),=<>~!&".contains(c))
         .map_or(0, |i| {
             i + before[i..].chars().next().map_or(1, char::len_utf8)
         });
@@ -31,8 +31,14 @@ pub fn candidates(line: &str, pos: usize, session: &Session) -> (usize, Vec<Stri
             .flat_map(|op| std::iter::once(op.name()).chain(op.aliases().iter().copied()))
             .map(str::to_string)
             .collect()
-    } else if context.ends_with("hosts") {
-        fleet.hosts.iter().map(|h| h.name.clone()).collect()
+    } else if context.ends_with("hosts from") {
+        vec!["ssh_config".to_string()]
+    } else if context.ends_with("hosts") || after_set_operator(context) {
+        let mut names: Vec<String> = fleet.hosts.iter().map(|h| h.name.clone()).collect();
+        if context.ends_with("hosts") {
+            names.push("from".to_string());
+        }
+        names
     } else if let Some(column) = compared_column(context) {
         let mut values: Vec<String> = fleet
             .hosts
@@ -59,6 +65,18 @@ pub fn candidates(line: &str, pos: usize, session: &Session) -> (usize, Vec<Stri
     options.dedup();
     options.retain(|o| o.starts_with(word));
     (start, options)
+}
+
+/// True right after `&`, `!` or `,` in a `hosts` selection, where the next
+/// operand goes: `hosts @web & `, `let x = hosts web01,`.
+fn after_set_operator(context: &str) -> bool {
+    let statement = context.rsplit(';').next().unwrap_or(context);
+    let source = statement
+        .split_once('=')
+        .map_or(statement, |(_, pipeline)| pipeline);
+    context.ends_with(['&', '!', ','])
+        && !statement.contains('|')
+        && source.trim_start().starts_with("hosts")
 }
 
 /// The column being compared when the cursor is at a value: `az = `,
@@ -121,6 +139,12 @@ mod tests {
         );
         assert_eq!(complete("hosts db"), ["db01", "db02"]);
         assert_eq!(complete("hosts @w"), ["@web"]);
+        assert_eq!(complete("hosts @web & db"), ["db01", "db02"]);
+        assert_eq!(complete("let x = hosts @web,db"), ["db01", "db02"]);
+        assert_eq!(complete("hosts @web&@d"), ["@db"]);
+        assert_eq!(complete("hosts fr"), ["from"]);
+        assert_eq!(complete("hosts from s"), ["ssh_config"]);
+        assert_eq!(complete("hosts | sort gr"), ["groups"]);
         let mut session = Session::new(fleet());
         session.vars.insert("bad".into(), Default::default());
         assert_eq!(candidates("$b", 2, &session).1, ["$bad"]);

@@ -5,13 +5,38 @@ use std::fmt::Write;
 
 use shoal_stdlib::ops::{self, REGISTRY};
 
-/// `help`: every stage with its usage and description.
+/// What a pipeline can start with, and what it selects.
+const SOURCES: &[(&str, &str)] = &[
+    ("hosts", "every host in the inventory"),
+    ("hosts web[001-020]", "a nodeset of host names"),
+    ("hosts @group", "an inventory group"),
+    ("hosts @web & @us-east-1a", "hosts in both (intersection)"),
+    (
+        "hosts @web ! web[001-003]",
+        "hosts of the first but not the second (difference)",
+    ),
+    ("hosts @web, @db", "hosts in either (union)"),
+    (
+        "hosts ~ /^db-.*-prod$/",
+        "hosts whose name the regex finds a match in",
+    ),
+    (
+        "hosts from ssh_config",
+        "the hosts named by `Host` lines of ssh_config",
+    ),
+    ("$name", "a result saved with `let name = ...`"),
+];
+
+/// `help`: the sources, then every stage with its description.
 pub fn overview() -> String {
     let mut out = String::from("shoal pipelines: SOURCE | STAGE | STAGE ...\n\nSources:\n");
-    out.push_str("  hosts                 every host in the inventory\n");
-    out.push_str("  hosts web[001-020]    a nodeset of host names\n");
-    out.push_str("  hosts @group          an inventory group\n");
-    out.push_str("  $name                 a result saved with `let name = ...`\n\nStages:\n");
+    for (syntax, meaning) in SOURCES {
+        let _ = writeln!(out, "  {syntax:<27} {meaning}");
+    }
+    out.push_str("\n  `&`, `!` and `,` apply left to right, without precedence:\n");
+    out.push_str("  `@web ! web01, @db` is `(@web ! web01), @db`.\n");
+    out.push_str("  Each host is a row with `host`, `addr`, `groups` (its inventory groups,\n");
+    out.push_str("  comma-separated) and one column per inventory tag.\n\nStages:\n");
     for op in REGISTRY {
         let _ = writeln!(out, "  {:<10} {}", op.name(), op.description());
     }
@@ -65,4 +90,18 @@ pub fn reference_markdown() -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_source_in_the_overview_compiles() {
+        for (syntax, _) in SOURCES {
+            if let Err(error) = shoal_lang::compile(syntax) {
+                panic!("{}", error.render(syntax, false));
+            }
+        }
+    }
 }

@@ -96,18 +96,20 @@ impl Routes {
             .map(|(name, route)| (name.as_str(), route.target.addr.as_str()))
             .collect();
         let addr_of = |name: &str| addrs.get(name).map_or(name, |a| a).to_string();
-        Fleet {
-            hosts: inventory
-                .hosts
-                .iter()
-                .map(|h| FleetHost {
-                    name: h.name.clone(),
-                    addr: addr_of(&h.name),
-                    tags: h.tags.clone(),
-                })
-                .collect(),
-            groups: inventory.groups.clone(),
+        let mut fleet = inventory.fleet();
+        for host in &mut fleet.hosts {
+            host.addr = addr_of(&host.name);
         }
+        fleet.ssh_config = ssh_config
+            .concrete_hosts()
+            .into_iter()
+            .map(|name| FleetHost {
+                addr: addr_of(&name),
+                name,
+                tags: Default::default(),
+            })
+            .collect();
+        fleet
     }
 }
 

@@ -30,6 +30,7 @@ fn fleet() -> Fleet {
     Fleet {
         hosts,
         groups: IndexMap::new(),
+        ssh_config: Vec::new(),
     }
 }
 

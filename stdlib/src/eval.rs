@@ -7,9 +7,9 @@ use shoal_lang::plan::{PlanSource, PlannedStatement};
 use shoal_lang::{Error, Result, Span, did_you_mean};
 
 use crate::executor::{Executor, HostOutcome};
-use crate::fleet::{Fleet, FleetHost};
+use crate::fleet::Fleet;
 use crate::frame::host_table;
-use crate::ops;
+use crate::{hostset, ops};
 
 /// Hears about `run` stages as they progress, for progress bars.
 pub trait RunObserver {
@@ -73,58 +73,40 @@ impl Session {
 
     fn source(&self, source: &PlanSource) -> Result<DataFrame> {
         let fleet = &self.fleet;
-        match source {
-            PlanSource::AllHosts => host_table(fleet, &fleet.hosts.iter().collect::<Vec<_>>()),
-            PlanSource::NodeSet { pattern, span } => {
-                let names = expand_nodeset(pattern, *span)?;
-                let unknown: Vec<&str> = names
-                    .iter()
-                    .filter(|n| !fleet.hosts.iter().any(|h| &h.name == *n))
-                    .map(String::as_str)
-                    .collect();
-                if !unknown.is_empty() {
-                    return Err(Error::new(
-                        format!("not in the inventory: {}", shorten_list(&unknown)),
-                        *span,
-                    )
-                    .with_hint("`:hosts` lists the inventory"));
-                }
-                self.hosts_named(&names)
-            }
-            PlanSource::Group { name, span } => match fleet.groups.get(name) {
-                Some(members) => self.hosts_named(members),
-                None => Err(unknown_name(
-                    "group",
-                    &format!("@{name}"),
-                    *span,
-                    fleet.groups.keys(),
-                    "@",
-                )),
-            },
-            PlanSource::Variable { name, span } => match self.vars.get(name) {
-                Some(frame) => Ok(frame.clone()),
-                None => Err(unknown_name(
-                    "variable",
-                    &format!("${name}"),
-                    *span,
-                    self.vars.keys(),
-                    "$",
-                )
-                .with_hint(format!("save a result first: let {name} = hosts | ..."))),
-            },
-        }
+        let mask = match source {
+            PlanSource::AllHosts => vec![true; fleet.hosts.len()],
+            PlanSource::NodeSet { pattern, span } => hostset::nodeset(fleet, pattern, *span)?,
+            PlanSource::Group { name, span } => hostset::group(fleet, name, *span)?,
+            PlanSource::Select { terms, span } => hostset::select(fleet, terms, *span)?,
+            PlanSource::SshConfig { span } => return self.ssh_config(*span),
+            PlanSource::Variable { name, span } => return self.saved(name, *span),
+        };
+        host_table(fleet, &hostset::hosts_in(fleet, &mask))
     }
 
-    /// The named hosts as a host table, in inventory order.
-    fn hosts_named(&self, names: &[String]) -> Result<DataFrame> {
-        let wanted: std::collections::HashSet<&str> = names.iter().map(String::as_str).collect();
-        let hosts: Vec<&FleetHost> = self
-            .fleet
-            .hosts
-            .iter()
-            .filter(|h| wanted.contains(h.name.as_str()))
-            .collect();
-        host_table(&self.fleet, &hosts)
+    /// `$name`: a result saved with `let`.
+    fn saved(&self, name: &str, span: Span) -> Result<DataFrame> {
+        self.vars.get(name).cloned().ok_or_else(|| {
+            unknown_name("variable", &format!("${name}"), span, self.vars.keys(), "$")
+                .with_hint(format!("save a result first: let {name} = hosts | ..."))
+        })
+    }
+
+    /// `hosts from ssh_config`. An empty list is an error rather than an
+    /// empty table: a `run` on no host would look like a run that worked.
+    fn ssh_config(&self, span: Span) -> Result<DataFrame> {
+        let hosts = &self.fleet.ssh_config;
+        if hosts.is_empty() {
+            return Err(Error::new(
+                "no concrete Host entries in ssh_config, so `hosts from ssh_config` selects no host",
+                span,
+            )
+            .with_hint(
+                "a `Host` pattern with `*`, `?` or `!` (`Host *.internal`) matches hosts but names none",
+            )
+            .with_hint("`-F FILE` picks another ssh_config"));
+        }
+        host_table(&self.fleet, &hosts.iter().collect::<Vec<_>>())
     }
 }
 

@@ -103,8 +103,8 @@ pub fn numbers(column: &Column) -> Result<Result<Vec<Option<f64>>, String>> {
     Ok(Ok(out))
 }
 
-/// One row per host: `host`, `addr`, then one text column per tag (null
-/// where a host lacks the tag).
+/// One row per host: `host`, `addr`, `groups` (see [`Fleet::groups_of`]),
+/// then one text column per inventory tag (null where a host lacks the tag).
 pub fn host_table(fleet: &Fleet, hosts: &[&FleetHost]) -> Result<DataFrame> {
     let mut columns = vec![
         Column::new(
@@ -115,6 +115,7 @@ pub fn host_table(fleet: &Fleet, hosts: &[&FleetHost]) -> Result<DataFrame> {
             "addr".into(),
             hosts.iter().map(|h| h.addr.as_str()).collect::<Vec<_>>(),
         ),
+        Column::new("groups".into(), fleet.groups_of(hosts)),
     ];
     for tag in fleet.tag_names() {
         let values: Vec<Option<&str>> = hosts

@@ -42,6 +42,7 @@ pub fn fleet() -> Fleet {
             ("web".to_string(), group(&["web01", "web02", "web03"])),
             ("db".to_string(), group(&["db01", "db02"])),
         ]),
+        ssh_config: Vec::new(),
     }
 }
 

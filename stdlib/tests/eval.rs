@@ -35,14 +35,14 @@ fn sources_select_all_nodesets_groups_and_variables() {
 }
 
 #[test]
-fn host_rows_carry_addr_and_tag_columns() {
+fn host_rows_carry_addr_groups_and_tag_columns() {
     let df = eval("hosts | head 1").unwrap();
     assert_eq!(
         df.get_column_names()
             .iter()
             .map(|n| n.as_str())
             .collect::<Vec<_>>(),
-        ["host", "addr", "az", "role", "version"]
+        ["host", "addr", "groups", "az", "role", "version"]
     );
 }
 
@@ -165,7 +165,7 @@ fn unknown_column_lists_the_available_ones_with_a_caret() {
     assert!(error.contains("unknown column `zone`"), "{error}");
     assert!(error.contains("^^^^"), "{error}");
     assert!(
-        error.contains("available columns: host, addr, az, role, version"),
+        error.contains("available columns: host, addr, groups, az, role, version"),
         "{error}"
     );
     let error = eval("hosts | select host, rol").unwrap_err();

@@ -63,6 +63,7 @@ fn fleet_with(values: &[&str]) -> Fleet {
             })
             .collect(),
         groups: IndexMap::new(),
+        ssh_config: Vec::new(),
     }
 }
 

@@ -400,7 +400,7 @@ fn facts_keep_failed_hosts_with_run_columns_and_null_facts() {
         .collect();
     // Like `run`'s columns, without the raw output the facts columns replace.
     let run_columns = ["exit", "status", "error", "duration_ms"];
-    let expected: Vec<&str> = ["host", "addr", "az", "role", "version"]
+    let expected: Vec<&str> = ["host", "addr", "groups", "az", "role", "version"]
         .into_iter()
         .chain(run_columns)
         .chain(FACTS)

@@ -97,7 +97,7 @@ fn lines_gives_one_numbered_row_per_line_with_the_host_columns() {
     assert_eq!(
         column_names(&df),
         [
-            "host", "addr", "az", "role", "version", "status", "n", "line"
+            "host", "addr", "groups", "az", "role", "version", "status", "n", "line"
         ]
     );
     assert_eq!(
@@ -125,7 +125,7 @@ fn lines_splits_any_column_and_replaces_an_earlier_n_and_line() {
     let df = eval("hosts @db | lines az");
     assert_eq!(
         column_names(&df),
-        ["host", "addr", "role", "version", "n", "line"]
+        ["host", "addr", "groups", "role", "version", "n", "line"]
     );
     assert_eq!(col(&df, "line"), ["us-east-1a", "us-east-1b"]);
     let twice = on_canned(
@@ -169,7 +169,7 @@ fn extract_replaces_a_column_of_the_same_name() {
     let df = eval("hosts | extract addr /^(?<version>\\d+)\\.(?<b>\\d+)/");
     assert_eq!(
         column_names(&df),
-        ["host", "addr", "az", "role", "version", "b"]
+        ["host", "addr", "groups", "az", "role", "version", "b"]
     );
     assert_eq!(col(&df, "version"), ["10"; 6]);
     assert_eq!(dtype(&df, "version"), DataType::Int64);
@@ -231,6 +231,7 @@ fn columns_merges_df_header_words_and_keeps_size_as_text() {
         [
             "host",
             "addr",
+            "groups",
             "az",
             "role",
             "version",
@@ -324,7 +325,7 @@ a line that is no pair
 fn kv_reads_both_separators_and_the_last_duplicate_wins() {
     let df = on_canned(&[("web01", CONF), ("web02", "port=80\nextra: 1.5\n")], "kv");
     assert_eq!(
-        column_names(&df)[11..],
+        column_names(&df)[12..],
         ["kv_status", "port", "url", "extra"]
     );
     assert_eq!(
@@ -335,7 +336,7 @@ fn kv_reads_both_separators_and_the_last_duplicate_wins() {
     assert_eq!(col(&df, "url")[0], "http://x/?a=b");
     // A tag is replaced in place by the newer reading; `status` still
     // says how the run went.
-    assert_eq!(column_names(&df)[3], "role");
+    assert_eq!(column_names(&df)[4], "role");
     assert_eq!(col(&df, "role")[..2], ["primary", "null"]);
     assert_eq!(col(&df, "status")[0], "ok");
     assert_eq!(col(&df, "kv_status")[0], "up");
@@ -366,7 +367,7 @@ fn json_flattens_nested_keys_and_types_values() {
     );
     let names = column_names(&df);
     assert_eq!(
-        names[11..],
+        names[12..],
         [
             "a",
             "b_c_d",
@@ -497,6 +498,7 @@ fn fleet_named(names: impl IntoIterator<Item = String>) -> Fleet {
     Fleet {
         hosts,
         groups: IndexMap::new(),
+        ssh_config: Vec::new(),
     }
 }
 

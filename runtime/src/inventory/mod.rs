@@ -227,6 +227,7 @@ impl Inventory {
                 })
                 .collect(),
             groups: self.groups.clone(),
+            ssh_config: Vec::new(),
         }
     }
 }

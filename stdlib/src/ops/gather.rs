@@ -2,12 +2,11 @@
 //! per distinct answer, with their hosts as a nodeset (`web[01-03],db01`).
 //! The answer to "which hosts differ, and how" across a fleet.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-use indexmap::IndexSet;
 use polars::prelude::*;
 use shoal_lang::plan::{ColumnRef, Op};
-use shoal_lang::{Error, Result, Span};
+use shoal_lang::{Error, Result, Span, fold_hosts};
 
 use super::lines::row_index;
 use super::{Example, Operator, wrong_op};
@@ -193,37 +192,4 @@ fn group_rows<'a>(
     // Stable, so equal counts keep first-appearance order.
     groups.sort_by_key(|g| std::cmp::Reverse(g.rows));
     Ok(groups)
-}
-
-/// Host names folded the ClusterShell way, `web[01-03],db01`, each name once.
-///
-/// Names the nodeset syntax cannot carry (brackets, commas, `@`, spaces...)
-/// are listed after the folded part as they are, and a fold that does not
-/// expand back to exactly the names given (numbers too large, say) is not
-/// used: a wrong host list would be worse than a long one.
-fn fold_hosts(names: &[&str]) -> String {
-    let unique: IndexSet<&str> = names.iter().copied().collect();
-    let (plain, odd): (Vec<&str>, Vec<&str>) = unique.into_iter().partition(|name| {
-        name.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./+".contains(c))
-    });
-    let folded = fold(&plain).unwrap_or_else(|| plain.join(","));
-    let mut parts: Vec<&str> = Vec::with_capacity(odd.len() + 1);
-    if !folded.is_empty() {
-        parts.push(&folded);
-    }
-    parts.extend(odd);
-    parts.join(",")
-}
-
-fn fold(names: &[&str]) -> Option<String> {
-    if names.is_empty() {
-        return Some(String::new());
-    }
-    let set = shoal_lang::parse_nodeset(&names.join(",")).ok()?;
-    let wanted: HashSet<&str> = names.iter().copied().collect();
-    let expanded: HashSet<String> = set.iter().collect();
-    let exact =
-        expanded.len() == wanted.len() && expanded.iter().all(|n| wanted.contains(n.as_str()));
-    exact.then(|| set.to_string())
 }

@@ -16,9 +16,12 @@ use super::populations::{Member, Populations};
 use crate::frame::{as_text, borrowed_texts, is_numeric, numbers};
 
 /// Columns that are never features: they identify a row (`host`, `addr`),
-/// or differ on every host for reasons of their own (`duration_ms`, and
-/// `error`, whose messages carry addresses; `status` says the same thing).
-const NOT_FEATURES: &[&str] = &["host", "addr", "duration_ms", "error"];
+/// differ on every host for reasons of their own (`duration_ms`, and
+/// `error`, whose messages carry addresses; `status` says the same thing), or
+/// hold a list whose whole value is no condition anyone would write
+/// (`groups = "web,canary"`; groups mostly restate tags such as `role`, and
+/// `diff @canary @web` compares groups directly).
+const NOT_FEATURES: &[&str] = &["host", "addr", "groups", "duration_ms", "error"];
 
 /// A text column whose values are all numbers, with more distinct values
 /// than this, is numeric: `load1 > 3` says more than forty `load1 = ...`.
