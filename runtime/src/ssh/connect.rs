@@ -31,7 +31,7 @@ pub(crate) type Connection = Handle<Client>;
 /// known_hosts files, each read once however many hosts name it.
 #[derive(Default)]
 pub(crate) struct Context {
-    identities: Mutex<HashMap<(Vec<PathBuf>, Option<PathBuf>), Arc<Identities>>>,
+    identities: Mutex<HashMap<KeyFiles, Arc<Identities>>>,
     known_hosts: Mutex<HashMap<PathBuf, Arc<KnownHostsFile>>>,
 }
 
@@ -61,6 +61,9 @@ impl Context {
             .clone()
     }
 }
+
+/// The identity files and the certificate file of an endpoint.
+type KeyFiles = (Vec<PathBuf>, Option<PathBuf>);
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex

@@ -91,7 +91,7 @@ fn command_line_flags_beat_everything() {
     for name in ["own", "plain"] {
         let route = route(&routes, name);
         assert_eq!(route.target.user, "fromflag");
-        assert_eq!(route.target.identity_files, [key.clone()]);
+        assert_eq!(route.target.identity_files, std::slice::from_ref(&key));
         assert_eq!(route.target.known_hosts, dir.path().join("flag_known"));
         assert_eq!(route.target.host_keys, HostKeyPolicy::AcceptNew);
         assert_eq!(route.connect_timeout, Duration::from_secs(9));
