@@ -73,12 +73,15 @@ impl Certified {
         self.dir.path().join("user")
     }
 
-    /// The sshd_config line that makes a host trust the CA.
-    fn trust(&self) -> String {
-        format!(
-            "TrustedUserCAKeys {}\n",
-            self.dir.path().join("ca.pub").display()
-        )
+    /// Three hosts that trust the CA (and list only the fleet's own key).
+    fn trusting_fleet(&self) -> SshdFleet {
+        SshdFleet::start(FleetSpec {
+            extra_config: format!(
+                "TrustedUserCAKeys {}\n",
+                self.dir.path().join("ca.pub").display()
+            ),
+            ..FleetSpec::new(3)
+        })
     }
 }
 
@@ -215,10 +218,7 @@ fn keys_held_only_by_an_agent_log_in() {
 #[test]
 fn a_certificate_beside_its_key_logs_in_where_only_the_ca_is_trusted() {
     let certified = Certified::new();
-    let fleet = SshdFleet::start(FleetSpec {
-        extra_config: certified.trust(),
-        ..FleetSpec::new(3)
-    });
+    let fleet = certified.trusting_fleet();
     let inventory = inventory(&fleet, &[&certified.key()]);
     let (with, error) = statuses(&whoami(&inventory, None));
     assert_eq!(with, ["ok"; 3], "{error:?}");
@@ -232,10 +232,7 @@ fn a_certificate_beside_its_key_logs_in_where_only_the_ca_is_trusted() {
 #[test]
 fn a_certificate_in_the_agent_logs_in() {
     let certified = Certified::new();
-    let fleet = SshdFleet::start(FleetSpec {
-        extra_config: certified.trust(),
-        ..FleetSpec::new(3)
-    });
+    let fleet = certified.trusting_fleet();
     let agent = Agent::start();
     agent.add(&certified.key());
     let (statuses, error) = statuses(&whoami(&inventory(&fleet, &[]), Some(&agent)));
