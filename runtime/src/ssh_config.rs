@@ -70,6 +70,7 @@ const BLOCKING: &[&str] = &[
     "proxycommand",
     "hostkeyalias",
     "canonicalizehostname",
+    // Only from an included file: the main file's `Match` lines are rewritten.
     "match",
     "knownhostscommand",
 ];
@@ -115,7 +116,7 @@ impl SshConfig {
         }
         let parsed = parser
             .parse(
-                &mut text.as_bytes(),
+                &mut without_match_blocks(&text).as_bytes(),
                 ParseRule::ALLOW_UNKNOWN_FIELDS | ParseRule::ALLOW_UNSUPPORTED_FIELDS,
             )
             .map_err(|e| failed(e.to_string()))?;
@@ -130,6 +131,17 @@ impl SshConfig {
     pub fn load_for_user(explicit: Option<&Path>) -> Result<SshConfig, SshConfigError> {
         let env = crate::inventory::paths::Env::from_process();
         SshConfig::load(explicit, env.home.as_deref())
+    }
+
+    /// The lines (1-based) of the file's `Match` blocks, whose settings
+    /// shoal applies to no host: ssh2-config cannot evaluate their criteria.
+    pub fn match_lines(&self) -> Vec<usize> {
+        self.text
+            .lines()
+            .enumerate()
+            .filter(|(_, line)| is_match_line(line))
+            .map(|(index, _)| index + 1)
+            .collect()
     }
 
     /// The file read, if any.
@@ -193,6 +205,30 @@ impl SshConfig {
             .unwrap_or(name)
             .to_string()
     }
+}
+
+/// A `Host` line no host name matches: what each `Match` line becomes
+/// before parsing, so the settings under it apply to no host rather than to
+/// the `Host` block above it (the crate does not know `Match`).
+const MATCH_BLOCK: &str = "Host *.match-block-not-evaluated-by-shoal.invalid";
+
+fn is_match_line(line: &str) -> bool {
+    line.split([' ', '\t', '='])
+        .find(|w| !w.is_empty())
+        .is_some_and(|word| word.eq_ignore_ascii_case("match"))
+}
+
+fn without_match_blocks(text: &str) -> String {
+    text.lines()
+        .map(|line| {
+            if is_match_line(line) {
+                MATCH_BLOCK
+            } else {
+                line
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The setting name of each line that has one.

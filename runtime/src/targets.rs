@@ -69,6 +69,16 @@ impl Routes {
                 unsupported.join(", ")
             ));
         }
+        let match_lines = ssh_config.match_lines();
+        if let (false, Some(path)) = (match_lines.is_empty(), ssh_config.path()) {
+            let lines: Vec<String> = match_lines.iter().map(usize::to_string).collect();
+            warnings.push(format!(
+                "warning: shoal does not evaluate `Match` blocks ({} line {}): their settings \
+                 apply to no host",
+                paths::display(path),
+                lines.join(", ")
+            ));
+        }
         let resolver = Resolver {
             inventory,
             ssh_config,

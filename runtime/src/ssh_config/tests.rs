@@ -167,3 +167,29 @@ fn jump_specs_parse_user_host_and_port() {
     assert_eq!(spec("ops@"), Err("ProxyJump `ops@`: no host name".into()));
     assert_eq!(spec("[::1"), Err("ProxyJump `[::1`: unclosed `[`".into()));
 }
+
+#[test]
+fn match_blocks_apply_to_no_host_instead_of_the_host_block_above() {
+    let home = tempfile::tempdir().unwrap();
+    let config = config(
+        home.path(),
+        "Host web*\n  User www\nMatch host db*\n  User dba\n  HostName 10.9.9.9\n\
+         Host *\n  Port 2200\n",
+    );
+    // Without the rewrite, the crate would give web* the Match block's settings.
+    let web = config.host("web1");
+    assert_eq!(
+        (web.user.as_deref(), web.host_name, web.port),
+        (Some("www"), None, Some(2200))
+    );
+    let db = config.host("db1");
+    assert_eq!((db.user, db.host_name), (None, None));
+    assert!(web.blocking.is_empty() && db.blocking.is_empty());
+    assert_eq!(config.match_lines(), [3]);
+    assert!(config.concrete_hosts().is_empty());
+    assert!(
+        config.unsupported().is_empty(),
+        "{:?}",
+        config.unsupported()
+    );
+}

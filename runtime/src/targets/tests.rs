@@ -167,3 +167,20 @@ fn unsupported_settings_make_one_warning() {
         )]
     );
 }
+
+#[test]
+fn match_blocks_are_named_with_their_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = inventory(dir.path(), INVENTORY, &Overrides::default());
+    let config = ssh_config(dir.path(), "Host a\n  User x\nMatch user root\n  Port 1\n");
+    let routes = Routes::resolve(&inventory, &config);
+    assert_eq!(
+        routes.warnings,
+        [format!(
+            "warning: shoal does not evaluate `Match` blocks ({} line 3): their settings apply \
+             to no host",
+            dir.path().join("ssh_config").display()
+        )]
+    );
+    assert_eq!(route(&routes, "plain").target.port, 2000);
+}
