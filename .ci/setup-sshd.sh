@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # setup-sshd.sh: installs what tests/support's sshd fleet harness needs; idempotent, run as root.
 # It also installs tmux, in which tests/repl.rs drives the interactive shell, and nftables,
-# whose `nft` tests/faults.rs uses to black-hole a host or drop part of its packets.
+# whose `nft` tests/faults.rs uses to black-hole a host or drop part of its packets (and
+# tests/ssh_config.rs to make hosts reachable only through a jump host). tests/agent_auth.rs
+# starts its own ssh-agent; tests/cli.rs lowers the open-file limit with prlimit.
 #
 # The harness starts its own sshd processes on 127.0.1.N:22, each inside its own UTS, mount
 # and PID namespaces, logging in as the `shoaltest` user (the harness creates that user
@@ -21,6 +23,9 @@ for pair in \
     /usr/sbin/sshd:openssh-server \
     /usr/bin/ssh:openssh-client \
     /usr/bin/ssh-keygen:openssh-client \
+    /usr/bin/ssh-agent:openssh-client \
+    /usr/bin/ssh-add:openssh-client \
+    /usr/bin/prlimit:util-linux \
     /usr/bin/unshare:util-linux \
     /usr/bin/nsenter:util-linux \
     /usr/bin/mount:mount \
