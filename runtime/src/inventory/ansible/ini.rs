@@ -116,6 +116,9 @@ fn host_line(
     };
     let (pattern, port) = split_port(pattern);
     let names = range::expand(pattern).map_err(|reason| source.at(*pattern_at, reason))?;
+    model
+        .room_for(names.len())
+        .map_err(|reason| source.at(*pattern_at, reason))?;
     let mut own = Vec::new();
     if let Some(port) = port {
         let port_at = pattern_at + pattern.len() + 1;

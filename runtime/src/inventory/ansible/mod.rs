@@ -25,7 +25,7 @@ mod yaml;
 
 use std::collections::{HashMap, HashSet};
 
-use indexmap::IndexMap;
+use indexmap::{IndexMap, IndexSet};
 use serde_json::Value;
 
 use super::InventoryResult;
@@ -56,9 +56,11 @@ type Vars = IndexMap<String, Var>;
 struct Group {
     /// Where it was first mentioned.
     at: Option<Place>,
-    hosts: Vec<String>,
+    /// A set: ranges put up to a million hosts in one group, and a
+    /// membership scan per host would be quadratic (found by fuzzing).
+    hosts: IndexSet<String>,
     /// Each child with where it was named a child.
-    children: Vec<(String, Place)>,
+    children: IndexMap<String, Place>,
     vars: Vars,
 }
 
@@ -84,21 +86,32 @@ impl Model {
         self.hosts.entry(name.to_string()).or_default()
     }
 
+    /// Refuses `more` new hosts when they would take the inventory past
+    /// [`hosts::MAX_PATTERN_HOSTS`]: each range is bounded, but a few lines of
+    /// ranges could otherwise name tens of millions.
+    fn room_for(&self, more: usize) -> Result<(), String> {
+        let total = self.hosts.len().saturating_add(more) as u64;
+        if total > hosts::MAX_PATTERN_HOSTS {
+            return Err(format!(
+                "the inventory would name more than {} hosts",
+                hosts::MAX_PATTERN_HOSTS
+            ));
+        }
+        Ok(())
+    }
+
     /// Puts host `name` in `group`; returns the host's own vars.
     fn add_host(&mut self, group: &str, name: &str, at: &Place) -> &mut Vars {
-        let members = &mut self.group(group, at).hosts;
-        if !members.iter().any(|m| m == name) {
-            members.push(name.to_string());
-        }
+        self.group(group, at).hosts.insert(name.to_string());
         self.host(name)
     }
 
     fn add_child(&mut self, parent: &str, child: &str, at: &Place) {
         self.group(child, at);
-        let children = &mut self.group(parent, at).children;
-        if !children.iter().any(|(c, _)| c == child) {
-            children.push((child.to_string(), at.clone()));
-        }
+        self.group(parent, at)
+            .children
+            .entry(child.to_string())
+            .or_insert_with(|| at.clone());
     }
 
     /// Hosts and groups as Ansible resolves them; see the module docs.
@@ -263,12 +276,10 @@ impl Model {
             .map(|name| {
                 let mut set = HashSet::new();
                 collect(self, name, &mut set, &mut HashSet::new());
-                let ordered = self
-                    .hosts
-                    .keys()
-                    .map(String::as_str)
-                    .filter(|h| set.contains(h))
-                    .collect();
+                // Sorted by inventory position rather than filtered from
+                // every host: a group costs its own size, not the fleet's.
+                let mut ordered: Vec<&str> = set.into_iter().collect();
+                ordered.sort_by_key(|host| self.hosts.get_index_of(*host));
                 (name.as_str(), ordered)
             })
             .collect()

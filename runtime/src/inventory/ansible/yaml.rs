@@ -68,6 +68,9 @@ fn add_group(
     for (pattern, vars) in group.hosts.iter().flatten() {
         let host_at = at.key("hosts").key(pattern);
         let names = range::expand(pattern).map_err(|reason| source.error(&host_at, reason))?;
+        model
+            .room_for(names.len())
+            .map_err(|reason| source.error(&host_at, reason))?;
         for host in names {
             let own = model.add_host(name, &host, &host_at);
             for (key, value) in vars.iter().flatten() {
