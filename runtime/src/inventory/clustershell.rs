@@ -27,7 +27,7 @@ use shoal_lang::NodeSet;
 
 use super::InventoryResult;
 use super::error::{InventoryError, Source};
-use super::hosts::{self, MAX_PATTERN_HOSTS, NODESET_OPERATORS, Read, Written};
+use super::hosts::{self, HostOrder, MAX_PATTERN_HOSTS, NODESET_OPERATORS, Read, Written};
 
 /// The namespace whose groups keep their own names, when a file has it.
 const DEFAULT_NAMESPACE: &str = "local";
@@ -148,6 +148,8 @@ impl Groups {
                         written.push(Written::named(host));
                     }
                 }
+                // After each group: one group's set is bounded already.
+                hosts::check_total(seen.len()).map_err(|reason| definition.error(reason))?;
                 let name = if namespace == default {
                     group.clone()
                 } else {
@@ -158,6 +160,7 @@ impl Groups {
         }
 
         let mut groups: IndexMap<String, Vec<String>> = IndexMap::new();
+        let order = HostOrder::new(&written);
         for (name, definition, set) in named {
             hosts::check_group_name(&name).map_err(|reason| definition.error(reason))?;
             if groups.contains_key(&name) {
@@ -168,7 +171,7 @@ impl Groups {
             }
             let members: Vec<String> = set.iter().collect();
             let members: HashSet<&str> = members.iter().map(String::as_str).collect();
-            groups.insert(name, Read::in_host_order(&written, &members));
+            groups.insert(name, order.of(&members));
         }
         Ok(Read {
             hosts: written,

@@ -3,7 +3,7 @@
 //! host set itself ([`Explicit`]), the names a tag or a group may take, and
 //! nodesets bounded before they expand.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use indexmap::IndexMap;
 use shoal_lang::NodeSet;
@@ -86,14 +86,45 @@ pub(super) struct Read {
     pub groups: IndexMap<String, Vec<String>>,
 }
 
-impl Read {
-    /// The hosts of `hosts` that are in `members`, in inventory order: a
-    /// group lists like `hosts`, whatever order its file lists it in.
-    pub fn in_host_order(hosts: &[Written], members: &HashSet<&str>) -> Vec<String> {
-        hosts
+/// `Err` when an inventory of `total` hosts would be past
+/// [`MAX_PATTERN_HOSTS`]: each pattern is bounded alone, but a few lines of
+/// them could otherwise name tens of millions.
+pub(super) fn check_total(total: usize) -> Result<(), String> {
+    if total as u64 > MAX_PATTERN_HOSTS {
+        return Err(format!(
+            "the inventory would name more than {MAX_PATTERN_HOSTS} hosts"
+        ));
+    }
+    Ok(())
+}
+
+/// Each host's position in the inventory, to list a group's members in
+/// inventory order at the cost of the group's size, not the fleet's (a
+/// fleet of a million hosts may have hundreds of groups).
+pub(super) struct HostOrder<'h>(HashMap<&'h str, usize>);
+
+impl<'h> HostOrder<'h> {
+    pub fn new(hosts: &'h [Written]) -> HostOrder<'h> {
+        HostOrder(
+            hosts
+                .iter()
+                .enumerate()
+                .map(|(i, h)| (h.name.as_str(), i))
+                .collect(),
+        )
+    }
+
+    /// The hosts of `members` that are in the inventory, in inventory order:
+    /// a group lists like `hosts`, whatever order its file lists it in.
+    pub fn of(&self, members: &HashSet<&str>) -> Vec<String> {
+        let mut listed: Vec<(usize, &str)> = members
             .iter()
-            .filter(|h| members.contains(h.name.as_str()))
-            .map(|h| h.name.clone())
+            .filter_map(|name| Some((*self.0.get(name)?, *name)))
+            .collect();
+        listed.sort_unstable();
+        listed
+            .into_iter()
+            .map(|(_, name)| name.to_string())
             .collect()
     }
 }

@@ -8,7 +8,7 @@ use indexmap::IndexMap;
 use toml::Spanned;
 
 use super::error::{self, Source};
-use super::hosts::{self, Read, Written};
+use super::hosts::{self, HostOrder, Read, Written};
 use super::raw::{RawDefaults, RawHost, RawInventory};
 use super::{Explicit, InventoryResult};
 
@@ -116,6 +116,7 @@ fn groups(
 ) -> InventoryResult<IndexMap<String, Vec<String>>> {
     let known: HashSet<&str> = written.iter().map(|h| h.name.as_str()).collect();
     let mut groups = IndexMap::with_capacity(raw_groups.len());
+    let order = HostOrder::new(written);
     for (group, raw) in raw_groups {
         let at = raw.span().start;
         let located = |reason: String| source.at(at, format!("groups.{group}: {reason}"));
@@ -132,7 +133,7 @@ fn groups(
             unknown.sort_unstable();
             return Err(located(not_hosts(&unknown)));
         }
-        groups.insert(group.clone(), Read::in_host_order(written, &members));
+        groups.insert(group.clone(), order.of(&members));
     }
     Ok(groups)
 }

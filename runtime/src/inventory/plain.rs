@@ -31,6 +31,7 @@ pub(super) fn read(source: Source) -> InventoryResult<Read> {
         } else {
             vec![entry.to_string()]
         };
+        hosts::check_total(seen.len() + names.len()).map_err(|reason| source.at(at, reason))?;
         for name in names {
             if let Some(first) = seen.get(&name) {
                 return Err(source.at(
@@ -95,6 +96,17 @@ mod tests {
         assert!(
             error("ok\nweb[01-\n")
                 .starts_with("inventory hosts.txt:2:1: \"web[01-\" is not a valid nodeset"),
+        );
+    }
+
+    #[test]
+    fn lines_of_nodesets_may_not_name_more_than_a_million_hosts() {
+        let error = read("a[1-600000]\nb[1-600000]\n").unwrap_err().to_string();
+        assert!(
+            error.starts_with(
+                "inventory hosts.txt:2:1: the inventory would name more than 1000000 hosts"
+            ),
+            "{error}"
         );
     }
 }

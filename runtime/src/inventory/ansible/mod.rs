@@ -30,7 +30,7 @@ use serde_json::Value;
 
 use super::InventoryResult;
 use super::error::{Place, Source};
-use super::hosts::{self, Read, Written};
+use super::hosts::{self, HostOrder, Read, Written};
 
 pub(super) use ini::read as read_ini;
 pub(super) use json::read as read_json;
@@ -86,18 +86,9 @@ impl Model {
         self.hosts.entry(name.to_string()).or_default()
     }
 
-    /// Refuses `more` new hosts when they would take the inventory past
-    /// [`hosts::MAX_PATTERN_HOSTS`]: each range is bounded, but a few lines of
-    /// ranges could otherwise name tens of millions.
+    /// Refuses `more` new hosts past the inventory's bound.
     fn room_for(&self, more: usize) -> Result<(), String> {
-        let total = self.hosts.len().saturating_add(more) as u64;
-        if total > hosts::MAX_PATTERN_HOSTS {
-            return Err(format!(
-                "the inventory would name more than {} hosts",
-                hosts::MAX_PATTERN_HOSTS
-            ));
-        }
-        Ok(())
+        hosts::check_total(self.hosts.len().saturating_add(more))
     }
 
     /// Puts host `name` in `group`; returns the host's own vars.
@@ -152,6 +143,7 @@ impl Model {
         }
 
         let mut groups = IndexMap::new();
+        let order = HostOrder::new(&written);
         for (name, group) in &self.groups {
             if name == ALL || name == UNGROUPED {
                 continue;
@@ -163,7 +155,7 @@ impl Model {
                 )
             })?;
             let members: HashSet<&str> = members[name.as_str()].iter().copied().collect();
-            groups.insert(name.clone(), Read::in_host_order(&written, &members));
+            groups.insert(name.clone(), order.of(&members));
         }
         Ok(Read {
             hosts: written,
