@@ -31,28 +31,19 @@ impl Certified {
     fn new() -> Certified {
         let dir = tempfile::tempdir().unwrap();
         let path = |name: &str| dir.path().join(name).display().to_string();
-        ssh_keygen(&[
-            "-q",
-            "-t",
-            "ed25519",
-            "-N",
-            "",
-            "-C",
-            "ca",
-            "-f",
-            &path("ca"),
-        ]);
-        ssh_keygen(&[
-            "-q",
-            "-t",
-            "ed25519",
-            "-N",
-            "",
-            "-C",
-            "user",
-            "-f",
-            &path("user"),
-        ]);
+        for name in ["ca", "user"] {
+            ssh_keygen(&[
+                "-q",
+                "-t",
+                "ed25519",
+                "-N",
+                "",
+                "-C",
+                name,
+                "-f",
+                &path(name),
+            ]);
+        }
         ssh_keygen(&[
             "-q",
             "-s",
