@@ -27,7 +27,7 @@ use shoal_lang::NodeSet;
 
 use super::InventoryResult;
 use super::error::{InventoryError, Source};
-use super::hosts::{self, HostOrder, MAX_PATTERN_HOSTS, NODESET_OPERATORS, Read, Written};
+use super::hosts::{self, HostOrder, MAX_INVENTORY_HOSTS, NODESET_OPERATORS, Read, Written};
 
 /// The namespace whose groups keep their own names, when a file has it.
 const DEFAULT_NAMESPACE: &str = "local";
@@ -236,9 +236,9 @@ impl Groups {
         }
         stack.pop();
         let set = result.unwrap_or_default();
-        if set.len() as u64 > MAX_PATTERN_HOSTS {
+        if set.len() as u64 > MAX_INVENTORY_HOSTS {
             return Err(definition.error(format!(
-                "the group names more than {MAX_PATTERN_HOSTS} hosts"
+                "the group names more than {MAX_INVENTORY_HOSTS} hosts"
             )));
         }
         sets.insert((namespace, group), set.clone());

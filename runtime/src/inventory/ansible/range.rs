@@ -4,7 +4,7 @@
 //! `[:3]` (from 0). A pattern may have several ranges; brackets without a
 //! `:` are left as they are, as Ansible leaves them.
 
-use crate::inventory::hosts::MAX_PATTERN_HOSTS;
+use crate::inventory::hosts::MAX_INVENTORY_HOSTS;
 
 /// Every name `pattern` stands for, in order. `Err` says what is wrong with
 /// a range, or that the pattern names too many hosts.
@@ -22,9 +22,9 @@ pub(super) fn expand(pattern: &str) -> Result<Vec<String>, String> {
         .iter()
         .map(|p| p.len() as u64)
         .fold(1u64, u64::saturating_mul);
-    if total > MAX_PATTERN_HOSTS {
+    if total > MAX_INVENTORY_HOSTS {
         return Err(format!(
-            "`{pattern}` names more than {MAX_PATTERN_HOSTS} hosts"
+            "`{pattern}` names more than {MAX_INVENTORY_HOSTS} hosts"
         ));
     }
     let mut names = vec![String::new()];
@@ -106,9 +106,9 @@ fn values(bounds: &str) -> Result<Vec<String>, String> {
         0
     };
     let count = ((last - first) / stride as u64).saturating_add(1);
-    if count > MAX_PATTERN_HOSTS {
+    if count > MAX_INVENTORY_HOSTS {
         return Err(format!(
-            "`[{bounds}]` names more than {MAX_PATTERN_HOSTS} hosts"
+            "`[{bounds}]` names more than {MAX_INVENTORY_HOSTS} hosts"
         ));
     }
     Ok((first..=last)
@@ -179,11 +179,11 @@ mod tests {
         );
         assert_eq!(
             error("w[1:99999999]"),
-            "`[1:99999999]` names more than 1000000 hosts"
+            "`[1:99999999]` names more than 100000 hosts"
         );
         assert_eq!(
-            error("w[1:1000]x[1:1001]"),
-            "`w[1:1000]x[1:1001]` names more than 1000000 hosts"
+            error("w[1:100]x[1:1001]"),
+            "`w[1:100]x[1:1001]` names more than 100000 hosts"
         );
     }
 }

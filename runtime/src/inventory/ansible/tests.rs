@@ -454,7 +454,7 @@ fn hostvars_alone_still_make_hosts() {
 #[test]
 fn a_big_range_loads_without_quadratic_work() {
     // Found by fuzzing: each host used to be checked against every member of its
-    // group, so a million-host range took hours; 100,000 took minutes.
+    // group, so a million-host range took hours; the largest allowed took minutes.
     let read = crate::inventory::Inventory::from_text(
         "[big]\nn[1:100000]\n",
         std::path::Path::new("big.ini"),
@@ -469,12 +469,12 @@ fn a_big_range_loads_without_quadratic_work() {
 }
 
 #[test]
-fn ranges_may_not_take_the_inventory_past_a_million_hosts() {
+fn ranges_may_not_take_the_inventory_past_its_bound() {
     let mut model = Model::default();
-    assert_eq!(model.room_for(1_000_000), Ok(()));
+    assert_eq!(model.room_for(100_000), Ok(()));
     model.host("first");
     assert_eq!(
-        model.room_for(1_000_000),
-        Err("the inventory would name more than 1000000 hosts".to_string())
+        model.room_for(100_000),
+        Err("the inventory would name more than 100000 hosts".to_string())
     );
 }
