@@ -172,6 +172,38 @@ fn a_black_holed_host_is_unreachable_after_the_connect_timeout_and_delays_no_oth
 }
 
 #[test]
+fn a_pooled_connection_found_dead_only_on_use_is_replaced_not_reported_lost() {
+    const HOSTS: usize = 3;
+    const REBOOTED: usize = 1;
+    let fleet = SshdFleet::start(FleetSpec::new(HOSTS));
+    let client = client(&fleet, "");
+    let mut session = client.session();
+    let rows = client.rows(&mut session, r#"hosts | run "hostname""#);
+    rows.assert_all_ok_with_own_name("before");
+
+    // The host's side of the pooled connection is gone, but no packet says so until
+    // shoal writes the next command to its idle shell. The shell never printed that
+    // command's start line, so the command is tried on a new connection (refused here),
+    // not reported as "lost while the command ran".
+    let reset = NftTable::new();
+    reset.reset_tcp(fleet.hosts()[REBOOTED].addr);
+    let rows = client.rows(&mut session, r#"hosts | run "hostname""#);
+    rows.print("reset");
+    let (statuses, errors) = (rows.text("status"), rows.text("error"));
+    assert_eq!(
+        (statuses[REBOOTED].as_str(), errors[REBOOTED].as_str()),
+        ("unreachable", "connection refused")
+    );
+    for i in (0..HOSTS).filter(|&i| i != REBOOTED) {
+        assert_eq!(statuses[i], "ok", "host {i}: {}", errors[i]);
+    }
+
+    drop(reset);
+    let rows = client.rows(&mut session, r#"hosts | run "hostname""#);
+    rows.assert_all_ok_with_own_name("after");
+}
+
+#[test]
 fn a_host_that_goes_dark_under_its_pooled_connection_ends_its_rows_and_recovers() {
     const HOSTS: usize = 4;
     const DARK: usize = 1;

@@ -81,6 +81,17 @@ impl NftTable {
         }
     }
 
+    /// Answers every TCP packet to `addr` with a reset, as a host that rebooted answers
+    /// packets of a connection it no longer knows: an open connection to it looks alive
+    /// until the client sends something, and a new one is refused.
+    pub fn reset_tcp(&self, addr: Ipv4Addr) {
+        let addr = addr.to_string();
+        nft(&[
+            "add", "rule", FAMILY, &self.name, CHAIN, "ip", "daddr", &addr, "ip", "protocol",
+            "tcp", "reject", "with", "tcp", "reset",
+        ]);
+    }
+
     /// Makes `addr` reachable only from sockets of the user `uid`: packets to it from any
     /// other process are dropped. The fleet's sshd forwards `direct-tcpip` channels from the
     /// logged-in user's own session process, so a host behind this rule is reachable through

@@ -89,11 +89,18 @@ pub(crate) fn wrap(command: &str) -> String {
 /// `$0` is `sh`, as in [`wrap`].
 pub(crate) const PERSISTENT_SHELL: &str = "exec sh -s";
 
-/// The line a persistent shell reads to run `command`: the guard, then the
-/// command's end, framed by `marker` (shell.rs reads it back).
+/// What a persistent shell prints on stdout before it begins a command:
+/// a shell lost before this line arrived never ran the command.
+pub(crate) fn start_line(marker: &str) -> String {
+    format!("{marker} go\n")
+}
+
+/// The line a persistent shell reads to run `command`: the command's start
+/// line, the guard, then the command's end, framed by `marker` (shell.rs
+/// reads it back). `marker` is hex and needs no quoting.
 pub(crate) fn in_shell(command: &str, marker: &str) -> String {
     format!(
-        "shoal_c={}; {}; {}",
+        "printf '%s go\\n' {marker}; shoal_c={}; {}; {}",
         shell_quote(command),
         guard!(),
         frame(marker)

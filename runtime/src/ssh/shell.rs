@@ -88,8 +88,9 @@ pub(crate) enum NoShell {
     Lost,
 }
 
-/// The command was not sent, because the shell was already gone or no
-/// marker could be made; it can still run another way.
+/// The command was not run: the shell was already gone, no marker could be
+/// made, or the shell was lost before it began the command (it had not
+/// printed the command's start line). It can still run another way.
 #[derive(Debug)]
 pub(crate) struct NotSent;
 
@@ -195,12 +196,19 @@ impl Shell {
             return Err(NotSent);
         }
         let mut ran = Ran::default();
-        let mut frames = Frames::new(&marker);
+        let mut frames = Frames::awaiting_start(&marker);
         let wait = tokio::select! {
             read = read_frames(&mut self.reader, &mut frames, &mut ran) => Wait::Read(read),
             () = tokio::time::sleep(timeout) => Wait::TimedOut,
             () = cancel.cancelled() => Wait::Cancelled,
         };
+        if !frames.started() && matches!(wait, Wait::Read(Read::Lost | Read::ShellFailed(_))) {
+            // A pooled connection found dead only now (a host that rebooted
+            // between queries): the command never began, so it may run on a
+            // new connection instead of being reported lost.
+            self.writer.close().await;
+            return Err(NotSent);
+        }
         let ending = match wait {
             Wait::Read(Read::Framed(status)) => {
                 ran.exit = Some(status);
@@ -234,7 +242,7 @@ async fn read_frames(reader: &mut ChannelReadHalf, frames: &mut Frames, ran: &mu
             return Read::Lost;
         };
         match message {
-            ChannelMsg::Data { data } => frames.stdout.push(&data, &mut ran.stdout),
+            ChannelMsg::Data { data } => frames.push_stdout(&data, &mut ran.stdout),
             // Extended data type 1 is stderr (RFC 4254 §5.2).
             ChannelMsg::ExtendedData { data, ext: 1 } => frames.stderr.push(&data, &mut ran.stderr),
             // The only request sent with want_reply is the exec that starts
@@ -277,13 +285,65 @@ struct Garbled;
 struct Frames {
     stdout: Frame,
     stderr: Frame,
+    start: Start,
+}
+
+/// Whether the shell has begun the command: it prints the command's start
+/// line (remote.rs) on stdout first.
+enum Start {
+    /// Not yet: the stdout read so far that could still end in the start
+    /// line. Anything before it is stray output of an earlier command's
+    /// background process, not this command's.
+    Awaiting {
+        line: Vec<u8>,
+        held: Vec<u8>,
+    },
+    Started,
 }
 
 impl Frames {
+    /// Frames with no start line to wait for (the probe of a new shell).
     fn new(marker: &Marker) -> Frames {
         Frames {
             stdout: Frame::new(marker),
             stderr: Frame::new(marker),
+            start: Start::Started,
+        }
+    }
+
+    /// Frames of a command, whose output begins after its start line.
+    fn awaiting_start(marker: &Marker) -> Frames {
+        Frames {
+            start: Start::Awaiting {
+                line: remote::start_line(&marker.0).into_bytes(),
+                held: Vec::new(),
+            },
+            ..Frames::new(marker)
+        }
+    }
+
+    fn started(&self) -> bool {
+        matches!(self.start, Start::Started)
+    }
+
+    /// Stdout data: the command's output once its start line has passed.
+    fn push_stdout(&mut self, data: &[u8], out: &mut Bounded) {
+        let Start::Awaiting { line, held } = &mut self.start else {
+            self.stdout.push(data, out);
+            return;
+        };
+        held.extend_from_slice(data);
+        match held.windows(line.len()).position(|w| w == line.as_slice()) {
+            Some(at) => {
+                let rest = held.split_off(at + line.len());
+                self.start = Start::Started;
+                self.stdout.push(&rest, out);
+            }
+            None => {
+                // Only a tail shorter than the line can still be its start.
+                let keep = held.len().min(line.len() - 1);
+                held.drain(..held.len() - keep);
+            }
         }
     }
 
@@ -536,14 +596,15 @@ mod tests {
             stdin
                 .write_all(remote::in_shell(command, &m.0).as_bytes())
                 .expect("write");
-            let mut frames = Frames::new(&m);
+            let mut frames = Frames::awaiting_start(&m);
             let mut ran = Ran::default();
             // The frame's line is the last one the shell writes on each
             // stream, so reading line by line never blocks past it.
             while !ended(&frames.stdout) {
                 let line = read_line(&mut self.stdout);
-                frames.stdout.push(&line, &mut ran.stdout);
+                frames.push_stdout(&line, &mut ran.stdout);
             }
+            assert!(frames.started(), "the start line came first");
             while !ended(&frames.stderr) {
                 let line = read_line(&mut self.stderr);
                 frames.stderr.push(&line, &mut ran.stderr);
@@ -571,6 +632,26 @@ mod tests {
             drop(self.child.stdin.take());
             let _ = self.child.wait();
         }
+    }
+
+    #[test]
+    fn output_before_the_start_line_is_not_the_commands_and_a_split_line_is_found() {
+        let m = marker();
+        let line = remote::start_line(&m.0);
+        let stream = format!("stray from the background\n{line}out");
+        // Cut the stream at every byte: the start line is found across reads.
+        for cut in 0..stream.len() {
+            let mut frames = Frames::awaiting_start(&m);
+            let mut ran = Ran::default();
+            frames.push_stdout(&stream.as_bytes()[..cut], &mut ran.stdout);
+            frames.push_stdout(&stream.as_bytes()[cut..], &mut ran.stdout);
+            assert!(frames.started(), "cut at {cut}");
+            frames.flush(&mut ran);
+            assert_eq!(ran.stdout.finish("stdout").0, "out", "cut at {cut}");
+        }
+        let mut frames = Frames::awaiting_start(&m);
+        frames.push_stdout(b"nothing yet", &mut Ran::default().stdout);
+        assert!(!frames.started());
     }
 
     #[test]
