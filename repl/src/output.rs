@@ -95,6 +95,14 @@ pub fn print_inventory(engine: &Engine, printer: &Printer) {
             .collect();
         println!("groups: {}", groups.join(", "));
     }
+    if !fleet.ssh_config.is_empty() {
+        let names: Vec<&str> = fleet.ssh_config.iter().map(|h| h.name.as_str()).collect();
+        println!(
+            "ssh_config: {} hosts ({}): `hosts from ssh_config`",
+            names.len(),
+            shoal_lang::fold_hosts(&names)
+        );
+    }
 }
 
 /// `:vars`: the saved results, with their sizes.

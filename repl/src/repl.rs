@@ -69,8 +69,13 @@ pub fn run(engine: &mut Engine, printer: &Printer) -> rustyline::Result<()> {
         // A first run has no history yet; that is not an error.
         let _ = editor.load_history(path);
     }
+    let from_ssh_config = match engine.session.fleet.ssh_config.len() {
+        0 => String::new(),
+        n => format!(" (and {n} in ssh_config)"),
+    };
     eprintln!(
-        "shoal: {} hosts. Type `help`, `:hosts`, `:vars`; Tab completes; Ctrl-D exits.",
+        "shoal: {} hosts{from_ssh_config}. Type `help`, `:hosts`, `:vars`; Tab completes; \
+         Ctrl-D exits.",
         engine.inventory.hosts.len()
     );
     loop {
