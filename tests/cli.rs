@@ -438,3 +438,42 @@ fn sigint_during_a_run_prints_what_finished_and_the_cancelled_rows_and_exits_130
         });
     }
 }
+
+#[test]
+fn with_only_an_ssh_config_the_shell_counts_and_lists_its_hosts() {
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("ssh_config");
+    std::fs::write(
+        &config,
+        "Host web1 web2 db-1\n  User x\nHost *.internal\n  Port 2200\n",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shoal"))
+        .arg("-F")
+        .arg(&config)
+        .env("HOME", home.path())
+        .env("NO_COLOR", "1")
+        .env_remove("SHOAL_INVENTORY")
+        .env_remove("ANSIBLE_INVENTORY")
+        .current_dir(home.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the shoal binary runs");
+    use std::io::Write as _;
+    child.stdin.take().unwrap().write_all(b":hosts\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(
+        stderr.starts_with("shoal: 0 hosts (and 3 in ssh_config)."),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("ssh_config: 3 hosts (db-1,web[1-2]): `hosts from ssh_config`"),
+        "{stdout}"
+    );
+}
