@@ -4,7 +4,7 @@
 //! the inventory's defaults; and the `ProxyJump` chain in front of it.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -82,6 +82,7 @@ impl Routes {
         let resolver = Resolver {
             inventory,
             ssh_config,
+            local: paths::Env::from_process(),
         };
         let mut routes: Vec<(String, Route)> = inventory
             .hosts
@@ -126,6 +127,8 @@ impl Routes {
 struct Resolver<'a> {
     inventory: &'a Inventory,
     ssh_config: &'a SshConfig,
+    /// `%d` and `%u` of ssh_config's path tokens.
+    local: paths::Env,
 }
 
 impl Resolver<'_> {
@@ -207,12 +210,21 @@ impl Resolver<'_> {
                 .or(entry.map(|e| e.port))
                 .unwrap_or(defaults.default_port),
         };
+        let tokens = Tokens {
+            alias: name,
+            host: &addr,
+            port,
+            user: &user,
+            local: &self.local,
+        };
         let identity_files = match &ssh.identity_files {
-            Some(files) if flags.identity_files.is_empty() => files.clone(),
+            Some(files) if flags.identity_files.is_empty() => {
+                files.iter().map(|f| tokens.expand(f)).collect()
+            }
             _ => defaults.identity_files.clone(),
         };
         let known_hosts = match (&flags.known_hosts, &ssh.known_hosts) {
-            (None, Some(file)) => file.clone(),
+            (None, Some(file)) => tokens.expand(file),
             _ => defaults.known_hosts.clone(),
         };
         let host_keys = if flags.accept_new {
@@ -220,6 +232,7 @@ impl Resolver<'_> {
         } else {
             ssh.host_keys.unwrap_or(HostKeyPolicy::Strict)
         };
+        let certificate_file = ssh.certificate_file.as_ref().map(|f| tokens.expand(f));
         Endpoint {
             label: name.to_string(),
             addr,
@@ -227,7 +240,7 @@ impl Resolver<'_> {
             user,
             identity_files,
             identities_only: ssh.identities_only.unwrap_or(false),
-            certificate_file: ssh.certificate_file.clone(),
+            certificate_file,
             known_hosts,
             host_keys,
         }
@@ -255,6 +268,53 @@ impl Resolver<'_> {
             endpoint.port = port;
         }
         Ok(endpoint)
+    }
+}
+
+/// What ssh_config's `%` tokens in a path stand for, for one host: `%h`
+/// (the address), `%n` (the name as given), `%p`, `%r` (the remote user),
+/// `%u` (the local user), `%d` (the local home) and `%%`. Others are left as
+/// written.
+struct Tokens<'a> {
+    alias: &'a str,
+    host: &'a str,
+    port: u16,
+    user: &'a str,
+    local: &'a paths::Env,
+}
+
+impl Tokens<'_> {
+    fn expand(&self, path: &Path) -> PathBuf {
+        let text = path.to_string_lossy();
+        if !text.contains('%') {
+            return path.to_path_buf();
+        }
+        let mut expanded = String::with_capacity(text.len());
+        let mut chars = text.chars();
+        while let Some(c) = chars.next() {
+            if c != '%' {
+                expanded.push(c);
+                continue;
+            }
+            match chars.next() {
+                Some('%') => expanded.push('%'),
+                Some('h') => expanded.push_str(self.host),
+                Some('n') => expanded.push_str(self.alias),
+                Some('p') => expanded.push_str(&self.port.to_string()),
+                Some('r') => expanded.push_str(self.user),
+                Some('u') => expanded.push_str(self.local.user.as_deref().unwrap_or("%u")),
+                Some('d') => match &self.local.home {
+                    Some(home) => expanded.push_str(&home.to_string_lossy()),
+                    None => expanded.push_str("%d"),
+                },
+                Some(other) => {
+                    expanded.push('%');
+                    expanded.push(other);
+                }
+                None => expanded.push('%'),
+            }
+        }
+        PathBuf::from(expanded)
     }
 }
 

@@ -184,3 +184,26 @@ fn match_blocks_are_named_with_their_lines() {
     );
     assert_eq!(route(&routes, "plain").target.port, 2000);
 }
+
+#[test]
+fn percent_tokens_in_ssh_config_paths_are_expanded_per_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = inventory(dir.path(), INVENTORY, &Overrides::default());
+    let config = ssh_config(
+        dir.path(),
+        "Host plain\n  HostName 10.0.0.9\n  IdentityFile /keys/%n-%r@%h:%p\n  \
+         UserKnownHostsFile /kh/%h_100%%\n  CertificateFile /certs/%n-%x\n",
+    );
+    let routes = Routes::resolve(&inventory, &config);
+    let plain = &route(&routes, "plain").target;
+    assert_eq!(
+        plain.identity_files,
+        [PathBuf::from("/keys/plain-fromdefaults@10.0.0.9:2000")]
+    );
+    assert_eq!(plain.known_hosts, PathBuf::from("/kh/10.0.0.9_100%"));
+    // Tokens shoal does not know are left as written.
+    assert_eq!(
+        plain.certificate_file,
+        Some(PathBuf::from("/certs/plain-%x"))
+    );
+}
