@@ -88,7 +88,7 @@ fn an_empty_selection_is_an_error_that_shows_what_each_part_matched() {
     let client = client(&fleet);
     let mut session = client.session();
     let query = "hosts @db & ~ /^web/ | run \"hostname\"";
-    let plan = shoal_lang::compile(query).unwrap();
+    let plan = shoal_stdlib::compile(query).unwrap();
     let error = session
         .eval(&plan.statements[0], &client.executor, &mut Quiet)
         .unwrap_err();

@@ -8,7 +8,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(source) = std::str::from_utf8(data) else {
         return;
     };
-    if let Err(error) = shoal_lang::compile(source) {
+    if let Err(error) = shoal_stdlib::compile(source) {
         // Rendering slices the source at the error's span: a span that is
         // out of range or not on a character boundary would panic here.
         let _ = error.render(source, false);

@@ -111,88 +111,14 @@ pub enum SetOperand {
     Regex { regex: Value },
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Stage {
-    pub kind: StageKind,
-    pub span: Span,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "stage", rename_all = "snake_case")]
-pub enum StageKind {
-    /// `filter PRED`, or its alias `where PRED`
-    Filter { predicate: Expr },
-    /// `run "CMD" [timeout=DUR] [as NAME]`
-    Run {
-        command: Value,
-        options: Vec<RunOption>,
-    },
-    /// `select COL, ...`
-    Select { columns: Vec<Ident> },
-    /// `sort COL [desc], ...`
-    Sort { keys: Vec<SortKey> },
-    /// `head N`
-    Head { count: Value },
-    /// `count` or `count by COL, ...`
-    Count { by: Vec<Ident> },
-    /// `distinct COL, ...`
-    Distinct { columns: Vec<Ident> },
-    /// `diff A B`, `diff where PRED` or `diff by COL`, then options
-    Diff {
-        split: DiffSplit,
-        options: Vec<StageOption>,
-    },
-    /// `gather [COL, ...]`, or its alias `fold`
-    Gather { columns: Vec<Ident> },
-    /// `lines [COL]`
-    Lines { column: Option<Ident> },
-    /// `extract COL /regex/`
-    Extract { column: Ident, regex: Value },
-    /// `parse COL "pattern {name} {value:int}"`
-    Parse { column: Ident, pattern: Value },
-    /// `columns [COL]`
-    Columns { column: Option<Ident> },
-    /// `kv [COL]`
-    Kv { column: Option<Ident> },
-    /// `json [COL]`
-    Json { column: Option<Ident> },
-    /// `facts [timeout=DUR]`
-    Facts { options: Vec<StageOption> },
-    /// `stats COL [by COL, ...]`
-    Stats { column: Ident, by: Vec<Ident> },
-    /// `top COL [N]`, or with `least`, `rare COL [N]`
-    Top {
-        column: Ident,
-        count: Option<Value>,
-        least: bool,
-    },
-    /// `outliers COL [by COL, ...] [keep=all] [threshold=Z]`
-    Outliers {
-        column: Ident,
-        by: Vec<Ident>,
-        options: Vec<StageOption>,
-    },
-}
-
-/// How `diff` splits its input into the two populations it compares.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "split", rename_all = "snake_case")]
-pub enum DiffSplit {
-    /// `diff $bad $good`, `diff @canary @web` or `diff bad good`
-    Sides { a: DiffSide, b: DiffSide },
-    /// `diff where PRED`: the matching rows against the rest
-    Where { predicate: Expr },
-    /// `diff by COL`: COL's two values
-    By { column: Ident },
-}
-
-/// One side of `diff A B`.
+/// One stage as written: its name, and its text up to the next `|`, which
+/// the planner checks against the stage's signature (`bind.rs`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DiffSide {
-    /// True for `@group`; false for `$name` and a bare name, both of which
-    /// mean a saved result.
-    pub group: bool,
-    pub name: String,
+pub struct Stage {
+    pub name: Ident,
+    /// Everything after the name; its span is where it stands in the source.
+    pub text: String,
+    pub text_span: Span,
     pub span: Span,
 }
 
@@ -204,11 +130,14 @@ pub struct StageOption {
     pub span: Span,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "option", rename_all = "snake_case")]
-pub enum RunOption {
-    Timeout { value: Value, span: Span },
-    As { name: Ident, span: Span },
+/// One side of `diff A B`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DiffSide {
+    /// True for `@group`; false for `$name` and a bare name, both of which
+    /// mean a saved result.
+    pub group: bool,
+    pub name: String,
+    pub span: Span,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -147,15 +147,8 @@ fn quoted(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use crate::plan::{Op, PlanSource, Predicate};
-
-    fn predicate(source: &str) -> Predicate {
-        let plan = crate::compile(&format!("hosts | filter {source}")).unwrap();
-        match &plan.statements[0].ops[0] {
-            Op::Filter { predicate } => predicate.clone(),
-            other => panic!("expected a filter, got {other:?}"),
-        }
-    }
+    use crate::plan::{PlanSource, Predicate};
+    use crate::planner::test_catalog::{TestCatalog, predicate};
 
     #[test]
     fn predicates_print_as_they_are_written() {
@@ -208,7 +201,7 @@ mod tests {
             "~ /^db-.*-prod$/",
             "~ /a\\/b/, db[1-3],web1 & @prod",
         ] {
-            let plan = crate::compile(&format!("hosts {source}")).unwrap();
+            let plan = crate::compile(&format!("hosts {source}"), &TestCatalog).unwrap();
             let PlanSource::Select { terms, .. } = &plan.statements[0].source else {
                 panic!("expected a selection for {source}");
             };

@@ -5,17 +5,26 @@
 //! ```text
 //!   "hosts @web | run \"uptime\" | count by status"
 //!        │
-//!        ▼  parse()      pest grammar (grammar.pest) → ast::Program, spans on every node
-//!        │
-//!        ▼  plan()       checks arguments, resolves durations → plan::Plan (one Op per stage)
-//!        │
-//!        ▼  (shoal-stdlib evaluates the Plan against DataFrames; shoal-runtime runs SSH)
+//!        ▼  parse()      pest grammar (grammar.pest) → ast::Program: sources, and each
+//!        │               stage as its name and its text; spans on every node
+//!        ▼  plan()       planner.rs resolves sources; for each stage, the Catalog's
+//!        │               Signature checks its text (bind.rs) into typed Args, which
+//!        │               the stage turns into its typed operator → plan::Plan<Op>
+//!        ▼  (shoal-stdlib's registry is the Catalog and evaluates the Plan against
+//!            DataFrames; shoal-runtime runs SSH)
 //! ```
+//!
+//! The modules depend on each other one way: `ast`, `span`, `error`,
+//! `signature` and the `plan` model at the bottom; `parser` on the AST;
+//! `shell` and `pattern` on the model; `check` on the AST and the model;
+//! `bind` on `check` and the parser; `planner` on `bind`.
 //!
 //! Every failure along the way is an [`Error`]: a reason, a [`Span`] and
 //! hints, rendered once with a caret by [`Error::render`].
 
 pub mod ast;
+pub mod bind;
+mod check;
 mod display;
 mod duration;
 mod error;
@@ -23,21 +32,28 @@ mod nodes;
 mod parser;
 mod pattern;
 pub mod plan;
+pub mod planner;
 mod shell;
+pub mod signature;
 mod span;
 mod suggest;
 
+pub use bind::{Arg, Args, FromArg, Millis};
+pub use check::compile_regex;
 pub use display::selection_text;
 pub use duration::parse_duration;
 pub use error::{Error, Result};
 pub use nodes::{NodeSet, fold_hosts, parse_nodeset};
-pub use parser::{STAGE_NAMES, parse};
-pub use plan::{Plan, plan};
-pub use shell::{render_command, shell_quote};
+pub use parser::parse;
+pub use pattern::compile as compile_pattern;
+pub use plan::Plan;
+pub use planner::{Catalog, plan};
+pub use shell::{render_command, shell_quote, template as command_template};
+pub use signature::{Kind, Param, Signature};
 pub use span::Span;
 pub use suggest::did_you_mean;
 
-/// Parses and plans in one step: what callers that only want a Plan use.
-pub fn compile(source: &str) -> Result<Plan> {
-    plan(&parse(source)?)
+/// Parses and plans in one step, with stages from `catalog`.
+pub fn compile<C: Catalog>(source: &str, catalog: &C) -> Result<Plan<C::Op>> {
+    plan(&parse(source)?, catalog)
 }

@@ -12,18 +12,10 @@ use pest_derive::Parser;
 use crate::ast::*;
 use crate::error::{Error, Result};
 use crate::span::Span;
-use crate::suggest::did_you_mean;
 
 #[derive(Parser)]
 #[grammar = "grammar.pest"]
 struct ShoalParser;
-
-/// Every stage name and alias the grammar knows, for suggestions and help.
-pub const STAGE_NAMES: &[&str] = &[
-    "filter", "where", "run", "select", "sort", "head", "count", "distinct", "diff", "gather",
-    "fold", "lines", "extract", "parse", "columns", "kv", "json", "facts", "stats", "top", "rare",
-    "outliers",
-];
 
 /// `not` binds tighter than `and`, which binds tighter than `or`.
 static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
@@ -149,152 +141,36 @@ fn build_selection(pair: Pair<Rule>) -> SourceKind {
 
 fn build_stage(pair: Pair<Rule>) -> Result<Stage> {
     let span = Span::from(pair.as_span());
-    let stage = first_inner(pair);
-    let rule = stage.as_rule();
-    let mut parts = stage.into_inner();
-    let keyword = next(&mut parts);
-    let kind = match rule {
-        Rule::filter_stage => StageKind::Filter {
-            predicate: build_predicate(next(&mut parts)),
-        },
-        Rule::run_stage => StageKind::Run {
-            command: build_string(next(&mut parts)),
-            options: parts.map(build_run_option).collect(),
-        },
-        Rule::select_stage => StageKind::Select {
-            columns: build_column_list(next(&mut parts)),
-        },
-        Rule::sort_stage => StageKind::Sort {
-            keys: parts.map(build_sort_key).collect(),
-        },
-        Rule::head_stage => StageKind::Head {
-            count: build_value(next(&mut parts)),
-        },
-        Rule::count_stage => StageKind::Count {
-            // `count by a, b`: the pair after `by` is the column list.
-            by: parts.nth(1).map(build_column_list).unwrap_or_default(),
-        },
-        Rule::distinct_stage => StageKind::Distinct {
-            columns: build_column_list(next(&mut parts)),
-        },
-        Rule::diff_stage => StageKind::Diff {
-            split: build_diff_split(next(&mut parts)),
-            options: parts.map(build_stage_option).collect(),
-        },
-        Rule::gather_stage => StageKind::Gather {
-            columns: parts.next().map(build_column_list).unwrap_or_default(),
-        },
-        Rule::lines_stage => StageKind::Lines {
-            column: parts.next().map(build_ident),
-        },
-        Rule::extract_stage => StageKind::Extract {
-            column: build_ident(next(&mut parts)),
-            regex: build_regex(next(&mut parts)),
-        },
-        Rule::parse_stage => StageKind::Parse {
-            column: build_ident(next(&mut parts)),
-            pattern: build_string(next(&mut parts)),
-        },
-        Rule::columns_stage => StageKind::Columns {
-            column: parts.next().map(build_ident),
-        },
-        Rule::kv_stage => StageKind::Kv {
-            column: parts.next().map(build_ident),
-        },
-        Rule::json_stage => StageKind::Json {
-            column: parts.next().map(build_ident),
-        },
-        Rule::facts_stage => StageKind::Facts {
-            options: parts.map(build_stage_option).collect(),
-        },
-        Rule::stats_stage => StageKind::Stats {
-            column: build_ident(next(&mut parts)),
-            by: parts.nth(1).map(build_column_list).unwrap_or_default(),
-        },
-        Rule::top_stage => StageKind::Top {
-            column: build_ident(next(&mut parts)),
-            count: parts.next().map(build_value),
-            least: keyword.as_rule() == Rule::kw_rare,
-        },
-        Rule::outliers_stage => {
-            let column = build_ident(next(&mut parts));
-            let mut by = Vec::new();
-            let mut options = Vec::new();
-            for part in parts {
-                match part.as_rule() {
-                    Rule::column_list => by = build_column_list(part),
-                    Rule::stage_option => options.push(build_stage_option(part)),
-                    _ => {} // kw_by
-                }
-            }
-            StageKind::Outliers {
-                column,
-                by,
-                options,
-            }
-        }
-        Rule::unknown_stage => return Err(unknown_stage(&keyword)),
-        rule => unreachable!("build_stage: unexpected {rule:?}"),
-    };
-    Ok(Stage { kind, span })
-}
-
-fn unknown_stage(name: &Pair<Rule>) -> Error {
-    let word = name.as_str();
-    let error = Error::new(
-        format!("unknown stage `{word}`"),
-        Span::from(name.as_span()),
-    );
-    let lower = word.to_lowercase();
-    if lower != word && STAGE_NAMES.contains(&lower.as_str()) {
-        return error.with_hint(format!("stage names are lower-case: '{lower}'"));
-    }
-    match did_you_mean(word, STAGE_NAMES.iter().copied()) {
-        Some(known) => error.with_hint(format!("did you mean '{known}'?")),
-        None => error.with_hint(format!("the stages are: {}", STAGE_NAMES.join(", "))),
-    }
-}
-
-fn build_run_option(pair: Pair<Rule>) -> RunOption {
-    let option = first_inner(pair);
-    let span = Span::from(option.as_span());
-    let rule = option.as_rule();
-    let argument = option
-        .into_inner()
-        .nth(1)
-        .expect("run option has an argument");
-    match rule {
-        Rule::timeout_option => RunOption::Timeout {
-            value: build_value(argument),
-            span,
-        },
-        Rule::as_option => RunOption::As {
-            name: build_ident(argument),
-            span,
-        },
-        rule => unreachable!("build_run_option: unexpected {rule:?}"),
-    }
-}
-
-fn build_diff_split(pair: Pair<Rule>) -> DiffSplit {
-    let rule = pair.as_rule();
     let mut parts = pair.into_inner();
-    match rule {
-        Rule::diff_where => DiffSplit::Where {
-            predicate: build_predicate(parts.nth(1).expect("diff where has a predicate")),
-        },
-        Rule::diff_by => DiffSplit::By {
-            column: build_ident(parts.nth(1).expect("diff by has a column")),
-        },
-        Rule::diff_sides => DiffSplit::Sides {
-            a: build_diff_side(next(&mut parts)),
-            b: build_diff_side(next(&mut parts)),
-        },
-        rule => unreachable!("build_diff_split: unexpected {rule:?}"),
-    }
+    let name = build_ident(next(&mut parts));
+    let text = next(&mut parts);
+    Ok(Stage {
+        name,
+        text: text.as_str().to_string(),
+        text_span: Span::from(text.as_span()),
+        span,
+    })
 }
 
-fn build_diff_side(pair: Pair<Rule>) -> DiffSide {
+/// Parses one stage argument with `rule` (one of the `arg_*` rules) from
+/// `text`: the stage's text with everything before offset `start` blanked
+/// out, so that spans stay those of the source. Returns the argument's inner
+/// pairs.
+pub(crate) fn parse_argument(
+    text: &str,
+    start: usize,
+    rule: Rule,
+    keep: impl Fn(Rule) -> bool,
+) -> Result<pest::iterators::Pairs<'_, Rule>> {
+    let mut pairs = ShoalParser::parse(rule, text)
+        .map_err(|error| translate_pest_error_keeping(text, start, error, keep))?;
+    Ok(pairs
+        .next()
+        .expect("pest yields the argument rule")
+        .into_inner())
+}
+
+pub(crate) fn build_diff_side(pair: Pair<Rule>) -> DiffSide {
     let span = Span::from(pair.as_span());
     let inner = first_inner(pair);
     let group = inner.as_rule() == Rule::group;
@@ -305,12 +181,18 @@ fn build_diff_side(pair: Pair<Rule>) -> DiffSide {
     DiffSide { group, name, span }
 }
 
-fn build_stage_option(pair: Pair<Rule>) -> StageOption {
+pub(crate) fn build_stage_option(pair: Pair<Rule>) -> StageOption {
     let span = Span::from(pair.as_span());
     let mut parts = pair.into_inner();
     let name = build_ident(next(&mut parts));
-    let value = first_inner(next(&mut parts));
-    let value = match value.as_rule() {
+    let value = build_option_value(next(&mut parts));
+    StageOption { name, value, span }
+}
+
+/// A value that may also be a percentage (`10%`).
+pub(crate) fn build_option_value(pair: Pair<Rule>) -> Value {
+    let value = first_inner(pair);
+    match value.as_rule() {
         Rule::percent => Value {
             kind: ValueKind::Percent,
             text: value.as_str().to_string(),
@@ -318,11 +200,10 @@ fn build_stage_option(pair: Pair<Rule>) -> StageOption {
             escapes: Vec::new(),
         },
         _ => build_value(value),
-    };
-    StageOption { name, value, span }
+    }
 }
 
-fn build_sort_key(pair: Pair<Rule>) -> SortKey {
+pub(crate) fn build_sort_key(pair: Pair<Rule>) -> SortKey {
     let span = Span::from(pair.as_span());
     let mut parts = pair.into_inner();
     let column = build_ident(next(&mut parts));
@@ -336,18 +217,18 @@ fn build_sort_key(pair: Pair<Rule>) -> SortKey {
     }
 }
 
-fn build_column_list(pair: Pair<Rule>) -> Vec<Ident> {
+pub(crate) fn build_column_list(pair: Pair<Rule>) -> Vec<Ident> {
     pair.into_inner().map(build_ident).collect()
 }
 
-fn build_ident(pair: Pair<Rule>) -> Ident {
+pub(crate) fn build_ident(pair: Pair<Rule>) -> Ident {
     Ident {
         name: pair.as_str().to_string(),
         span: Span::from(pair.as_span()),
     }
 }
 
-fn build_predicate(pair: Pair<Rule>) -> Expr {
+pub(crate) fn build_predicate(pair: Pair<Rule>) -> Expr {
     PRATT
         .map_primary(|primary| match primary.as_rule() {
             Rule::predicate => build_predicate(primary),
@@ -427,7 +308,7 @@ fn build_comparison(pair: Pair<Rule>) -> Expr {
     Expr { kind, span }
 }
 
-fn build_value(pair: Pair<Rule>) -> Value {
+pub(crate) fn build_value(pair: Pair<Rule>) -> Value {
     let inner = first_inner(pair);
     let span = Span::from(inner.as_span());
     let kind = match inner.as_rule() {
@@ -445,7 +326,7 @@ fn build_value(pair: Pair<Rule>) -> Value {
     }
 }
 
-fn build_string(pair: Pair<Rule>) -> Value {
+pub(crate) fn build_string(pair: Pair<Rule>) -> Value {
     let span = Span::from(pair.as_span());
     let inner = first_inner(pair);
     let (text, escapes) = match inner.as_rule() {
@@ -461,7 +342,7 @@ fn build_string(pair: Pair<Rule>) -> Value {
     }
 }
 
-fn build_regex(pair: Pair<Rule>) -> Value {
+pub(crate) fn build_regex(pair: Pair<Rule>) -> Value {
     let span = Span::from(pair.as_span());
     // `\/` is how a slash is written inside `/.../`; the regex engine wants `/`.
     let text = first_inner(pair).as_str().replace("\\/", "/");
@@ -534,39 +415,18 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         Rule::set_op => "`&`, `!` or `,`",
         Rule::host_list | Rule::kw_from => "`from ssh_config`",
         Rule::list_name => "a host list such as `ssh_config`",
-        Rule::stage | Rule::unknown_stage => "a stage",
-        Rule::filter_stage | Rule::kw_filter => "`filter`",
-        Rule::kw_where => "`where`",
-        Rule::run_stage | Rule::kw_run => "`run`",
-        Rule::run_option | Rule::timeout_option | Rule::kw_timeout => "`timeout=DURATION`",
+        Rule::stage | Rule::stage_name => "a stage",
         Rule::as_option | Rule::kw_as => "`as NAME`",
-        Rule::select_stage | Rule::kw_select => "`select`",
-        Rule::sort_stage | Rule::kw_sort => "`sort`",
-        Rule::sort_key => "a column to sort by",
+        Rule::sort_keys | Rule::sort_key => "a column to sort by",
         Rule::sort_order | Rule::kw_desc | Rule::kw_asc => "`desc` or `asc`",
-        Rule::head_stage | Rule::kw_head => "`head`",
-        Rule::count_stage | Rule::kw_count => "`count`",
-        Rule::kw_by => "`by`",
-        Rule::distinct_stage | Rule::kw_distinct => "`distinct`",
         Rule::column_list | Rule::column => "a column name",
-        Rule::diff_stage | Rule::kw_diff => "`diff`",
-        Rule::diff_where | Rule::diff_by | Rule::diff_sides | Rule::diff_side => {
+        Rule::diff_side => {
             "`where CONDITION`, `by COLUMN`, or two saved results such as `$bad $good`"
         }
-        Rule::gather_stage | Rule::kw_gather | Rule::kw_fold => "`gather`",
-        Rule::lines_stage | Rule::kw_lines => "`lines`",
-        Rule::extract_stage | Rule::kw_extract => "`extract`",
-        Rule::parse_stage | Rule::kw_parse => "`parse`",
-        Rule::columns_stage | Rule::kw_columns => "`columns`",
-        Rule::kv_stage | Rule::kw_kv => "`kv`",
-        Rule::json_stage | Rule::kw_json => "`json`",
-        Rule::facts_stage | Rule::kw_facts => "`facts`",
-        Rule::stats_stage | Rule::kw_stats => "`stats`",
-        Rule::top_stage | Rule::kw_top | Rule::kw_rare => "`top` or `rare`",
-        Rule::outliers_stage | Rule::kw_outliers => "`outliers`",
         Rule::stage_option | Rule::option_value | Rule::percent => {
             "an option such as `threshold=10%`"
         }
+        Rule::stage_end => "the end of the statement",
 
         Rule::predicate | Rule::comparison => "a condition such as `az = us-east-1a`",
         Rule::exists | Rule::kw_exists => "`exists COLUMN`",
@@ -596,6 +456,18 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
 }
 
 fn translate_pest_error(source: &str, error: pest::error::Error<Rule>) -> Error {
+    translate_pest_error_keeping(source, 0, error, |_| true)
+}
+
+/// Translates a pest error, naming only the expected rules that `keep`
+/// accepts: a stage without options is not told it could take one. Nothing
+/// before `start` was parsed, so an error never points there.
+fn translate_pest_error_keeping(
+    source: &str,
+    start: usize,
+    error: pest::error::Error<Rule>,
+    keep: impl Fn(Rule) -> bool,
+) -> Error {
     let mut at = match error.location {
         InputLocation::Pos(pos) => pos,
         InputLocation::Span((start, _)) => start,
@@ -606,7 +478,7 @@ fn translate_pest_error(source: &str, error: pest::error::Error<Rule>) -> Error 
         .trim()
         .is_empty()
     {
-        at = at.min(source.trim_end().len());
+        at = at.min(source.trim_end().len()).max(start);
     }
     let found = found_token(source, at);
     let span = Span::new(at, at + found.len());
@@ -618,7 +490,7 @@ fn translate_pest_error(source: &str, error: pest::error::Error<Rule>) -> Error 
     let mut expected: Vec<&str> = Vec::new();
     let mut expected_rules: Vec<Rule> = Vec::new();
     if let ErrorVariant::ParsingError { positives, .. } = &error.variant {
-        for rule in positives {
+        for rule in positives.iter().filter(|rule| keep(**rule)) {
             if let Some(name) = rule_name(*rule)
                 && !expected.contains(&name)
             {
@@ -626,15 +498,6 @@ fn translate_pest_error(source: &str, error: pest::error::Error<Rule>) -> Error 
                 expected_rules.push(*rule);
             }
         }
-    }
-    // After `diff`, `where` and `by` are already named by the split's own text.
-    if expected_rules.iter().any(|r| {
-        matches!(
-            r,
-            Rule::diff_where | Rule::diff_by | Rule::diff_sides | Rule::diff_side
-        )
-    }) {
-        expected.retain(|name| *name != "`where`" && *name != "`by`");
     }
     let reason = if expected.is_empty() {
         format!("unexpected {found_words}")
@@ -673,9 +536,7 @@ fn found_token(source: &str, at: usize) -> &str {
 fn hints_for(source: &str, expected: &[Rule], found: &str) -> Vec<String> {
     let mut hints = Vec::new();
     let lower = found.to_lowercase();
-    if lower != found
-        && (lower == "hosts" || lower == "let" || STAGE_NAMES.contains(&lower.as_str()))
-    {
+    if lower != found && (lower == "hosts" || lower == "let") {
         hints.push(format!("keywords are lower-case: `{lower}`"));
     }
     if source.matches('(').count() > source.matches(')').count() {
@@ -684,7 +545,10 @@ fn hints_for(source: &str, expected: &[Rule], found: &str) -> Vec<String> {
     if found.starts_with('=') && expected.contains(&Rule::value) {
         hints.push("equality is a single `=`: az = us-east-1a".to_string());
     }
-    if expected.contains(&Rule::column) || expected.contains(&Rule::column_list) {
+    if expected.contains(&Rule::column)
+        || expected.contains(&Rule::column_list)
+        || expected.contains(&Rule::sort_keys)
+    {
         hints.push("name a column, such as `host`, `status` or a tag like `az`".to_string());
     }
     if expected.contains(&Rule::sort_order) {
@@ -707,17 +571,14 @@ fn hints_for(source: &str, expected: &[Rule], found: &str) -> Vec<String> {
     } else if found.starts_with('/') && !found[1..].contains('/') {
         hints.push("this regex is never closed: add the closing `/`".to_string());
     }
-    if expected
-        .iter()
-        .any(|r| matches!(r, Rule::diff_sides | Rule::diff_side))
-    {
+    if expected.contains(&Rule::diff_side) {
         hints.push(
             "diff compares two populations: `diff $bad $good`, `diff where health = FAIL` or `diff by az`"
                 .to_string(),
         );
     }
-    if expected.contains(&Rule::stage) {
-        hints.push(format!("the stages are: {}", STAGE_NAMES.join(", ")));
+    if expected.contains(&Rule::stage) || expected.contains(&Rule::stage_name) {
+        hints.push("`shoal help` lists every stage, for example filter, run and count".to_string());
     }
     if expected
         .iter()
@@ -784,20 +645,15 @@ mod tests {
 
     #[test]
     fn not_binds_tighter_than_and_which_binds_tighter_than_or() {
-        let program = parse("hosts | filter not a=1 and b=2 or c=3").unwrap();
-        let Statement::Pipeline(pipeline) = &program.statements[0] else {
-            panic!("expected a pipeline");
-        };
-        let StageKind::Filter { predicate } = &pipeline.stages[0].kind else {
-            panic!("expected a filter");
-        };
-        let ExprKind::Or { left, .. } = &predicate.kind else {
+        use crate::plan::Predicate;
+        let predicate = crate::planner::test_catalog::predicate("not a=1 and b=2 or c=3");
+        let Predicate::Or { left, .. } = &predicate else {
             panic!("`or` should be at the root: {predicate:?}");
         };
-        let ExprKind::And { left: not, .. } = &left.kind else {
+        let Predicate::And { left: not, .. } = left.as_ref() else {
             panic!("`and` should be under `or`");
         };
-        assert!(matches!(not.kind, ExprKind::Not { .. }));
+        assert!(matches!(not.as_ref(), Predicate::Not { .. }));
     }
 
     fn source_kind(query: &str) -> SourceKind {

@@ -8,7 +8,7 @@ use crate::plan::{BUILTIN_COLUMNS, FieldKind, ParseField};
 /// Compiles a pattern. Literal text matches itself, except that a run of
 /// blanks matches any run of blanks (aligned output pads with spaces), and
 /// `{{` and `}}` stand for braces.
-pub(crate) fn compile(pattern: &Value) -> Result<(String, Vec<ParseField>)> {
+pub fn compile(pattern: &Value) -> Result<(String, Vec<ParseField>)> {
     let text = pattern.text.as_str();
     let fail = |reason: String, hint: &str| Error::new(reason, pattern.span).with_hint(hint);
     let mut regex = String::from("(?m)^[ \\t]*");

@@ -55,7 +55,7 @@ pub fn render_command<'v>(
 }
 
 /// Splits a `run` command into text and `{column}` placeholders.
-pub(crate) fn template(command: &Value) -> Result<Vec<CommandPart>> {
+pub fn template(command: &Value) -> Result<Vec<CommandPart>> {
     let text = command.text.as_str();
     let mut lexer = Lexer::default();
     let mut parts: Vec<CommandPart> = Vec::new();
@@ -356,7 +356,6 @@ mod tests {
     use std::process::Command;
 
     use super::*;
-    use crate::plan::Op;
     use crate::span::Span;
 
     /// The template of a command, or the error's reason and hint.
@@ -479,10 +478,10 @@ mod tests {
     #[test]
     fn a_placeholder_is_located_in_the_source_past_escapes() {
         let query = "hosts | run \"echo \\\"a\\\" {nope}\"";
-        let plan = crate::compile(query).unwrap();
-        let Op::Run { template, .. } = &plan.statements[0].ops[0] else {
-            panic!("not a run");
-        };
+        let command: Value = crate::planner::test_catalog::first_stage(query)
+            .require("command")
+            .unwrap();
+        let template = template(&command).unwrap();
         let CommandPart::Column(column) = &template[1] else {
             panic!("not a column: {template:?}");
         };

@@ -287,7 +287,7 @@ fn open_engine(options: &Options) -> Option<Engine> {
 
 /// Runs statements non-interactively (`-c` and scripts).
 fn run_source(source: &str, options: &Options, color: bool) -> ExitCode {
-    let plan = match shoal_lang::compile(source) {
+    let plan = match shoal_stdlib::compile(source) {
         Ok(plan) => plan,
         Err(error) => return fail(&error.render(source, color)),
     };

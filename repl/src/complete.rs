@@ -28,7 +28,7 @@ pub fn candidates(line: &str, pos: usize, session: &Session) -> (usize, Vec<Stri
     } else if context.ends_with('|') {
         REGISTRY
             .iter()
-            .flat_map(|op| std::iter::once(op.name()).chain(op.aliases().iter().copied()))
+            .flat_map(|op| op.signature().names())
             .map(str::to_string)
             .collect()
     } else if context.ends_with("hosts from") {
@@ -59,12 +59,35 @@ pub fn candidates(line: &str, pos: usize, session: &Session) -> (usize, Vec<Stri
     } else {
         let mut columns: Vec<String> = fleet.tag_names().into_iter().map(str::to_string).collect();
         columns.extend(BUILTIN_COLUMNS.iter().map(|c| c.to_string()));
+        columns.extend(option_names(context));
         columns
     };
     options.sort();
     options.dedup();
     options.retain(|o| o.starts_with(word));
     (start, options)
+}
+
+/// The `name=` options of the stage the cursor is in, from its signature:
+/// `hosts | diff by az thr` completes to `threshold=`.
+fn option_names(context: &str) -> Vec<String> {
+    let stage = context.rsplit(['|', ';']).next().unwrap_or("");
+    let Some(name) = stage.split_whitespace().next() else {
+        return Vec::new();
+    };
+    let Some(op) = shoal_stdlib::ops::find(name) else {
+        return Vec::new();
+    };
+    let signature = op.signature();
+    let mut names: Vec<String> = signature
+        .options
+        .iter()
+        .map(|option| format!("{}=", option.name))
+        .collect();
+    if signature.takes_as {
+        names.push("as".to_string());
+    }
+    names
 }
 
 /// True right after `&`, `!` or `,` in a `hosts` selection, where the next

@@ -9,11 +9,11 @@ use std::io::IsTerminal;
 use tokio::signal::unix::{SignalKind, signal};
 
 use polars::prelude::DataFrame;
-use shoal_lang::plan::PlannedStatement;
 use shoal_runtime::inventory::Inventory;
 use shoal_runtime::ssh::SshExecutor;
 use shoal_runtime::ssh_config::SshConfig;
 use shoal_runtime::targets::Routes;
+use shoal_stdlib::PlannedStatement;
 use shoal_stdlib::Session;
 use tokio::runtime::Runtime;
 

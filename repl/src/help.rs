@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use shoal_lang::Param;
 use shoal_stdlib::ops::{self, REGISTRY};
 
 /// What a pipeline can start with, and what it selects.
@@ -27,7 +28,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("$name", "a result saved with `let name = ...`"),
 ];
 
-/// `help`: the sources, then every stage with its description.
+/// `help`: the sources, then every stage with its summary.
 pub fn overview() -> String {
     let mut out = String::from("shoal pipelines: SOURCE | STAGE | STAGE ...\n\nSources:\n");
     for (syntax, meaning) in SOURCES {
@@ -38,24 +39,50 @@ pub fn overview() -> String {
     out.push_str("  Each host is a row with `host`, `addr`, `groups` (its inventory groups,\n");
     out.push_str("  comma-separated) and one column per inventory tag.\n\nStages:\n");
     for op in REGISTRY {
-        let _ = writeln!(out, "  {:<10} {}", op.name(), op.description());
+        let signature = op.signature();
+        let _ = writeln!(out, "  {:<10} {}", signature.name, signature.summary);
     }
-    out.push_str("\n`help STAGE` shows a stage's syntax and examples.\n");
+    out.push_str("\n`help STAGE` shows a stage's syntax, options and examples.\n");
     out
 }
 
-/// `help STAGE`: usage, description and examples of one stage.
+/// `help STAGE`: usage, arguments, options and examples of one stage.
 pub fn stage(name: &str) -> Result<String, String> {
     let op = ops::find(name).ok_or_else(|| {
-        let names: Vec<&str> = REGISTRY.iter().map(|op| op.name()).collect();
-        match shoal_lang::did_you_mean(name, names.iter().copied()) {
+        let names = REGISTRY.iter().flat_map(|op| op.signature().names());
+        match shoal_lang::did_you_mean(name, names) {
             Some(near) => format!("no stage `{name}`; did you mean '{near}'?"),
-            None => format!("no stage `{name}`; the stages are: {}", names.join(", ")),
+            None => {
+                let names: Vec<&str> = REGISTRY.iter().map(|op| op.signature().name).collect();
+                format!("no stage `{name}`; the stages are: {}", names.join(", "))
+            }
         }
     })?;
-    let mut out = format!("{}\n\n  {}\n", op.description(), op.usage());
-    if !op.aliases().is_empty() {
-        let _ = writeln!(out, "\n  also: {}", op.aliases().join(", "));
+    let signature = op.signature();
+    let mut out = format!("{}\n\n  {}\n", signature.summary, signature.usage());
+    if !signature.aliases.is_empty() {
+        let _ = writeln!(out, "\n  also: {}", signature.aliases.join(", "));
+    }
+    if !signature.help.is_empty() {
+        let _ = writeln!(out, "\n{}", signature.help);
+    }
+    for (title, params, is_option) in [
+        ("Arguments", signature.params, false),
+        ("Options", signature.options, true),
+    ] {
+        let documented: Vec<&Param> = params.iter().filter(|p| !p.doc.is_empty()).collect();
+        if documented.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "\n{title}:");
+        for param in documented {
+            let _ = writeln!(
+                out,
+                "  {:<22} {}",
+                param_line(param, is_option),
+                doc_line(param)
+            );
+        }
     }
     for example in op.examples() {
         let _ = write!(out, "\n{}:\n  {}\n\n", example.description, example.query);
@@ -66,19 +93,55 @@ pub fn stage(name: &str) -> Result<String, String> {
     Ok(out)
 }
 
+/// How an argument or option is written: `by COL, ...`, `seed=N`.
+fn param_line(param: &Param, is_option: bool) -> String {
+    match (is_option, param.keyword) {
+        (true, _) => format!("{}={}", param.name, param.placeholder),
+        (false, Some(keyword)) => format!("{keyword} {}", param.placeholder),
+        (false, None) => param.placeholder.to_string(),
+    }
+}
+
+/// What a parameter means, with its default.
+fn doc_line(param: &Param) -> String {
+    match param.default {
+        Some(default) => format!("{} (default {default})", param.doc),
+        None => param.doc.to_string(),
+    }
+}
+
 /// The README's "Language reference" section, in Markdown.
 pub fn reference_markdown() -> String {
     let mut out = String::new();
     for op in REGISTRY {
+        let signature = op.signature();
         let _ = write!(
             out,
             "### `{}`\n\n`{}`\n\n{}\n",
-            op.name(),
-            op.usage(),
-            op.description()
+            signature.name,
+            signature.usage(),
+            signature.summary
         );
-        if !op.aliases().is_empty() {
-            let _ = write!(out, "\nAlias: `{}`.\n", op.aliases().join("`, `"));
+        if !signature.help.is_empty() {
+            let _ = write!(out, "\n{}\n", signature.help);
+        }
+        if !signature.aliases.is_empty() {
+            let _ = write!(out, "\nAlias: `{}`.\n", signature.aliases.join("`, `"));
+        }
+        for (params, is_option) in [(signature.params, false), (signature.options, true)] {
+            let documented: Vec<&Param> = params.iter().filter(|p| !p.doc.is_empty()).collect();
+            if documented.is_empty() {
+                continue;
+            }
+            out.push('\n');
+            for param in documented {
+                let _ = writeln!(
+                    out,
+                    "- `{}`: {}",
+                    param_line(param, is_option),
+                    doc_line(param)
+                );
+            }
         }
         for example in op.examples() {
             let _ = write!(
@@ -99,7 +162,7 @@ mod tests {
     #[test]
     fn every_source_in_the_overview_compiles() {
         for (syntax, _) in SOURCES {
-            if let Err(error) = shoal_lang::compile(syntax) {
+            if let Err(error) = shoal_stdlib::compile(syntax) {
                 panic!("{}", error.render(syntax, false));
             }
         }

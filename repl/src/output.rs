@@ -31,7 +31,7 @@ impl Printer {
     /// that is not saved with `let`. Stops at the first error or Ctrl-C,
     /// after printing what that statement got so far.
     pub fn run_source(&self, engine: &mut Engine, source: &str) -> Report {
-        let plan = match shoal_lang::compile(source) {
+        let plan = match shoal_stdlib::compile(source) {
             Ok(plan) => plan,
             Err(error) => {
                 eprint!("{}", error.render(source, self.color));

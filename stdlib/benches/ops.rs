@@ -38,11 +38,11 @@ fn filter_sort_count(c: &mut Criterion) {
     let mut session = Session::new(fleet());
     // Build the 100,000-row frame once, as a saved result, so the benchmark
     // measures the operators and not the making of the host table.
-    let setup = shoal_lang::compile("let all = hosts").unwrap();
+    let setup = shoal_stdlib::compile("let all = hosts").unwrap();
     session
         .eval(&setup.statements[0], &ScriptedExecutor, &mut Quiet)
         .unwrap();
-    let plan = shoal_lang::compile(
+    let plan = shoal_stdlib::compile(
         "$all | filter role != batch and load > 1.5 | sort az, load desc | count by az, version",
     )
     .unwrap();

@@ -65,7 +65,7 @@ fn synthetic() -> DataFrame {
 fn bench(c: &mut Criterion, name: &str, query: &str, check: impl Fn(&DataFrame)) {
     let mut session = Session::new(fleet());
     session.vars.insert("fleet".into(), synthetic());
-    let plan = shoal_lang::compile(query).expect("query compiles");
+    let plan = shoal_stdlib::compile(query).expect("query compiles");
     let statement = &plan.statements[0];
     let result = session
         .eval(statement, &ScriptedExecutor, &mut Quiet)

@@ -3,38 +3,22 @@
 
 use indexmap::IndexMap;
 use polars::prelude::DataFrame;
-use shoal_lang::plan::{PlanSource, PlannedStatement};
-use shoal_lang::{Error, Result, Span, did_you_mean};
+use shoal_lang::plan::PlanSource;
+use shoal_lang::{Error, Result, Span};
 
-use crate::executor::{Executor, HostOutcome};
+use crate::PlannedStatement;
+use crate::context::{EvalContext, RunObserver};
+use crate::executor::Executor;
 use crate::fleet::Fleet;
 use crate::frame::host_table;
-use crate::{hostset, ops};
-
-/// Hears about `run` stages as they progress, for progress bars.
-pub trait RunObserver {
-    fn run_started(&mut self, _command: &str, _hosts: usize) {}
-    fn host_finished(&mut self, _host: &str, _outcome: &HostOutcome) {}
-    fn run_finished(&mut self) {}
-}
-
-/// An observer that ignores everything.
-pub struct Quiet;
-impl RunObserver for Quiet {}
+use crate::hostset;
+use crate::names::unknown_name;
 
 /// What lasts between statements: the fleet and the `let` results.
 #[derive(Debug, Clone, Default)]
 pub struct Session {
     pub fleet: Fleet,
     pub vars: IndexMap<String, DataFrame>,
-}
-
-/// What an operator may use while it runs.
-pub struct EvalContext<'a> {
-    pub fleet: &'a Fleet,
-    pub vars: &'a IndexMap<String, DataFrame>,
-    pub executor: &'a dyn Executor,
-    pub observer: &'a mut dyn RunObserver,
 }
 
 impl Session {
@@ -60,10 +44,7 @@ impl Session {
             observer,
         };
         for op in &statement.ops {
-            let operator = ops::find(op.name()).ok_or_else(|| {
-                Error::new(format!("internal error: no operator `{}`", op.name()), None)
-            })?;
-            frame = operator.eval(op, frame, &mut ctx)?;
+            frame = op.eval(frame, &mut ctx)?;
         }
         if let Some(name) = &statement.bind {
             self.vars.insert(name.clone(), frame.clone());
@@ -107,47 +88,5 @@ impl Session {
             .with_hint("`-F FILE` picks another ssh_config"));
         }
         host_table(&self.fleet, &hosts.iter().collect::<Vec<_>>())
-    }
-}
-
-/// Expands a ClusterShell nodeset (already syntax-checked by the planner).
-pub fn expand_nodeset(pattern: &str, span: Span) -> Result<Vec<String>> {
-    let set = shoal_lang::parse_nodeset(pattern)
-        .map_err(|e| Error::new(format!("`{pattern}` is not a valid nodeset: {e}"), span))?;
-    Ok(set.iter().collect())
-}
-
-pub(crate) fn unknown_name<'a>(
-    what: &str,
-    written: &str,
-    span: Span,
-    known: impl Iterator<Item = &'a String> + Clone,
-    sigil: &str,
-) -> Error {
-    let bare = &written[sigil.len()..];
-    let mut error = Error::new(format!("unknown {what} `{written}`"), span);
-    if let Some(near) = did_you_mean(bare, known.clone().map(String::as_str)) {
-        error = error.with_hint(format!("did you mean '{sigil}{near}'?"));
-    }
-    let names: Vec<String> = known.map(|k| format!("{sigil}{k}")).collect();
-    if names.is_empty() {
-        error.with_hint(format!("there are no {what}s yet"))
-    } else {
-        let names: Vec<&str> = names.iter().map(String::as_str).collect();
-        error.with_hint(format!("known {what}s: {}", shorten_list(&names)))
-    }
-}
-
-/// At most ten names, then a count of the rest, so a message stays readable.
-pub(crate) fn shorten_list(names: &[&str]) -> String {
-    const SHOWN: usize = 10;
-    if names.len() <= SHOWN {
-        names.join(", ")
-    } else {
-        format!(
-            "{} and {} more",
-            names[..SHOWN].join(", "),
-            names.len() - SHOWN
-        )
     }
 }

@@ -10,8 +10,8 @@ use std::collections::{HashMap, HashSet};
 use shoal_lang::plan::{SelectTerm, SetOp, TermKind};
 use shoal_lang::{Error, Result, Span, fold_hosts, selection_text};
 
-use crate::eval::{expand_nodeset, shorten_list, unknown_name};
 use crate::fleet::{Fleet, FleetHost};
+use crate::names::{expand_nodeset, shorten_list, unknown_name};
 
 /// One flag per inventory host, in inventory order.
 type Mask = Vec<bool>;

@@ -7,15 +7,31 @@
 //! `exit`, `status`, `error` and `duration_ms`. A host that fails keeps its
 //! row.
 
+mod context;
 mod eval;
 pub mod executor;
 pub mod fleet;
 pub mod frame;
 mod hostset;
+mod names;
 pub mod ops;
 mod predicate;
 pub mod sample;
 pub mod typed;
 
-pub use eval::{EvalContext, Quiet, RunObserver, Session, expand_nodeset};
+pub use context::{EvalContext, Quiet, RunObserver};
+pub use eval::Session;
+pub use names::expand_nodeset;
+pub use ops::{Op, Registry};
 pub use polars::prelude::DataFrame;
+
+/// A plan whose stages are this library's operators.
+pub type Plan = shoal_lang::Plan<Op>;
+/// One statement of a [`Plan`].
+pub type PlannedStatement = shoal_lang::plan::PlannedStatement<Op>;
+
+/// Parses and plans `source` with every stage of the registry: the entry
+/// point for anything that runs shoal's language.
+pub fn compile(source: &str) -> shoal_lang::Result<Plan> {
+    shoal_lang::compile(source, &Registry)
+}

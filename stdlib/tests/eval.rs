@@ -233,7 +233,7 @@ impl Executor for ForgetfulExecutor {
 
 #[test]
 fn a_host_the_executor_never_reports_becomes_an_error_row() {
-    let plan = shoal_lang::compile("hosts @db | run \"true\"").unwrap();
+    let plan = shoal_stdlib::compile("hosts @db | run \"true\"").unwrap();
     let df = Session::new(fleet())
         .eval(&plan.statements[0], &ForgetfulExecutor, &mut Quiet)
         .unwrap();
@@ -257,7 +257,7 @@ impl RunObserver for Recorder {
 
 #[test]
 fn the_observer_hears_each_host_as_it_completes() {
-    let plan = shoal_lang::compile("hosts @db | run \"hostname\"").unwrap();
+    let plan = shoal_stdlib::compile("hosts @db | run \"hostname\"").unwrap();
     let mut recorder = Recorder::default();
     Session::new(fleet())
         .eval(&plan.statements[0], &ScriptedExecutor, &mut recorder)
@@ -297,7 +297,7 @@ impl Executor for CancellingExecutor {
 
 #[test]
 fn cancelled_rows_keep_what_they_printed_and_hosts_run_in_row_order() {
-    let plan = shoal_lang::compile("hosts | sort host desc | run \"slow\"").unwrap();
+    let plan = shoal_stdlib::compile("hosts | sort host desc | run \"slow\"").unwrap();
     let df = Session::new(fleet())
         .eval(&plan.statements[0], &CancellingExecutor, &mut Quiet)
         .unwrap();

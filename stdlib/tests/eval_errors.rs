@@ -7,7 +7,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use insta::{assert_snapshot, glob};
-use shoal_lang::Plan;
+use shoal_stdlib::Plan;
 use shoal_stdlib::sample::{ScriptedExecutor, fleet};
 use shoal_stdlib::{Quiet, Session};
 
@@ -26,7 +26,7 @@ fn first_error(source: &str, plan: &Plan) -> Option<String> {
 fn queries_that_fail_on_the_fleet_render_a_located_error_with_a_hint() {
     glob!("queries/errors/*.shoal", |path| {
         let source = std::fs::read_to_string(path).unwrap();
-        let plan = shoal_lang::compile(&source)
+        let plan = shoal_stdlib::compile(&source)
             .unwrap_or_else(|e| panic!("only evaluation may fail:\n{}", e.render(&source, false)));
         let rendered = catch_unwind(AssertUnwindSafe(|| first_error(&source, &plan)))
             .unwrap_or_else(|_| panic!("evaluating {} panicked", path.display()))

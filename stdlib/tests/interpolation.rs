@@ -226,7 +226,7 @@ impl RunObserver for Heard {
 #[test]
 fn the_observer_hears_one_run_with_every_host() {
     let query = "hosts | extract az /(?<zone>[ab])$/ | run \"echo {zone}\"";
-    let plan = shoal_lang::compile(query).unwrap();
+    let plan = shoal_stdlib::compile(query).unwrap();
     let mut heard = Heard::default();
     Session::new(fleet())
         .eval(&plan.statements[0], &Capture::default(), &mut heard)

@@ -60,7 +60,7 @@ impl Client {
     pub fn query(&self, session: &mut Session, query: &str) -> DataFrame {
         self.executor.begin_query();
         let plan =
-            shoal_lang::compile(query).unwrap_or_else(|e| panic!("{}", e.render(query, false)));
+            shoal_stdlib::compile(query).unwrap_or_else(|e| panic!("{}", e.render(query, false)));
         let mut last = None;
         for statement in &plan.statements {
             let rows = session

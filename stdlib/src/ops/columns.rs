@@ -6,26 +6,35 @@ use std::collections::HashSet;
 use indexmap::IndexSet;
 use polars::prelude::*;
 use shoal_lang::Result;
-use shoal_lang::plan::Op;
 
+use super::column_or_stdout;
 use super::kv::output_column;
 use super::lines::{expand_rows, row_index};
-use super::{Example, Operator, wrong_op};
-use crate::eval::EvalContext;
+use super::{Example, Op, Operator, Stage};
+use crate::context::EvalContext;
 use crate::frame::{column, texts};
 use crate::typed::typed_column;
+use serde::Serialize;
+use shoal_lang::plan::ColumnRef;
+use shoal_lang::{Args, Kind, Param, Signature};
 
 pub struct Columns;
 
+static SIGNATURE: Signature = Signature {
+    name: "columns",
+    aliases: &[],
+    summary: "Splits a table with a header line in COL (default stdout) into one row per line and a column per header; the last column keeps the rest of the line.",
+    help: "",
+    params: &[Param::arg("column", Kind::Column, "COL")
+        .optional()
+        .doc("the column to read (default stdout)")],
+    options: &[],
+    takes_as: false,
+};
+
 impl Operator for Columns {
-    fn name(&self) -> &'static str {
-        "columns"
-    }
-    fn usage(&self) -> &'static str {
-        "columns [COL]"
-    }
-    fn description(&self) -> &'static str {
-        "Splits a table with a header line in COL (default stdout) into one row per line and a column per header; the last column keeps the rest of the line."
+    fn signature(&self) -> &'static Signature {
+        &SIGNATURE
     }
     fn examples(&self) -> &'static [Example] {
         &[
@@ -53,10 +62,22 @@ db02   14G   26G    37%
             },
         ]
     }
-    fn eval(&self, op: &Op, input: DataFrame, _ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
-        let Op::Columns { column: source } = op else {
-            return Err(wrong_op("columns", op));
-        };
+    fn plan(&self, mut args: Args) -> Result<Op> {
+        let column = column_or_stdout(args.get("column")?, args.span);
+        Ok(Op::new(ColumnsOp { column }))
+    }
+}
+
+/// `columns`: the column it reads.
+#[derive(Debug, Serialize)]
+#[serde(tag = "op", rename = "columns")]
+pub(crate) struct ColumnsOp {
+    column: ColumnRef,
+}
+
+impl Stage for ColumnsOp {
+    fn eval(&self, input: DataFrame, _ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
+        let ColumnsOp { column: source } = self;
         let values = texts(column(&input, source)?)?;
         // Column names in first-appearance order across hosts; hosts with
         // other headers add theirs, and are null in the others'.

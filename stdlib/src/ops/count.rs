@@ -2,23 +2,31 @@
 
 use polars::prelude::*;
 use shoal_lang::Result;
-use shoal_lang::plan::Op;
 
-use super::{Example, Operator, wrong_op};
-use crate::eval::EvalContext;
+use super::{Example, Op, Operator, Stage};
+use crate::context::EvalContext;
 use crate::frame::{internal, require_columns};
+use serde::Serialize;
+use shoal_lang::plan::ColumnRef;
+use shoal_lang::{Args, Kind, Param, Signature};
 
 pub struct Count;
 
+static SIGNATURE: Signature = Signature {
+    name: "count",
+    aliases: &[],
+    summary: "Counts the rows; with `by`, one row per group with a `count` column, largest group first.",
+    help: "",
+    params: &[Param::arg("by", Kind::Columns, "COL, ...")
+        .optional()
+        .after("by")],
+    options: &[],
+    takes_as: false,
+};
+
 impl Operator for Count {
-    fn name(&self) -> &'static str {
-        "count"
-    }
-    fn usage(&self) -> &'static str {
-        "count [by COL, ...]"
-    }
-    fn description(&self) -> &'static str {
-        "Counts the rows; with `by`, one row per group with a `count` column, largest group first."
+    fn signature(&self) -> &'static Signature {
+        &SIGNATURE
     }
     fn examples(&self) -> &'static [Example] {
         &[
@@ -42,10 +50,23 @@ unreachable          1
             },
         ]
     }
-    fn eval(&self, op: &Op, input: DataFrame, _ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
-        let Op::Count { by } = op else {
-            return Err(wrong_op("count", op));
-        };
+    fn plan(&self, mut args: Args) -> Result<Op> {
+        Ok(Op::new(CountOp {
+            by: args.get("by")?.unwrap_or_default(),
+        }))
+    }
+}
+
+/// `count`: the columns to group by; none counts all rows.
+#[derive(Debug, Serialize)]
+#[serde(tag = "op", rename = "count")]
+pub(crate) struct CountOp {
+    by: Vec<ColumnRef>,
+}
+
+impl Stage for CountOp {
+    fn eval(&self, input: DataFrame, _ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
+        let CountOp { by } = self;
         if by.is_empty() {
             let total = Column::new("count".into(), [input.height() as u64]);
             return DataFrame::new(1, vec![total]).map_err(internal);

@@ -2,23 +2,29 @@
 
 use polars::prelude::*;
 use shoal_lang::Result;
-use shoal_lang::plan::Op;
 
-use super::{Example, Operator, wrong_op};
-use crate::eval::EvalContext;
+use super::{Example, Op, Operator, Stage};
+use crate::context::EvalContext;
 use crate::frame::{internal, require_columns};
+use serde::Serialize;
+use shoal_lang::plan::ColumnRef;
+use shoal_lang::{Args, Kind, Param, Signature};
 
 pub struct Distinct;
 
+static SIGNATURE: Signature = Signature {
+    name: "distinct",
+    aliases: &[],
+    summary: "Keeps the named columns and one row per distinct combination of their values, in first-seen order.",
+    help: "",
+    params: &[Param::arg("columns", Kind::Columns, "COL, ...")],
+    options: &[],
+    takes_as: false,
+};
+
 impl Operator for Distinct {
-    fn name(&self) -> &'static str {
-        "distinct"
-    }
-    fn usage(&self) -> &'static str {
-        "distinct COL, ..."
-    }
-    fn description(&self) -> &'static str {
-        "Keeps the named columns and one row per distinct combination of their values, in first-seen order."
+    fn signature(&self) -> &'static Signature {
+        &SIGNATURE
     }
     fn examples(&self) -> &'static [Example] {
         &[Example {
@@ -33,10 +39,23 @@ us-east-1c  2.1.0
 ",
         }]
     }
-    fn eval(&self, op: &Op, input: DataFrame, _ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
-        let Op::Distinct { columns } = op else {
-            return Err(wrong_op("distinct", op));
-        };
+    fn plan(&self, mut args: Args) -> Result<Op> {
+        Ok(Op::new(DistinctOp {
+            columns: args.require("columns")?,
+        }))
+    }
+}
+
+/// `distinct`: the columns whose combinations to keep.
+#[derive(Debug, Serialize)]
+#[serde(tag = "op", rename = "distinct")]
+pub(crate) struct DistinctOp {
+    columns: Vec<ColumnRef>,
+}
+
+impl Stage for DistinctOp {
+    fn eval(&self, input: DataFrame, _ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
+        let DistinctOp { columns } = self;
         require_columns(&input, columns)?;
         input
             .select(columns.iter().map(|c| c.name.as_str()))

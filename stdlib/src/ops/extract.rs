@@ -3,25 +3,37 @@
 
 use polars::prelude::*;
 use regex::{Captures, Regex};
-use shoal_lang::plan::{ColumnRef, Op};
+use shoal_lang::plan::ColumnRef;
 use shoal_lang::{Error, Result};
 
-use super::{Example, Operator, wrong_op};
-use crate::eval::EvalContext;
+use super::{Example, Op, Operator, Stage};
+use crate::context::EvalContext;
 use crate::frame::{column, internal, texts};
 use crate::typed::typed_column;
+use serde::Serialize;
+use shoal_lang::ast::Value;
+use shoal_lang::compile_regex;
+use shoal_lang::plan::BUILTIN_COLUMNS;
+use shoal_lang::{Args, Kind, Param, Signature};
 
 pub struct Extract;
 
+static SIGNATURE: Signature = Signature {
+    name: "extract",
+    aliases: &[],
+    summary: "Adds a column per named group (?<name>...) from the first match in COL; numbers become numbers, no match is empty.",
+    help: "",
+    params: &[
+        Param::arg("column", Kind::Column, "COL"),
+        Param::arg("regex", Kind::Regex, "/re/"),
+    ],
+    options: &[],
+    takes_as: false,
+};
+
 impl Operator for Extract {
-    fn name(&self) -> &'static str {
-        "extract"
-    }
-    fn usage(&self) -> &'static str {
-        "extract COL /re/"
-    }
-    fn description(&self) -> &'static str {
-        "Adds a column per named group (?<name>...) from the first match in COL; numbers become numbers, no match is empty."
+    fn signature(&self) -> &'static Signature {
+        &SIGNATURE
     }
     fn examples(&self) -> &'static [Example] {
         &[
@@ -47,15 +59,52 @@ cache01
             },
         ]
     }
-    fn eval(&self, op: &Op, input: DataFrame, _ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
-        let Op::Extract {
+    fn plan(&self, mut args: Args) -> Result<Op> {
+        let column = args.require("column")?;
+        let regex: Value = args.require("regex")?;
+        let names: Vec<String> = compile_regex(&regex)?
+            .capture_names()
+            .flatten()
+            .map(String::from)
+            .collect();
+        if names.is_empty() {
+            return Err(
+                Error::new("`extract` needs at least one named group", regex.span)
+                    .with_hint("name each part to keep: /load (?<load1>[0-9.]+)/"),
+            );
+        }
+        if let Some(name) = names.iter().find(|n| BUILTIN_COLUMNS.contains(&n.as_str())) {
+            return Err(Error::new(
+                format!("the group `{name}` would overwrite a built-in column"),
+                regex.span,
+            )
+            .with_hint("rename the group, for example (?<app_version>...)"));
+        }
+        Ok(Op::new(ExtractOp {
+            column,
+            pattern: regex.text,
+            names,
+        }))
+    }
+}
+
+/// `extract`: the column, the regex and its group names.
+#[derive(Debug, Serialize)]
+#[serde(tag = "op", rename = "extract")]
+pub(crate) struct ExtractOp {
+    column: ColumnRef,
+    /// Known to compile, with at least one named group.
+    pattern: String,
+    names: Vec<String>,
+}
+
+impl Stage for ExtractOp {
+    fn eval(&self, input: DataFrame, _ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
+        let ExtractOp {
             column: source,
             pattern,
             names,
-        } = op
-        else {
-            return Err(wrong_op("extract", op));
-        };
+        } = self;
         let regex = planned_regex(pattern, source)?;
         let values = texts(column(&input, source)?)?;
         let names: Vec<&str> = names.iter().map(String::as_str).collect();

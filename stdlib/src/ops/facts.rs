@@ -26,13 +26,15 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use polars::prelude::*;
 use shoal_lang::Result;
-use shoal_lang::plan::Op;
 
 use super::run::{Arrival, add_result_columns, run_on_rows};
-use super::{Example, Operator, wrong_op};
-use crate::eval::EvalContext;
+use super::{Example, Op, Operator, Stage};
+use crate::context::EvalContext;
 use crate::executor::HostOutcome;
 use crate::frame::internal;
+use serde::Serialize;
+use shoal_lang::{Args, Param, Signature};
+use shoal_lang::{Millis, Span};
 
 /// What a fact's printed value becomes.
 #[derive(Debug, Clone, Copy)]
@@ -156,15 +158,21 @@ const MARKER: &str = ": shoal facts";
 
 pub struct Facts;
 
+static SIGNATURE: Signature = Signature {
+    name: "facts",
+    aliases: &[],
+    summary: "Gathers each host's OS, kernel, CPUs, memory, load, uptime, root disk use, BIOS, boot id and clock skew (host minus shoal, in ms) into typed columns, with one command per host. Like `run`, it sets status, exit, error and duration_ms; its raw output is not kept, and stdout and stderr are removed.",
+    help: "",
+    params: &[],
+    options: &[Param::option("timeout", shoal_lang::Kind::Duration, "DUR")
+        .example("5s")
+        .doc("how long each host may take")],
+    takes_as: false,
+};
+
 impl Operator for Facts {
-    fn name(&self) -> &'static str {
-        "facts"
-    }
-    fn usage(&self) -> &'static str {
-        "facts [timeout=DUR]"
-    }
-    fn description(&self) -> &'static str {
-        "Gathers each host's OS, kernel, CPUs, memory, load, uptime, root disk use, BIOS, boot id and clock skew (host minus shoal, in ms) into typed columns, with one command per host. Like `run`, it sets status, exit, error and duration_ms; its raw output is not kept, and stdout and stderr are removed."
+    fn signature(&self) -> &'static Signature {
+        &SIGNATURE
     }
     fn examples(&self) -> &'static [Example] {
         &[
@@ -201,10 +209,26 @@ bios_version  count
             },
         ]
     }
-    fn eval(&self, op: &Op, input: DataFrame, ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
-        let Op::Facts { timeout_ms, span } = op else {
-            return Err(wrong_op("facts", op));
-        };
+    fn plan(&self, mut args: Args) -> Result<Op> {
+        Ok(Op::new(FactsOp {
+            timeout_ms: args.get::<Millis>("timeout")?.map(|m| m.0),
+            span: args.span,
+        }))
+    }
+}
+
+/// `facts`: the per-host timeout, if not the executor's.
+#[derive(Debug, Serialize)]
+#[serde(tag = "op", rename = "facts")]
+pub(crate) struct FactsOp {
+    timeout_ms: Option<u64>,
+    #[serde(skip)]
+    span: Span,
+}
+
+impl Stage for FactsOp {
+    fn eval(&self, input: DataFrame, ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
+        let FactsOp { timeout_ms, span } = self;
         let command = command();
         let commands = vec![Ok(Cow::Borrowed(command.as_str())); input.height()];
         let timeout = timeout_ms.map(Duration::from_millis);

@@ -2,27 +2,30 @@
 
 use polars::prelude::*;
 use shoal_lang::Result;
-use shoal_lang::plan::Op;
 
-use super::{Example, Operator, wrong_op};
-use crate::eval::EvalContext;
+use super::{Example, Op, Operator, Stage};
+use crate::context::EvalContext;
 use crate::frame::internal;
 use crate::predicate::mask;
+use serde::Serialize;
+use shoal_lang::plan::Predicate;
+use shoal_lang::{Args, Kind, Param, Signature};
 
 pub struct Filter;
 
+static SIGNATURE: Signature = Signature {
+    name: "filter",
+    aliases: &["where"],
+    summary: "Keeps the rows that match the condition. Missing values match only !=, !~ and not.",
+    help: "A condition compares a column with a value: COL = V, COL != V, COL < V, COL <= V, COL > V, COL >= V, COL ~ /re/, COL !~ /re/, COL in (V, ...), COL has \"line\", COL contains \"text\", exists COL; joined with and, or, not and ( ).",
+    params: &[Param::arg("predicate", Kind::Predicate, "PRED")],
+    options: &[],
+    takes_as: false,
+};
+
 impl Operator for Filter {
-    fn name(&self) -> &'static str {
-        "filter"
-    }
-    fn aliases(&self) -> &'static [&'static str] {
-        &["where"]
-    }
-    fn usage(&self) -> &'static str {
-        "filter COL = V | COL != V | COL < V | COL ~ /re/ | COL !~ /re/ | COL in (V, ...) | exists COL, joined with and, or, not, ( )"
-    }
-    fn description(&self) -> &'static str {
-        "Keeps the rows that match the condition. Missing values match only !=, !~ and not."
+    fn signature(&self) -> &'static Signature {
+        &SIGNATURE
     }
     fn examples(&self) -> &'static [Example] {
         &[
@@ -58,10 +61,23 @@ db02   8
             },
         ]
     }
-    fn eval(&self, op: &Op, input: DataFrame, _ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
-        let Op::Filter { predicate } = op else {
-            return Err(wrong_op("filter", op));
-        };
+    fn plan(&self, mut args: Args) -> Result<Op> {
+        Ok(Op::new(FilterOp {
+            predicate: args.require("predicate")?,
+        }))
+    }
+}
+
+/// `filter`: the condition rows must meet.
+#[derive(Debug, Serialize)]
+#[serde(tag = "op", rename = "filter")]
+pub(crate) struct FilterOp {
+    predicate: Predicate,
+}
+
+impl Stage for FilterOp {
+    fn eval(&self, input: DataFrame, _ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
+        let FilterOp { predicate } = self;
         let keep = BooleanChunked::from_slice("keep".into(), &mask(&input, predicate)?);
         input.filter(&keep).map_err(internal)
     }

@@ -5,15 +5,28 @@
 use std::collections::HashMap;
 
 use polars::prelude::*;
-use shoal_lang::plan::{ColumnRef, Op};
+use shoal_lang::plan::ColumnRef;
 use shoal_lang::{Error, Result, Span, fold_hosts};
 
 use super::lines::row_index;
-use super::{Example, Operator, wrong_op};
-use crate::eval::EvalContext;
+use serde::Serialize;
+use shoal_lang::{Args, Kind, Param, Signature};
+
+use super::{Example, Op, Operator, Stage};
+use crate::context::EvalContext;
 use crate::frame::{as_text, borrowed_texts, internal, require_columns};
 
 pub struct Gather;
+
+static SIGNATURE: Signature = Signature {
+    name: "gather",
+    aliases: &["fold"],
+    summary: "One row per distinct value of the columns (default stdout, stderr, status) with its hosts folded as a nodeset and a row `count`, largest first.",
+    help: "",
+    params: &[Param::arg("columns", Kind::Columns, "COL, ...").optional()],
+    options: &[],
+    takes_as: false,
+};
 
 /// What a command answered, as a whole: two hosts agree when they printed
 /// the same and ended the same way.
@@ -23,17 +36,8 @@ const COMMAND_OUTPUT: &[&str] = &["stdout", "stderr", "status"];
 const OWN_COLUMNS: &[&str] = &["hosts", "count"];
 
 impl Operator for Gather {
-    fn name(&self) -> &'static str {
-        "gather"
-    }
-    fn aliases(&self) -> &'static [&'static str] {
-        &["fold"]
-    }
-    fn usage(&self) -> &'static str {
-        "gather [COL, ...]"
-    }
-    fn description(&self) -> &'static str {
-        "One row per distinct value of the columns (default stdout, stderr, status) with its hosts folded as a nodeset and a row `count`, largest first."
+    fn signature(&self) -> &'static Signature {
+        &SIGNATURE
     }
     fn examples(&self) -> &'static [Example] {
         &[
@@ -73,10 +77,27 @@ cache01               1
             },
         ]
     }
-    fn eval(&self, op: &Op, input: DataFrame, _ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
-        let Op::Gather { columns, span } = op else {
-            return Err(wrong_op("gather", op));
-        };
+    fn plan(&self, mut args: Args) -> Result<Op> {
+        Ok(Op::new(GatherOp {
+            columns: args.get("columns")?.unwrap_or_default(),
+            span: args.span,
+        }))
+    }
+}
+
+/// `gather`: the columns to fold on; none means the command output.
+#[derive(Debug, Serialize)]
+#[serde(tag = "op", rename = "gather")]
+pub(crate) struct GatherOp {
+    columns: Vec<ColumnRef>,
+    /// The stage, for errors about its input rather than a column.
+    #[serde(skip)]
+    span: Span,
+}
+
+impl Stage for GatherOp {
+    fn eval(&self, input: DataFrame, _ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
+        let GatherOp { columns, span } = self;
         let keys = grouping_columns(&input, columns, *span)?;
         let host_column = input.column("host").map_err(|_| {
             Error::new(

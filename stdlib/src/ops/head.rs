@@ -2,22 +2,36 @@
 
 use polars::prelude::*;
 use shoal_lang::Result;
-use shoal_lang::plan::Op;
 
-use super::{Example, Operator, wrong_op};
-use crate::eval::EvalContext;
+use serde::Serialize;
+use shoal_lang::{Args, Kind, Param, Signature};
+
+use super::{Example, Op, Operator, Stage};
+use crate::context::EvalContext;
 
 pub struct Head;
 
+static SIGNATURE: Signature = Signature {
+    name: "head",
+    aliases: &[],
+    summary: "Keeps the first N rows.",
+    help: "",
+    params: &[Param::arg(
+        "count",
+        Kind::Int {
+            min: 0,
+            unit: "rows",
+        },
+        "N",
+    )
+    .example("10")],
+    options: &[],
+    takes_as: false,
+};
+
 impl Operator for Head {
-    fn name(&self) -> &'static str {
-        "head"
-    }
-    fn usage(&self) -> &'static str {
-        "head N"
-    }
-    fn description(&self) -> &'static str {
-        "Keeps the first N rows."
+    fn signature(&self) -> &'static Signature {
+        &SIGNATURE
     }
     fn examples(&self) -> &'static [Example] {
         &[Example {
@@ -30,10 +44,24 @@ web02  us-east-1a
 ",
         }]
     }
-    fn eval(&self, op: &Op, input: DataFrame, _ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
-        let Op::Head { count } = op else {
-            return Err(wrong_op("head", op));
-        };
+    fn plan(&self, mut args: Args) -> Result<Op> {
+        let count: u64 = args.require("count")?;
+        Ok(Op::new(HeadOp {
+            count: usize::try_from(count).unwrap_or(usize::MAX),
+        }))
+    }
+}
+
+/// `head`: how many rows to keep.
+#[derive(Debug, Serialize)]
+#[serde(tag = "op", rename = "head")]
+pub(crate) struct HeadOp {
+    count: usize,
+}
+
+impl Stage for HeadOp {
+    fn eval(&self, input: DataFrame, _ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
+        let HeadOp { count } = self;
         Ok(input.head(Some(*count)))
     }
 }

@@ -5,24 +5,33 @@ use indexmap::IndexMap;
 use polars::prelude::*;
 use serde_json::Value;
 use shoal_lang::Result;
-use shoal_lang::plan::Op;
 
+use super::column_or_stdout;
 use super::kv::output_column;
-use super::{Example, Operator, wrong_op};
-use crate::eval::EvalContext;
+use super::{Example, Op, Operator, Stage};
+use crate::context::EvalContext;
 use crate::frame::{column, internal, texts};
+use serde::Serialize;
+use shoal_lang::plan::ColumnRef;
+use shoal_lang::{Args, Kind, Param, Signature};
 
 pub struct Json;
 
+static SIGNATURE: Signature = Signature {
+    name: "json",
+    aliases: &[],
+    summary: "Adds a column per key of the JSON object in COL (default stdout), nested keys joined with _; a value that is not an object fills `json_error`.",
+    help: "",
+    params: &[Param::arg("column", Kind::Column, "COL")
+        .optional()
+        .doc("the column to read (default stdout)")],
+    options: &[],
+    takes_as: false,
+};
+
 impl Operator for Json {
-    fn name(&self) -> &'static str {
-        "json"
-    }
-    fn usage(&self) -> &'static str {
-        "json [COL]"
-    }
-    fn description(&self) -> &'static str {
-        "Adds a column per key of the JSON object in COL (default stdout), nested keys joined with _; a value that is not an object fills `json_error`."
+    fn signature(&self) -> &'static Signature {
+        &SIGNATURE
     }
     fn examples(&self) -> &'static [Example] {
         &[Example {
@@ -39,10 +48,22 @@ cache01
 ",
         }]
     }
-    fn eval(&self, op: &Op, input: DataFrame, _ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
-        let Op::Json { column: source } = op else {
-            return Err(wrong_op("json", op));
-        };
+    fn plan(&self, mut args: Args) -> Result<Op> {
+        let column = column_or_stdout(args.get("column")?, args.span);
+        Ok(Op::new(JsonOp { column }))
+    }
+}
+
+/// `json`: the column it reads.
+#[derive(Debug, Serialize)]
+#[serde(tag = "op", rename = "json")]
+pub(crate) struct JsonOp {
+    column: ColumnRef,
+}
+
+impl Stage for JsonOp {
+    fn eval(&self, input: DataFrame, _ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
+        let JsonOp { column: source } = self;
         let values = texts(column(&input, source)?)?;
         let height = values.len();
         let mut keys: IndexMap<String, Vec<Option<Value>>> = IndexMap::new();

@@ -5,24 +5,34 @@
 use indexmap::IndexMap;
 use polars::prelude::*;
 use shoal_lang::Result;
-use shoal_lang::plan::{BUILTIN_COLUMNS, Op};
+use shoal_lang::plan::BUILTIN_COLUMNS;
 
-use super::{Example, Operator, wrong_op};
-use crate::eval::EvalContext;
+use super::column_or_stdout;
+use super::{Example, Op, Operator, Stage};
+use crate::context::EvalContext;
 use crate::frame::{column, internal, texts};
 use crate::typed::{column_name, typed_column};
+use serde::Serialize;
+use shoal_lang::plan::ColumnRef;
+use shoal_lang::{Args, Kind, Param, Signature};
 
 pub struct Kv;
 
+static SIGNATURE: Signature = Signature {
+    name: "kv",
+    aliases: &[],
+    summary: "Adds a column per key of the `key=value` or `key: value` lines in COL (default stdout), skipping # comments; the last duplicate wins, numbers become numbers.",
+    help: "",
+    params: &[Param::arg("column", Kind::Column, "COL")
+        .optional()
+        .doc("the column to read (default stdout)")],
+    options: &[],
+    takes_as: false,
+};
+
 impl Operator for Kv {
-    fn name(&self) -> &'static str {
-        "kv"
-    }
-    fn usage(&self) -> &'static str {
-        "kv [COL]"
-    }
-    fn description(&self) -> &'static str {
-        "Adds a column per key of the `key=value` or `key: value` lines in COL (default stdout), skipping # comments; the last duplicate wins, numbers become numbers."
+    fn signature(&self) -> &'static Signature {
+        &SIGNATURE
     }
     fn examples(&self) -> &'static [Example] {
         &[Example {
@@ -39,10 +49,22 @@ cache01
 ",
         }]
     }
-    fn eval(&self, op: &Op, input: DataFrame, _ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
-        let Op::Kv { column: source } = op else {
-            return Err(wrong_op("kv", op));
-        };
+    fn plan(&self, mut args: Args) -> Result<Op> {
+        let column = column_or_stdout(args.get("column")?, args.span);
+        Ok(Op::new(KvOp { column }))
+    }
+}
+
+/// `kv`: the column it reads.
+#[derive(Debug, Serialize)]
+#[serde(tag = "op", rename = "kv")]
+pub(crate) struct KvOp {
+    column: ColumnRef,
+}
+
+impl Stage for KvOp {
+    fn eval(&self, input: DataFrame, _ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
+        let KvOp { column: source } = self;
         let values = texts(column(&input, source)?)?;
         let height = values.len();
         // Keys in first-appearance order across hosts, so the columns read

@@ -3,23 +3,32 @@
 
 use polars::prelude::*;
 use shoal_lang::Result;
-use shoal_lang::plan::Op;
 
-use super::{Example, Operator, wrong_op};
-use crate::eval::EvalContext;
+use super::column_or_stdout;
+use super::{Example, Op, Operator, Stage};
+use crate::context::EvalContext;
 use crate::frame::{column, internal, texts};
+use serde::Serialize;
+use shoal_lang::plan::ColumnRef;
+use shoal_lang::{Args, Kind, Param, Signature};
 
 pub struct Lines;
 
+static SIGNATURE: Signature = Signature {
+    name: "lines",
+    aliases: &[],
+    summary: "One row per line of COL (default stdout), numbered from 1 in `n`; a host with no output keeps one row with `line` empty.",
+    help: "",
+    params: &[Param::arg("column", Kind::Column, "COL")
+        .optional()
+        .doc("the column to read (default stdout)")],
+    options: &[],
+    takes_as: false,
+};
+
 impl Operator for Lines {
-    fn name(&self) -> &'static str {
-        "lines"
-    }
-    fn usage(&self) -> &'static str {
-        "lines [COL]"
-    }
-    fn description(&self) -> &'static str {
-        "One row per line of COL (default stdout), numbered from 1 in `n`; a host with no output keeps one row with `line` empty."
+    fn signature(&self) -> &'static Signature {
+        &SIGNATURE
     }
     fn examples(&self) -> &'static [Example] {
         &[
@@ -55,10 +64,22 @@ cache01  unreachable
             },
         ]
     }
-    fn eval(&self, op: &Op, input: DataFrame, _ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
-        let Op::Lines { column: source } = op else {
-            return Err(wrong_op("lines", op));
-        };
+    fn plan(&self, mut args: Args) -> Result<Op> {
+        let column = column_or_stdout(args.get("column")?, args.span);
+        Ok(Op::new(LinesOp { column }))
+    }
+}
+
+/// `lines`: the column it reads.
+#[derive(Debug, Serialize)]
+#[serde(tag = "op", rename = "lines")]
+pub(crate) struct LinesOp {
+    column: ColumnRef,
+}
+
+impl Stage for LinesOp {
+    fn eval(&self, input: DataFrame, _ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
+        let LinesOp { column: source } = self;
         let values = texts(column(&input, source)?)?;
         let mut origin: Vec<IdxSize> = Vec::new();
         let mut numbers: Vec<Option<i64>> = Vec::new();

@@ -26,11 +26,14 @@ mod sort;
 mod stats;
 mod top;
 
-use polars::prelude::DataFrame;
-use shoal_lang::Result;
-use shoal_lang::plan::Op;
+use std::fmt;
+use std::sync::Arc;
 
-use crate::eval::EvalContext;
+use polars::prelude::DataFrame;
+use serde::{Serialize, Serializer};
+use shoal_lang::{Args, Catalog, Result, Signature};
+
+use crate::context::EvalContext;
 
 /// An example query over the sample fleet (`crate::sample`) and the exact
 /// table it prints.
@@ -42,24 +45,45 @@ pub struct Example {
     pub output: &'static str,
 }
 
-/// One pipeline stage.
+/// One pipeline stage, as the registry lists it: its signature (name,
+/// arguments, options, help), its examples, and how its checked arguments
+/// become a typed [`Stage`].
 pub trait Operator: Sync {
-    /// The stage name as typed.
-    fn name(&self) -> &'static str;
-    /// Other names that mean the same stage.
-    fn aliases(&self) -> &'static [&'static str] {
-        &[]
-    }
-    /// The syntax, e.g. `head N`.
-    fn usage(&self) -> &'static str;
-    /// What it does, in one line.
-    fn description(&self) -> &'static str;
+    fn signature(&self) -> &'static Signature;
     fn examples(&self) -> &'static [Example];
-    /// Applies the stage to `input`. `op` is always this operator's variant.
-    fn eval(&self, op: &Op, input: DataFrame, ctx: &mut EvalContext<'_>) -> Result<DataFrame>;
+    /// Builds the stage's operator from the arguments its signature checked.
+    fn plan(&self, args: Args) -> Result<Op>;
 }
 
-/// Every operator, in the order `help` lists them.
+/// A planned stage: its typed arguments, which know how to run. `--explain`
+/// prints it, so its fields serialise with `op` (the stage name) first.
+pub trait Stage: fmt::Debug + Send + Sync + erased_serde::Serialize {
+    fn eval(&self, input: DataFrame, ctx: &mut EvalContext<'_>) -> Result<DataFrame>;
+}
+
+erased_serde::serialize_trait_object!(Stage);
+
+/// One operator of a plan: a stage, shared so plans clone cheaply.
+#[derive(Debug, Clone)]
+pub struct Op(Arc<dyn Stage>);
+
+impl Op {
+    pub fn new(stage: impl Stage + 'static) -> Op {
+        Op(Arc::new(stage))
+    }
+
+    pub fn eval(&self, input: DataFrame, ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
+        self.0.eval(input, ctx)
+    }
+}
+
+impl Serialize for Op {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        self.0.as_ref().serialize(serializer)
+    }
+}
+
+/// Every operator, in the order `help` lists them: one line a stage.
 pub static REGISTRY: &[&dyn Operator] = &[
     &filter::Filter,
     &run::Run,
@@ -88,17 +112,41 @@ pub fn find(name: &str) -> Option<&'static dyn Operator> {
     REGISTRY
         .iter()
         .copied()
-        .find(|op| op.name() == name || op.aliases().contains(&name))
+        .find(|op| op.signature().names().any(|n| n == name))
 }
 
-/// Reports that an operator was handed another operator's plan: a bug in
-/// the evaluator's dispatch, surfaced as an error rather than a panic.
-fn wrong_op(expected: &str, op: &Op) -> shoal_lang::Error {
-    shoal_lang::Error::new(
-        format!(
-            "internal error: `{expected}` was given a `{}` stage",
-            op.name()
-        ),
-        None,
-    )
+/// `lines`, `columns`, `kv` and `json` read stdout unless told otherwise;
+/// an "unknown column" error then points at the stage itself.
+fn column_or_stdout(
+    column: Option<shoal_lang::plan::ColumnRef>,
+    stage: shoal_lang::Span,
+) -> shoal_lang::plan::ColumnRef {
+    column.unwrap_or_else(|| shoal_lang::plan::ColumnRef {
+        name: "stdout".to_string(),
+        span: stage,
+    })
+}
+
+/// The registry as the planner's catalog of stages.
+pub struct Registry;
+
+impl Catalog for Registry {
+    type Op = Op;
+
+    fn signatures(&self) -> Vec<&'static Signature> {
+        REGISTRY.iter().map(|op| op.signature()).collect()
+    }
+
+    fn build(&self, signature: &'static Signature, args: Args) -> Result<Op> {
+        let operator = REGISTRY
+            .iter()
+            .find(|op| std::ptr::eq(op.signature(), signature))
+            .ok_or_else(|| {
+                shoal_lang::Error::new(
+                    format!("internal error: no operator `{}`", signature.name),
+                    args.span,
+                )
+            })?;
+        operator.plan(args)
+    }
 }

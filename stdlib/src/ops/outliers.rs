@@ -15,13 +15,17 @@
 
 use polars::prelude::*;
 use shoal_lang::Result;
-use shoal_lang::plan::Op;
 
 use super::lines::row_index;
 use super::stats::{group_rows, numeric_values, percentile, present};
-use super::{Example, Operator, wrong_op};
-use crate::eval::EvalContext;
+use super::{Example, Op, Operator, Stage};
+use crate::context::EvalContext;
 use crate::frame::internal;
+use serde::Serialize;
+use shoal_lang::Error;
+use shoal_lang::ast::Value;
+use shoal_lang::plan::ColumnRef;
+use shoal_lang::{Args, Kind, Param, Signature};
 
 /// Scales the MAD to the standard deviation for normally distributed data
 /// (1 / 1.4826, the 0.75 quantile of the standard normal), so that scores
@@ -34,15 +38,32 @@ const MEAN_AD_SCALE: f64 = 1.253314;
 
 pub struct Outliers;
 
+static SIGNATURE: Signature = Signature {
+    name: "outliers",
+    aliases: &[],
+    summary: "Keeps the rows whose COL is far from the rest of its group (robust z-score beyond 3.5, or Z), most extreme first, with the score in `outlier_score`; `keep=all` keeps every row.",
+    help: "",
+    params: &[
+        Param::arg("column", Kind::Column, "COL"),
+        Param::arg("by", Kind::Columns, "COL, ...")
+            .optional()
+            .after("by"),
+    ],
+    options: &[
+        Param::option("keep", Kind::Choice(&["outliers", "all"]), "all")
+            .default("outliers")
+            .doc("keep=all keeps every row; keep=outliers (the default) only outliers"),
+        Param::option("threshold", Kind::Number, "Z")
+            .default("3.5")
+            .example("3.5")
+            .doc("the robust z-score beyond which a row is an outlier"),
+    ],
+    takes_as: false,
+};
+
 impl Operator for Outliers {
-    fn name(&self) -> &'static str {
-        "outliers"
-    }
-    fn usage(&self) -> &'static str {
-        "outliers COL [by COL, ...] [keep=all] [threshold=Z]"
-    }
-    fn description(&self) -> &'static str {
-        "Keeps the rows whose COL is far from the rest of its group (robust z-score beyond 3.5, or Z), most extreme first, with the score in `outlier_score`; `keep=all` keeps every row."
+    fn signature(&self) -> &'static Signature {
+        &SIGNATURE
     }
     fn examples(&self) -> &'static [Example] {
         &[
@@ -69,16 +90,48 @@ cache01
             },
         ]
     }
-    fn eval(&self, op: &Op, input: DataFrame, _ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
-        let Op::Outliers {
+    fn plan(&self, mut args: Args) -> Result<Op> {
+        let threshold: Value = args.require("threshold")?;
+        Ok(Op::new(OutliersOp {
+            column: args.require("column")?,
+            by: args.get("by")?.unwrap_or_default(),
+            threshold: threshold
+                .text
+                .parse::<f64>()
+                .ok()
+                .filter(|z| *z > 0.0 && z.is_finite())
+                .ok_or_else(|| {
+                    Error::new(
+                        format!("`{}` is not a positive score", threshold.text),
+                        threshold.span,
+                    )
+                    .with_hint("the threshold is a robust z-score; 3.5 is usual: threshold=3.5")
+                })?,
+            keep_all: args.require::<String>("keep")? == "all",
+        }))
+    }
+}
+
+/// `outliers`: the column, its groups, the threshold and what to keep.
+#[derive(Debug, Serialize)]
+#[serde(tag = "op", rename = "outliers")]
+pub(crate) struct OutliersOp {
+    column: ColumnRef,
+    by: Vec<ColumnRef>,
+    /// Rows whose robust z-score is beyond this are outliers.
+    threshold: f64,
+    /// `keep=all`: keep every row, not only the outliers.
+    keep_all: bool,
+}
+
+impl Stage for OutliersOp {
+    fn eval(&self, input: DataFrame, _ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
+        let OutliersOp {
             column,
             by,
             threshold,
             keep_all,
-        } = op
-        else {
-            return Err(wrong_op("outliers", op));
-        };
+        } = self;
         let values = numeric_values(&input, column, "outliers")?;
         let mut scores: Vec<Option<f64>> = vec![None; input.height()];
         for rows in group_rows(&input, by)? {

@@ -4,24 +4,39 @@
 
 use polars::prelude::*;
 use shoal_lang::Result;
-use shoal_lang::plan::{FieldKind, Op};
+use shoal_lang::plan::FieldKind;
 
 use super::extract::{first_captures, planned_regex};
-use super::{Example, Operator, wrong_op};
-use crate::eval::EvalContext;
+use super::{Example, Op, Operator, Stage};
+use crate::context::EvalContext;
 use crate::frame::{column, internal, texts};
+use serde::Serialize;
+use shoal_lang::compile_pattern;
+use shoal_lang::plan::{ColumnRef, ParseField};
+use shoal_lang::{Args, Kind, Param, Signature};
 
 pub struct Parse;
 
+static SIGNATURE: Signature = Signature {
+    name: "parse",
+    aliases: &[],
+    summary: "Adds a column per {field} from the first line of COL the pattern matches whole; blanks match any run of blanks, and :int and :float fields are numbers.",
+    help: "",
+    params: &[
+        Param::arg("column", Kind::Column, "COL"),
+        Param::arg(
+            "pattern",
+            Kind::Text,
+            "\"text {name} {name:word} {name:int} {name:float}\"",
+        ),
+    ],
+    options: &[],
+    takes_as: false,
+};
+
 impl Operator for Parse {
-    fn name(&self) -> &'static str {
-        "parse"
-    }
-    fn usage(&self) -> &'static str {
-        "parse COL \"text {name} {name:word} {name:int} {name:float}\""
-    }
-    fn description(&self) -> &'static str {
-        "Adds a column per {field} from the first line of COL the pattern matches whole; blanks match any run of blanks, and :int and :float fields are numbers."
+    fn signature(&self) -> &'static Signature {
+        &SIGNATURE
     }
     fn examples(&self) -> &'static [Example] {
         &[
@@ -49,15 +64,35 @@ cache01
             },
         ]
     }
-    fn eval(&self, op: &Op, input: DataFrame, _ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
-        let Op::Parse {
+    fn plan(&self, mut args: Args) -> Result<Op> {
+        let column = args.require("column")?;
+        let (regex, fields) = compile_pattern(&args.require("pattern")?)?;
+        Ok(Op::new(ParseOp {
+            column,
+            regex,
+            fields,
+        }))
+    }
+}
+
+/// `parse`: the column and the compiled pattern.
+#[derive(Debug, Serialize)]
+#[serde(tag = "op", rename = "parse")]
+pub(crate) struct ParseOp {
+    column: ColumnRef,
+    /// The pattern as a regex with one group per field, anchored to a
+    /// whole line.
+    regex: String,
+    fields: Vec<ParseField>,
+}
+
+impl Stage for ParseOp {
+    fn eval(&self, input: DataFrame, _ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
+        let ParseOp {
             column: source,
             regex,
             fields,
-        } = op
-        else {
-            return Err(wrong_op("parse", op));
-        };
+        } = self;
         let regex = planned_regex(regex, source)?;
         let values = texts(column(&input, source)?)?;
         let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();

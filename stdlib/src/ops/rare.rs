@@ -1,25 +1,26 @@
 //! `rare COL [N]`: the N least common values of a column; `top` with the
 //! order reversed (the ranking lives in `top.rs`).
 
-use polars::prelude::DataFrame;
-use shoal_lang::Result;
-use shoal_lang::plan::Op;
+use shoal_lang::{Args, Result, Signature};
 
-use super::top::ranked;
-use super::{Example, Operator, wrong_op};
-use crate::eval::EvalContext;
+use super::top::{RANK_PARAMS, ranking};
+use super::{Example, Op, Operator};
 
 pub struct Rare;
 
+static SIGNATURE: Signature = Signature {
+    name: "rare",
+    aliases: &[],
+    summary: "The N (default 10) least common values of COL, with their count and percent of all rows; the odd ones out come first.",
+    help: "",
+    params: RANK_PARAMS,
+    options: &[],
+    takes_as: false,
+};
+
 impl Operator for Rare {
-    fn name(&self) -> &'static str {
-        "rare"
-    }
-    fn usage(&self) -> &'static str {
-        "rare COL [N]"
-    }
-    fn description(&self) -> &'static str {
-        "The N (default 10) least common values of COL, with their count and percent of all rows; the odd ones out come first."
+    fn signature(&self) -> &'static Signature {
+        &SIGNATURE
     }
     fn examples(&self) -> &'static [Example] {
         &[Example {
@@ -32,15 +33,7 @@ stdout  count  percent
 ",
         }]
     }
-    fn eval(&self, op: &Op, input: DataFrame, _ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
-        let Op::Top {
-            column,
-            count,
-            least: true,
-        } = op
-        else {
-            return Err(wrong_op("rare", op));
-        };
-        ranked(&input, column, *count, true)
+    fn plan(&self, args: Args) -> Result<Op> {
+        ranking(args, true)
     }
 }

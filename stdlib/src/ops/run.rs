@@ -11,25 +11,35 @@ use std::time::{Duration, SystemTime};
 
 use indexmap::IndexSet;
 use polars::prelude::*;
-use shoal_lang::plan::{CommandPart, Op};
-use shoal_lang::{Error, Result, Span, render_command};
+use serde::Serialize;
+use shoal_lang::ast::Value;
+use shoal_lang::plan::{BUILTIN_COLUMNS, CommandPart};
+use shoal_lang::{
+    Args, Error, Kind, Millis, Param, Result, Signature, Span, command_template, render_command,
+};
 
-use super::{Example, Operator, wrong_op};
-use crate::eval::EvalContext;
+use super::{Example, Op, Operator, Stage};
+use crate::context::EvalContext;
 use crate::executor::{HostOutcome, RunRequest, Status};
 use crate::frame::{self, internal, texts};
 
 pub struct Run;
 
+static SIGNATURE: Signature = Signature {
+    name: "run",
+    aliases: &[],
+    summary: "Runs CMD on every host in parallel and adds stdout, stderr, exit, status, error and duration_ms; `{col}` in CMD is the host's value of col, shell-quoted (`{{` for a literal brace); `as NAME` also copies stdout into NAME.",
+    help: "",
+    params: &[Param::arg("command", Kind::Text, "\"CMD\"")],
+    options: &[Param::option("timeout", Kind::Duration, "DUR")
+        .example("5s")
+        .doc("how long each host may take")],
+    takes_as: true,
+};
+
 impl Operator for Run {
-    fn name(&self) -> &'static str {
-        "run"
-    }
-    fn usage(&self) -> &'static str {
-        "run \"CMD\" [timeout=DUR] [as NAME]"
-    }
-    fn description(&self) -> &'static str {
-        "Runs CMD on every host in parallel and adds stdout, stderr, exit, status, error and duration_ms; `{col}` in CMD is the host's value of col, shell-quoted (`{{` for a literal brace); `as NAME` also copies stdout into NAME."
+    fn signature(&self) -> &'static Signature {
+        &SIGNATURE
     }
     fn examples(&self) -> &'static [Example] {
         &[
@@ -89,17 +99,58 @@ db02  timeout  `sleep 30` timed out after 2s
             },
         ]
     }
-    fn eval(&self, op: &Op, input: DataFrame, ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
-        let Op::Run {
+    fn plan(&self, mut args: Args) -> Result<Op> {
+        let command: Value = args.require("command")?;
+        if command.text.trim().is_empty() {
+            return Err(Error::new("`run` needs a command", command.span)
+                .with_hint("for example: run \"uptime\""));
+        }
+        if let Some(ident) = &args.as_name
+            && BUILTIN_COLUMNS.contains(&ident.name.as_str())
+        {
+            return Err(Error::new(
+                format!("`as {}` would overwrite a built-in column", ident.name),
+                ident.span,
+            )
+            .with_hint("pick another name, for example `as kernel`"));
+        }
+        Ok(Op::new(RunOp {
+            template: command_template(&command)?,
+            command: command.text,
+            timeout_ms: args.get::<Millis>("timeout")?.map(|m| m.0),
+            name: args.as_name.map(|ident| ident.name),
+            span: args.span,
+        }))
+    }
+}
+
+/// `run`: the command, split at its placeholders, and how long it may take.
+#[derive(Debug, Serialize)]
+#[serde(tag = "op", rename = "run")]
+pub(crate) struct RunOp {
+    /// The command as written, which progress lines show.
+    command: String,
+    /// The command split at its `{column}` placeholders (shoal_lang's
+    /// shell.rs), with `{{` and `}}` already one brace: each host runs the
+    /// text with its own values shell-quoted into place.
+    template: Vec<CommandPart>,
+    /// The per-stage timeout; `None` uses the executor's default.
+    timeout_ms: Option<u64>,
+    /// `as NAME`: stdout is also copied into this column.
+    name: Option<String>,
+    #[serde(skip)]
+    span: Span,
+}
+
+impl Stage for RunOp {
+    fn eval(&self, input: DataFrame, ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
+        let RunOp {
             command,
             template,
             timeout_ms,
             name,
             span,
-        } = op
-        else {
-            return Err(wrong_op("run", op));
-        };
+        } = self;
         let commands = row_commands(&input, template)?;
         let timeout = timeout_ms.map(Duration::from_millis);
         let outcomes = run_on_rows(&input, "run", command, commands, timeout, *span, ctx)?;

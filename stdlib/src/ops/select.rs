@@ -2,23 +2,29 @@
 
 use polars::prelude::*;
 use shoal_lang::Result;
-use shoal_lang::plan::Op;
 
-use super::{Example, Operator, wrong_op};
-use crate::eval::EvalContext;
+use super::{Example, Op, Operator, Stage};
+use crate::context::EvalContext;
 use crate::frame::{internal, require_columns};
+use serde::Serialize;
+use shoal_lang::plan::ColumnRef;
+use shoal_lang::{Args, Kind, Param, Signature};
 
 pub struct Select;
 
+static SIGNATURE: Signature = Signature {
+    name: "select",
+    aliases: &[],
+    summary: "Keeps only the named columns, in the order given.",
+    help: "",
+    params: &[Param::arg("columns", Kind::Columns, "COL, ...")],
+    options: &[],
+    takes_as: false,
+};
+
 impl Operator for Select {
-    fn name(&self) -> &'static str {
-        "select"
-    }
-    fn usage(&self) -> &'static str {
-        "select COL, ..."
-    }
-    fn description(&self) -> &'static str {
-        "Keeps only the named columns, in the order given."
+    fn signature(&self) -> &'static Signature {
+        &SIGNATURE
     }
     fn examples(&self) -> &'static [Example] {
         &[Example {
@@ -32,10 +38,23 @@ web03  2.0.9
 ",
         }]
     }
-    fn eval(&self, op: &Op, input: DataFrame, _ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
-        let Op::Select { columns } = op else {
-            return Err(wrong_op("select", op));
-        };
+    fn plan(&self, mut args: Args) -> Result<Op> {
+        Ok(Op::new(SelectOp {
+            columns: args.require("columns")?,
+        }))
+    }
+}
+
+/// `select`: the columns to keep, in order.
+#[derive(Debug, Serialize)]
+#[serde(tag = "op", rename = "select")]
+pub(crate) struct SelectOp {
+    columns: Vec<ColumnRef>,
+}
+
+impl Stage for SelectOp {
+    fn eval(&self, input: DataFrame, _ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
+        let SelectOp { columns } = self;
         require_columns(&input, columns)?;
         input
             .select(columns.iter().map(|c| c.name.as_str()))

@@ -2,23 +2,29 @@
 
 use polars::prelude::*;
 use shoal_lang::Result;
-use shoal_lang::plan::Op;
 
-use super::{Example, Operator, wrong_op};
-use crate::eval::EvalContext;
+use super::{Example, Op, Operator, Stage};
+use crate::context::EvalContext;
 use crate::frame::{internal, require_columns};
+use serde::Serialize;
+use shoal_lang::plan::SortSpec;
+use shoal_lang::{Args, Kind, Param, Signature};
 
 pub struct Sort;
 
+static SIGNATURE: Signature = Signature {
+    name: "sort",
+    aliases: &[],
+    summary: "Orders the rows by the columns given, ascending unless `desc`. Ties keep their order; missing values go last.",
+    help: "",
+    params: &[Param::arg("keys", Kind::SortKeys, "COL [desc|asc], ...")],
+    options: &[],
+    takes_as: false,
+};
+
 impl Operator for Sort {
-    fn name(&self) -> &'static str {
-        "sort"
-    }
-    fn usage(&self) -> &'static str {
-        "sort COL [desc|asc], ..."
-    }
-    fn description(&self) -> &'static str {
-        "Orders the rows by the columns given, ascending unless `desc`. Ties keep their order; missing values go last."
+    fn signature(&self) -> &'static Signature {
+        &SIGNATURE
     }
     fn examples(&self) -> &'static [Example] {
         &[Example {
@@ -35,10 +41,23 @@ cache01  unreachable  10
 ",
         }]
     }
-    fn eval(&self, op: &Op, input: DataFrame, _ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
-        let Op::Sort { keys } = op else {
-            return Err(wrong_op("sort", op));
-        };
+    fn plan(&self, mut args: Args) -> Result<Op> {
+        Ok(Op::new(SortOp {
+            keys: args.require("keys")?,
+        }))
+    }
+}
+
+/// `sort`: the keys, most significant first.
+#[derive(Debug, Serialize)]
+#[serde(tag = "op", rename = "sort")]
+pub(crate) struct SortOp {
+    keys: Vec<SortSpec>,
+}
+
+impl Stage for SortOp {
+    fn eval(&self, input: DataFrame, _ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
+        let SortOp { keys } = self;
         let columns: Vec<_> = keys.iter().map(|k| k.column.clone()).collect();
         require_columns(&input, &columns)?;
         let options = SortMultipleOptions::default()

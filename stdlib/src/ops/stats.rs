@@ -13,30 +13,42 @@
 
 use indexmap::IndexMap;
 use polars::prelude::*;
-use shoal_lang::plan::{ColumnRef, Op};
+use shoal_lang::plan::ColumnRef;
 use shoal_lang::{Error, Result};
 
 use super::lines::row_index;
 use super::top::reserved_name;
-use super::{Example, Operator, wrong_op};
-use crate::eval::EvalContext;
+use serde::Serialize;
+use shoal_lang::{Args, Kind, Param, Signature};
+
+use super::{Example, Op, Operator, Stage};
+use crate::context::EvalContext;
 use crate::frame::{column, internal, numbers, require_columns, texts};
 
 pub struct Stats;
+
+static SIGNATURE: Signature = Signature {
+    name: "stats",
+    aliases: &[],
+    summary: "Summarises a numeric column: count, min, p50, p90, p99, max and mean, overall or one row per group. Missing values are skipped.",
+    help: "",
+    params: &[
+        Param::arg("column", Kind::Column, "COL"),
+        Param::arg("by", Kind::Columns, "COL, ...")
+            .optional()
+            .after("by"),
+    ],
+    options: &[],
+    takes_as: false,
+};
 
 /// The columns `stats` adds after the group columns, in order: `count`,
 /// then the statistics of [`Summary`] in field order.
 const STATISTICS: [&str; 7] = ["count", "min", "p50", "p90", "p99", "max", "mean"];
 
 impl Operator for Stats {
-    fn name(&self) -> &'static str {
-        "stats"
-    }
-    fn usage(&self) -> &'static str {
-        "stats COL [by COL, ...]"
-    }
-    fn description(&self) -> &'static str {
-        "Summarises a numeric column: count, min, p50, p90, p99, max and mean, overall or one row per group. Missing values are skipped."
+    fn signature(&self) -> &'static Signature {
+        &SIGNATURE
     }
     fn examples(&self) -> &'static [Example] {
         &[
@@ -60,10 +72,25 @@ cache  0
             },
         ]
     }
-    fn eval(&self, op: &Op, input: DataFrame, _ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
-        let Op::Stats { column, by } = op else {
-            return Err(wrong_op("stats", op));
-        };
+    fn plan(&self, mut args: Args) -> Result<Op> {
+        Ok(Op::new(StatsOp {
+            column: args.require("column")?,
+            by: args.get("by")?.unwrap_or_default(),
+        }))
+    }
+}
+
+/// `stats`: the column to summarise and the groups.
+#[derive(Debug, Serialize)]
+#[serde(tag = "op", rename = "stats")]
+pub(crate) struct StatsOp {
+    column: ColumnRef,
+    by: Vec<ColumnRef>,
+}
+
+impl Stage for StatsOp {
+    fn eval(&self, input: DataFrame, _ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
+        let StatsOp { column, by } = self;
         let values = numeric_values(&input, column, "stats")?;
         for key in by {
             reserved_name(key, &STATISTICS, "stats")?;

@@ -12,25 +12,30 @@ use std::cmp::Reverse;
 
 use indexmap::IndexMap;
 use polars::prelude::*;
-use shoal_lang::plan::{ColumnRef, Op};
-use shoal_lang::{Error, Result};
+use serde::Serialize;
+use shoal_lang::plan::ColumnRef;
+use shoal_lang::{Args, Error, Kind, Param, Result, Signature};
 
 use super::lines::row_index;
-use super::{Example, Operator, wrong_op};
-use crate::eval::EvalContext;
+use super::{Example, Op, Operator, Stage};
+use crate::context::EvalContext;
 use crate::frame::{column, internal, texts};
 
 pub struct Top;
 
+static SIGNATURE: Signature = Signature {
+    name: "top",
+    aliases: &[],
+    summary: "The N (default 10) most common values of COL, with their count and percent of all rows; missing values count as a value.",
+    help: "",
+    params: RANK_PARAMS,
+    options: &[],
+    takes_as: false,
+};
+
 impl Operator for Top {
-    fn name(&self) -> &'static str {
-        "top"
-    }
-    fn usage(&self) -> &'static str {
-        "top COL [N]"
-    }
-    fn description(&self) -> &'static str {
-        "The N (default 10) most common values of COL, with their count and percent of all rows; missing values count as a value."
+    fn signature(&self) -> &'static Signature {
+        &SIGNATURE
     }
     fn examples(&self) -> &'static [Example] {
         &[
@@ -56,16 +61,50 @@ stdout  count  percent
             },
         ]
     }
-    fn eval(&self, op: &Op, input: DataFrame, _ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
-        let Op::Top {
-            column,
-            count,
-            least: false,
-        } = op
-        else {
-            return Err(wrong_op("top", op));
-        };
-        ranked(&input, column, *count, false)
+    fn plan(&self, args: Args) -> Result<Op> {
+        ranking(args, false)
+    }
+}
+
+/// The arguments `top` and `rare` share: a column, and how many values.
+pub(crate) static RANK_PARAMS: &[Param] = &[
+    Param::arg("column", Kind::Column, "COL"),
+    Param::arg(
+        "count",
+        Kind::Int {
+            min: 1,
+            unit: "rows",
+        },
+        "N",
+    )
+    .optional()
+    .example("10")
+    .doc("how many values to show (default 10)"),
+];
+
+/// Plans `top` or, with `least`, `rare`.
+pub(crate) fn ranking(mut args: Args, least: bool) -> Result<Op> {
+    let count = args.get::<u64>("count")?.unwrap_or(10);
+    Ok(Op::new(TopOp {
+        column: args.require("column")?,
+        count: usize::try_from(count).unwrap_or(usize::MAX),
+        least,
+    }))
+}
+
+/// `top` and `rare`: the column, how many values, and which end. Both
+/// print as `top`, `rare` with `least`, as plans always have.
+#[derive(Debug, Serialize)]
+#[serde(tag = "op", rename = "top")]
+pub(crate) struct TopOp {
+    column: ColumnRef,
+    count: usize,
+    least: bool,
+}
+
+impl Stage for TopOp {
+    fn eval(&self, input: DataFrame, _ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
+        ranked(&input, &self.column, self.count, self.least)
     }
 }
 

@@ -15,7 +15,7 @@ pub fn eval_in(
     executor: &dyn Executor,
     query: &str,
 ) -> Result<DataFrame, String> {
-    let plan = shoal_lang::compile(query).map_err(|e| e.render(query, false))?;
+    let plan = shoal_stdlib::compile(query).map_err(|e| e.render(query, false))?;
     let mut last = None;
     for statement in &plan.statements {
         last = Some(

@@ -13,23 +13,45 @@ mod populations;
 mod rank;
 
 use polars::prelude::DataFrame;
-use shoal_lang::Result;
-use shoal_lang::plan::Op;
+use shoal_lang::plan::{Side, Split};
+use shoal_lang::{Error, Result, Span};
 
-use super::{Example, Operator, wrong_op};
-use crate::eval::EvalContext;
+use serde::Serialize;
+use shoal_lang::{Args, Kind, Param, Signature};
+
+use super::{Example, Op, Operator, Stage};
+use crate::context::EvalContext;
 
 pub struct Diff;
 
+static SIGNATURE: Signature = Signature {
+    name: "diff",
+    aliases: &[],
+    summary: "Ranks what sets population A apart from B, each feature written as a filter you can paste.",
+    help: "Features are each value of a text column, each line of an output column (with digits masked where lines differ only in numbers), and the best split of each numeric column, plus pairs joined with `and` where a pair separates better. A and B are saved results or @groups, the rows matching PRED against the rest, or COL's two values (the smaller side is A). Columns: feature (paste it into `filter`), kind, count_a, count_b, pct_a, pct_b, pct_diff, examples (hosts from A). Features under the threshold are left out.",
+    params: &[
+        Param::arg("where", Kind::Predicate, "PRED")
+            .optional()
+            .after("where")
+            .doc("population A is the rows that match, B the rest"),
+        Param::arg("by", Kind::Column, "COL")
+            .optional()
+            .after("by")
+            .doc("the column's two values are the two populations"),
+        Param::arg("sides", Kind::Sides, "A B")
+            .optional()
+            .doc("two saved results or groups: $bad $good, @canary @web"),
+    ],
+    options: &[Param::option("threshold", Kind::Percent, "P%")
+        .default("5")
+        .example("10%")
+        .doc("features whose pct_diff is under this are left out")],
+    takes_as: false,
+};
+
 impl Operator for Diff {
-    fn name(&self) -> &'static str {
-        "diff"
-    }
-    fn usage(&self) -> &'static str {
-        "diff A B | diff where PRED | diff by COL  [threshold=5%]"
-    }
-    fn description(&self) -> &'static str {
-        "Ranks what sets population A apart from B: each value of a text column, each line of an output column (with digits masked where lines differ only in numbers), and the best split of each numeric column, plus pairs joined with `and` where a pair separates better. A and B are saved results or @groups, the rows matching PRED against the rest, or COL's two values (the smaller side is A). Columns: feature (paste it into `filter`), kind, count_a, count_b, pct_a, pct_b, pct_diff, examples (hosts from A). Features under the threshold are left out."
+    fn signature(&self) -> &'static Signature {
+        &SIGNATURE
     }
     fn examples(&self) -> &'static [Example] {
         &[
@@ -58,15 +80,77 @@ version = 2.1.0  2        2        33.3
             },
         ]
     }
-    fn eval(&self, op: &Op, input: DataFrame, ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
-        let Op::Diff {
+    fn plan(&self, mut args: Args) -> Result<Op> {
+        let split = match (
+            args.get("where")?,
+            args.get("by")?,
+            args.get::<(Side, Side)>("sides")?,
+        ) {
+            (Some(predicate), None, None) => Split::Where { predicate },
+            (None, Some(column), None) => Split::By { column },
+            (None, None, Some((a, b))) => {
+                if same_side(&a, &b) {
+                    return Err(Error::new(
+                        "`diff` compares a population with itself",
+                        side_span(&a).join(side_span(&b)),
+                    )
+                    .with_hint("give two different sides, for example: diff $bad $good"));
+                }
+                Split::Sides { a, b }
+            }
+            _ => {
+                return Err(Error::new(
+                    "expected `where CONDITION`, `by COLUMN`, or two saved results such as `$bad $good`, found the end of the input",
+                    args.end,
+                )
+                .with_hint(
+                    "diff compares two populations: `diff $bad $good`, `diff where health = FAIL` or `diff by az`",
+                ));
+            }
+        };
+        Ok(Op::new(DiffOp {
+            split,
+            threshold_pct: args.require("threshold")?,
+            span: args.span,
+        }))
+    }
+}
+
+/// `diff`: how to split the rows, and what to leave out.
+#[derive(Debug, Serialize)]
+#[serde(tag = "op", rename = "diff")]
+pub(crate) struct DiffOp {
+    split: Split,
+    /// Features whose `pct_diff` is under this many percentage points are
+    /// left out.
+    threshold_pct: f64,
+    #[serde(skip)]
+    span: Span,
+}
+
+/// Whether two sides name the same population, wherever each is written.
+fn same_side(a: &Side, b: &Side) -> bool {
+    match (a, b) {
+        (Side::Variable { name: x, .. }, Side::Variable { name: y, .. })
+        | (Side::Group { name: x, .. }, Side::Group { name: y, .. }) => x == y,
+        _ => false,
+    }
+}
+
+/// Where a side of `diff A B` is written.
+fn side_span(side: &Side) -> Span {
+    match side {
+        Side::Variable { span, .. } | Side::Group { span, .. } => *span,
+    }
+}
+
+impl Stage for DiffOp {
+    fn eval(&self, input: DataFrame, ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
+        let DiffOp {
             split,
             threshold_pct,
             span,
-        } = op
-        else {
-            return Err(wrong_op("diff", op));
-        };
+        } = self;
         let populations = populations::split(&input, split, *span, ctx)?;
         let candidates = features::candidates(&input, &populations)?;
         rank::ranked(&input, &populations, candidates, *threshold_pct)

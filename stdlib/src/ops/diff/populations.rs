@@ -8,8 +8,9 @@ use polars::prelude::*;
 use shoal_lang::plan::{ColumnRef, Side, Split};
 use shoal_lang::{Error, Result, Span};
 
-use crate::eval::{EvalContext, shorten_list, unknown_name};
+use crate::context::EvalContext;
 use crate::frame::{column, texts};
+use crate::names::{shorten_list, unknown_name};
 use crate::predicate::mask;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,27 @@
+//! What a stage may use while it runs: the fleet, the saved results, the
+//! executor that reaches hosts, and the observer that hears of progress.
+
+use indexmap::IndexMap;
+use polars::prelude::DataFrame;
+
+use crate::executor::{Executor, HostOutcome};
+use crate::fleet::Fleet;
+
+/// Hears about `run` stages as they progress, for progress bars.
+pub trait RunObserver {
+    fn run_started(&mut self, _command: &str, _hosts: usize) {}
+    fn host_finished(&mut self, _host: &str, _outcome: &HostOutcome) {}
+    fn run_finished(&mut self) {}
+}
+
+/// An observer that ignores everything.
+pub struct Quiet;
+impl RunObserver for Quiet {}
+
+/// What an operator may use while it runs.
+pub struct EvalContext<'a> {
+    pub fleet: &'a Fleet,
+    pub vars: &'a IndexMap<String, DataFrame>,
+    pub executor: &'a dyn Executor,
+    pub observer: &'a mut dyn RunObserver,
+}
