@@ -15,8 +15,8 @@ use clap::{Parser, Subcommand};
 use shoal_runtime::demo::DemoFleet;
 use shoal_runtime::inventory::{Inventory, InventoryError, Overrides};
 use shoal_runtime::ssh_config::SshConfig;
+use shoal_runtime::{Engine, Interrupts};
 
-use crate::engine::Engine;
 use crate::output::Printer;
 use crate::render::Format;
 use crate::{help, script};
@@ -272,14 +272,15 @@ fn open_engine(options: &Options) -> Option<Engine> {
         }
     };
     match Engine::new(inventory, &ssh_config) {
-        Ok(engine) => {
+        Ok(mut engine) => {
+            engine.set_interrupts(Interrupts::CancelQuery);
             for warning in engine.warnings() {
                 eprintln!("{warning}");
             }
             Some(engine)
         }
         Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
+            eprintln!("error: {error}");
             None
         }
     }
@@ -303,7 +304,7 @@ fn run_source(source: &str, options: &Options, color: bool) -> ExitCode {
         ExitCode::from(EXIT_INTERRUPTED)
     } else if report.errored {
         ExitCode::from(EXIT_USAGE)
-    } else if engine.saw_failures {
+    } else if engine.saw_failures() {
         ExitCode::from(EXIT_HOSTS_FAILED)
     } else {
         ExitCode::from(EXIT_OK)

@@ -2,7 +2,6 @@
 //! rendering of results, progress, and help generated from the registry.
 pub mod cli;
 mod complete;
-mod engine;
 pub mod help;
 mod output;
 mod progress;

@@ -2,11 +2,12 @@
 //! way for `-c`, scripts and the REPL: results on stdout, errors and
 //! summaries on stderr.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use polars::prelude::*;
+use shoal_runtime::Engine;
 
-use crate::engine::Engine;
+use crate::progress::Progress;
 use crate::render::{Format, render};
 
 /// How results are printed.
@@ -41,8 +42,10 @@ impl Printer {
                 };
             }
         };
+        // A progress bar only when stderr is a terminal: in a log file it is noise.
+        let show_progress = std::io::stderr().is_terminal();
         for statement in &plan.statements {
-            let outcome = engine.run(statement);
+            let outcome = engine.run(statement, &mut Progress::new(show_progress));
             match outcome.result {
                 Ok(frame) => {
                     if statement.bind.is_none() || outcome.interrupted {
@@ -82,7 +85,7 @@ impl Printer {
 
 /// `:hosts`: the inventory as a table.
 pub fn print_inventory(engine: &Engine, printer: &Printer) {
-    let fleet = &engine.session.fleet;
+    let fleet = &engine.session().fleet;
     match shoal_stdlib::frame::host_table(fleet, &fleet.hosts.iter().collect::<Vec<_>>()) {
         Ok(frame) => printer.print(&frame),
         Err(error) => eprintln!("error: {}", error.reason),
@@ -107,10 +110,10 @@ pub fn print_inventory(engine: &Engine, printer: &Printer) {
 
 /// `:vars`: the saved results, with their sizes.
 pub fn print_vars(engine: &Engine) {
-    if engine.session.vars.is_empty() {
+    if engine.session().vars.is_empty() {
         println!("no saved results; save one with: let bad = hosts | ...");
     }
-    for (name, frame) in &engine.session.vars {
+    for (name, frame) in &engine.session().vars {
         println!(
             "${name}: {} rows × {} columns",
             frame.height(),

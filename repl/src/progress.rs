@@ -13,7 +13,6 @@ pub struct Progress {
     /// Hosts per status for the current run, in arrival order.
     counts: Vec<(Status, usize)>,
     started: Instant,
-    any_not_ok: bool,
     show_bar: bool,
 }
 
@@ -24,13 +23,8 @@ impl Progress {
             bar: None,
             counts: Vec::new(),
             started: Instant::now(),
-            any_not_ok: false,
             show_bar,
         }
-    }
-
-    pub fn saw_failures(&self) -> bool {
-        self.any_not_ok
     }
 
     fn failures(&self) -> usize {
@@ -84,7 +78,6 @@ impl RunObserver for Progress {
     }
 
     fn host_finished(&mut self, _host: &str, outcome: &HostOutcome) {
-        self.any_not_ok |= outcome.status != Status::Ok;
         match self.counts.iter_mut().find(|(s, _)| *s == outcome.status) {
             Some((_, n)) => *n += 1,
             None => self.counts.push((outcome.status, 1)),

@@ -11,10 +11,10 @@ use rustyline::error::ReadlineError;
 use rustyline::history::DefaultHistory;
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{Context, Editor, Helper, Highlighter, Hinter};
+use shoal_runtime::Engine;
 use shoal_stdlib::Session;
 
 use crate::complete::candidates;
-use crate::engine::Engine;
 use crate::output::{Printer, print_inventory, print_vars};
 
 #[derive(Helper, Hinter, Highlighter)]
@@ -62,21 +62,21 @@ fn history_path() -> Option<PathBuf> {
 pub fn run(engine: &mut Engine, printer: &Printer) -> rustyline::Result<()> {
     let mut editor: Editor<ShellHelper, DefaultHistory> = Editor::new()?;
     editor.set_helper(Some(ShellHelper {
-        session: engine.session.clone(),
+        session: engine.session().clone(),
     }));
     let history = history_path();
     if let Some(path) = &history {
         // A first run has no history yet; that is not an error.
         let _ = editor.load_history(path);
     }
-    let from_ssh_config = match engine.session.fleet.ssh_config.len() {
+    let from_ssh_config = match engine.session().fleet.ssh_config.len() {
         0 => String::new(),
         n => format!(" (and {n} in ssh_config)"),
     };
     eprintln!(
         "shoal: {} hosts{from_ssh_config}. Type `help`, `:hosts`, `:vars`; Tab completes; \
          Ctrl-D exits.",
-        engine.inventory.hosts.len()
+        engine.inventory().hosts.len()
     );
     loop {
         match editor.readline("shoal> ") {
@@ -91,7 +91,7 @@ pub fn run(engine: &mut Engine, printer: &Printer) -> rustyline::Result<()> {
                 }
                 handle_line(engine, printer, line);
                 if let Some(helper) = editor.helper_mut() {
-                    helper.session = engine.session.clone();
+                    helper.session = engine.session().clone();
                 }
             }
             Err(ReadlineError::Interrupted) => continue,

@@ -3,7 +3,8 @@
 //! incident to investigate. It needs no root, sshd or network.
 //!
 //! ```text
-//!   DemoFleet::start()          (async: the servers are tasks of the caller's runtime)
+//!   DemoFleet::start()          (async: the servers are tasks of the caller's runtime;
+//!                                DemoFleet::start_blocking() brings a runtime of its own)
 //!     ├─ files.rs:  temp dir, client key, per-host sandbox (data.rs), known_hosts,
 //!     │             inventory.toml
 //!     └─ server.rs: per host, a listener on port 0 with its own Ed25519 host key;
@@ -45,6 +46,10 @@ const FALLBACK_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 pub struct DemoFleet {
     inventory: PathBuf,
     shared: Arc<Shared>,
+    /// The runtime the servers run on, when the fleet brought its own
+    /// ([`DemoFleet::start_blocking`]); shut down after they were told to
+    /// stop.
+    runtime: Option<tokio::runtime::Runtime>,
     /// Last, so the directory goes only after the servers were told to stop.
     _dir: tempfile::TempDir,
 }
@@ -113,8 +118,30 @@ impl DemoFleet {
         Ok(DemoFleet {
             inventory,
             shared,
+            runtime: None,
             _dir: dir,
         })
+    }
+
+    /// [`DemoFleet::start`] for synchronous code, such as a program that
+    /// embeds an [`Engine`](crate::Engine): the servers run on a
+    /// two-thread tokio runtime that the fleet owns and shuts down when it
+    /// is dropped. Returns once every server listens. Not for use inside
+    /// an async task (a runtime cannot block inside another).
+    ///
+    /// ```no_run
+    /// let demo = shoal_runtime::demo::DemoFleet::start_blocking()?;
+    /// let mut engine = shoal_runtime::Engine::open(demo.inventory_path())?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn start_blocking() -> io::Result<DemoFleet> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        let mut fleet = runtime.block_on(DemoFleet::start())?;
+        fleet.runtime = Some(runtime);
+        Ok(fleet)
     }
 
     /// The generated inventory: every host on 127.0.0.1 with its port, user

@@ -1,0 +1,414 @@
+//! The query engine: what runs shoal's queries, for every entry point of the
+//! `shoal` command line (`-c`, scripts, the shell, the demo) and for any
+//! program that embeds shoal.
+//!
+//! An [`Engine`] owns one inventory, a tokio runtime, one SSH executor whose
+//! connections are pooled across queries, and the session: the results
+//! saved with `let`, which later queries read as `$name`. Its API is
+//! synchronous — each call blocks until the query is done — so it embeds
+//! in any program without that program using async itself.
+//!
+//! ```no_run
+//! let mut engine = shoal_runtime::Engine::open("fleet.toml")?;
+//! let frame = engine.query("hosts | run \"uptime\"")?;
+//! println!("{frame}");
+//! # Ok::<(), shoal_runtime::Error>(())
+//! ```
+//!
+//! [`Engine::query`] is the whole-text call; the command line uses the
+//! pieces it is made of, shoal-stdlib's `compile` and [`Engine::run`], to print each
+//! statement's result and show progress as hosts answer.
+//!
+//! Nothing here draws on a terminal. Progress goes to the
+//! [`RunObserver`] the caller passes, and Ctrl-C cancels a query only when
+//! the caller asks for it with [`Engine::set_interrupts`].
+
+use std::path::Path;
+
+use polars::prelude::DataFrame;
+use shoal_stdlib::executor::{HostOutcome, Status};
+use shoal_stdlib::{PlannedStatement, Quiet, RunObserver, Session, compile};
+use tokio::runtime::Runtime;
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::inventory::{Inventory, InventoryError, Overrides};
+use crate::ssh::SshExecutor;
+use crate::ssh_config::SshConfig;
+use crate::targets::Routes;
+
+/// Why an engine could not start, or a query did not give a result.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The inventory could not be read or is not valid ([`Engine::open`]).
+    #[error(transparent)]
+    Inventory(#[from] InventoryError),
+    /// The engine's tokio runtime could not start.
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+    /// The query does not parse or plan, or one of its statements failed.
+    /// [`Error::render`] (or the inner error's `render`) points at the
+    /// place in the query text.
+    #[error(transparent)]
+    Query(#[from] shoal_lang::Error),
+    /// Ctrl-C cancelled a statement (only with [`Interrupts::CancelQuery`]):
+    /// `partial` is what it got before, with the hosts still running then
+    /// marked `cancelled`. The statements after it did not run.
+    #[error("the query was cancelled by Ctrl-C")]
+    Cancelled { partial: DataFrame },
+}
+
+impl Error {
+    /// The error as the shoal command line prints it, ending in a newline:
+    /// for a query error, with the line of `source` it is about and a
+    /// caret under the place. `color` adds ANSI colours for a terminal.
+    pub fn render(&self, source: &str, color: bool) -> String {
+        match self {
+            Error::Query(error) => error.render(source, color),
+            other => format!("error: {other}\n"),
+        }
+    }
+}
+
+/// What SIGINT (Ctrl-C) does while the engine runs a query.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Interrupts {
+    /// The engine installs no signal handler: SIGINT does whatever the
+    /// process already does with it (by default, end the process). For
+    /// programs that own their signals, such as a bot or a service.
+    #[default]
+    Untouched,
+    /// What the shoal command line does. The first Ctrl-C during a query
+    /// cancels it: hosts still running end `cancelled`, the results so far
+    /// are returned ([`Outcome::interrupted`]), and a line on stderr says
+    /// so; a second Ctrl-C ends the process at once with status 130. Once
+    /// a query ran this way, SIGINT no longer ends the process by default
+    /// between queries either (tokio keeps its handler for good).
+    CancelQuery,
+}
+
+/// What running one statement produced ([`Engine::run`]).
+pub struct Outcome {
+    /// The result, or the error that stopped the statement. A `let`
+    /// statement's result is saved in the session and also returned here.
+    pub result: shoal_lang::Result<DataFrame>,
+    /// True when Ctrl-C cancelled the statement: `result` then holds what
+    /// finished before it.
+    pub interrupted: bool,
+}
+
+/// Runs queries against one inventory's hosts over SSH; see the
+/// [module documentation](self).
+///
+/// Synchronous: the engine owns the tokio runtime its connections run on,
+/// and every call blocks until its query is done. Call it from ordinary
+/// (non-async) code, such as `main` or a thread of its own; from inside an
+/// async task, go through `tokio::task::spawn_blocking`, since a runtime
+/// cannot block inside another.
+pub struct Engine {
+    // Field order matters: the executor's connections close before the
+    // runtime that drives them shuts down.
+    executor: SshExecutor,
+    runtime: Runtime,
+    session: Session,
+    inventory: Inventory,
+    interrupts: Interrupts,
+    /// Whether any host of any run so far did not end `ok`.
+    saw_failures: bool,
+}
+
+impl Engine {
+    /// Starts an engine for the inventory file at `path`, in any format
+    /// shoal reads (shoal TOML, Ansible INI/YAML/JSON, ClusterShell groups,
+    /// a list of hosts), with no command-line overrides and no ssh_config:
+    /// each host is reached exactly as the inventory says. To read the
+    /// user's `~/.ssh/config` as the command line does, load the pieces
+    /// yourself and call [`Engine::new`]:
+    ///
+    /// ```no_run
+    /// use shoal_runtime::inventory::{Inventory, Overrides};
+    /// use shoal_runtime::ssh_config::SshConfig;
+    ///
+    /// let inventory = Inventory::load("fleet.toml".as_ref(), &Overrides::default())?;
+    /// let ssh_config = SshConfig::load_for_user(None)?;
+    /// let engine = shoal_runtime::Engine::new(inventory, &ssh_config)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn open(path: impl AsRef<Path>) -> Result<Engine, Error> {
+        let inventory = Inventory::load(path.as_ref(), &Overrides::default())?;
+        Engine::new(inventory, &SshConfig::default())
+    }
+
+    /// Starts an engine whose hosts are reached as `inventory` and
+    /// `ssh_config` say together. No host is contacted yet: connections
+    /// are made by the first query that runs a command, then pooled.
+    /// Ctrl-C is left alone ([`Interrupts::Untouched`]).
+    pub fn new(inventory: Inventory, ssh_config: &SshConfig) -> Result<Engine, Error> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(Error::Runtime)?;
+        let routes = Routes::resolve(&inventory, ssh_config);
+        let executor = SshExecutor::new(&inventory, &routes, runtime.handle().clone());
+        Ok(Engine {
+            executor,
+            runtime,
+            session: Session::new(routes.fleet(&inventory, ssh_config)),
+            inventory,
+            interrupts: Interrupts::default(),
+            saw_failures: false,
+        })
+    }
+
+    /// Chooses what Ctrl-C does during the queries that follow.
+    pub fn set_interrupts(&mut self, interrupts: Interrupts) {
+        self.interrupts = interrupts;
+    }
+
+    /// Compiles `source` and runs its statements in order (a `let` saves
+    /// its result for later statements and queries, as `$name`), and
+    /// returns the last statement's result. Stops at the first error.
+    ///
+    /// A host that cannot be reached or whose command fails is not an
+    /// error: it is a row with its `status` (see [`Engine::saw_failures`]).
+    pub fn query(&mut self, source: &str) -> Result<DataFrame, Error> {
+        self.query_with(source, &mut Quiet)
+    }
+
+    /// [`Engine::query`], telling `observer` how each `run` stage
+    /// progresses (for a progress bar, or to log hosts as they answer).
+    pub fn query_with(
+        &mut self,
+        source: &str,
+        observer: &mut dyn RunObserver,
+    ) -> Result<DataFrame, Error> {
+        let plan = compile(source)?;
+        let mut last = None;
+        for statement in &plan.statements {
+            let outcome = self.run(statement, observer);
+            let frame = outcome.result?;
+            if outcome.interrupted {
+                return Err(Error::Cancelled { partial: frame });
+            }
+            last = Some(frame);
+        }
+        last.ok_or_else(|| Error::Query(shoal_lang::Error::new("the query has no statement", None)))
+    }
+
+    /// Runs one compiled statement, telling `observer` how its `run`
+    /// stages progress, and cancelling it on Ctrl-C if
+    /// [`Interrupts::CancelQuery`] was chosen.
+    pub fn run(&mut self, statement: &PlannedStatement, observer: &mut dyn RunObserver) -> Outcome {
+        let token = self.executor.begin_query();
+        let watcher = match self.interrupts {
+            Interrupts::Untouched => None,
+            Interrupts::CancelQuery => Some(self.runtime.spawn({
+                let token = token.clone();
+                async move {
+                    // One stream for both presses: a second `ctrl_c()` would
+                    // only hear signals sent after it subscribed, so a second
+                    // Ctrl-C landing while the first is handled would be lost.
+                    let Ok(mut interrupts) = signal(SignalKind::interrupt()) else {
+                        return;
+                    };
+                    if interrupts.recv().await.is_some() {
+                        token.cancel();
+                        eprintln!("\ncancelling… (Ctrl-C again to quit at once)");
+                        if interrupts.recv().await.is_some() {
+                            std::process::exit(130);
+                        }
+                    }
+                }
+            })),
+        };
+        let mut tally = Tally {
+            observer,
+            any_not_ok: false,
+        };
+        let result = self.session.eval(statement, &self.executor, &mut tally);
+        if let Some(watcher) = watcher {
+            watcher.abort();
+        }
+        self.saw_failures |= tally.any_not_ok;
+        Outcome {
+            result,
+            interrupted: token.is_cancelled(),
+        }
+    }
+
+    /// Whether any host of any query so far did not end `ok` (it failed,
+    /// timed out, was unreachable, ...): the command line then exits 1.
+    pub fn saw_failures(&self) -> bool {
+        self.saw_failures
+    }
+
+    /// What the user should be told before the first query: ssh_config
+    /// options shoal does not support, a fan-out capped by the open-file
+    /// limit.
+    pub fn warnings(&self) -> &[String] {
+        self.executor.warnings()
+    }
+
+    /// The inventory the engine was started with.
+    pub fn inventory(&self) -> &Inventory {
+        &self.inventory
+    }
+
+    /// The fleet as queries see it, and the results saved with `let`.
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+}
+
+/// Passes every event on to the caller's observer, noting whether any host
+/// did not end `ok`.
+struct Tally<'a> {
+    observer: &'a mut dyn RunObserver,
+    any_not_ok: bool,
+}
+
+impl RunObserver for Tally<'_> {
+    fn run_started(&mut self, command: &str, hosts: usize) {
+        self.observer.run_started(command, hosts);
+    }
+
+    fn host_finished(&mut self, host: &str, outcome: &HostOutcome) {
+        self.any_not_ok |= outcome.status != Status::Ok;
+        self.observer.host_finished(host, outcome);
+    }
+
+    fn run_finished(&mut self) {
+        self.observer.run_finished();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::demo::DemoFleet;
+
+    /// A demo fleet and an engine on it; the engine drops first.
+    fn demo() -> (Engine, DemoFleet) {
+        let fleet = DemoFleet::start_blocking().expect("the demo fleet starts");
+        let engine = Engine::open(fleet.inventory_path()).expect("the engine starts");
+        (engine, fleet)
+    }
+
+    fn counts(frame: &DataFrame, key: &str) -> Vec<(String, u64)> {
+        let keys = frame.column(key).unwrap().str().unwrap();
+        let counts = frame.column("count").unwrap().u64().unwrap();
+        keys.iter()
+            .zip(counts.iter())
+            .map(|(k, n)| (k.unwrap().to_string(), n.unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn a_query_returns_its_last_statements_frame() {
+        let (mut engine, _fleet) = demo();
+        let frame = engine
+            .query("hosts | run \"cat etc/app/health\" as health | count by health")
+            .unwrap();
+        assert_eq!(
+            counts(&frame, "health"),
+            [("OK".to_string(), 23), ("FAIL".to_string(), 7)]
+        );
+        assert!(!engine.saw_failures(), "every `cat` ended ok");
+    }
+
+    #[test]
+    fn let_saves_a_result_for_the_same_and_later_queries() {
+        let (mut engine, _fleet) = demo();
+        let frame = engine
+            .query(
+                "let bad = hosts | run \"cat etc/app/health\" as health | filter health = FAIL\n\
+                 $bad | count",
+            )
+            .unwrap();
+        assert_eq!(
+            frame.column("count").unwrap().u64().unwrap().get(0),
+            Some(7)
+        );
+        assert_eq!(engine.session().vars["bad"].height(), 7);
+        let frame = engine.query("$bad | count by role").unwrap();
+        assert_eq!(
+            counts(&frame, "role").iter().map(|(_, n)| n).sum::<u64>(),
+            7
+        );
+    }
+
+    #[test]
+    fn hosts_that_fail_are_rows_and_are_remembered() {
+        let (mut engine, _fleet) = demo();
+        let frame = engine
+            .query("hosts | run \"sh healthcheck.sh\" | count by status")
+            .unwrap();
+        assert_eq!(
+            counts(&frame, "status"),
+            [("ok".to_string(), 23), ("failed".to_string(), 7)]
+        );
+        assert!(engine.saw_failures());
+    }
+
+    /// The caller's observer hears every run, through the engine's tally.
+    #[test]
+    fn the_observer_hears_each_run_and_host() {
+        #[derive(Default)]
+        struct Log(Vec<String>);
+        impl RunObserver for Log {
+            fn run_started(&mut self, command: &str, hosts: usize) {
+                self.0.push(format!("{command} on {hosts}"));
+            }
+            fn host_finished(&mut self, _host: &str, _outcome: &HostOutcome) {
+                self.0.push("host".into());
+            }
+            fn run_finished(&mut self) {
+                self.0.push("done".into());
+            }
+        }
+        let (mut engine, _fleet) = demo();
+        let mut log = Log::default();
+        engine
+            .query_with("hosts @db | run \"true\"", &mut log)
+            .unwrap();
+        let hosts = log.0.iter().filter(|e| *e == "host").count();
+        assert!(log.0[0].ends_with(&format!("on {hosts}")), "{:?}", log.0);
+        assert!(hosts > 0);
+        assert_eq!(log.0.last().map(String::as_str), Some("done"));
+    }
+
+    #[test]
+    fn query_errors_render_against_the_query() {
+        let (mut engine, _fleet) = demo();
+        let source = "hosts | filtr az=x";
+        let error = engine.query(source).unwrap_err();
+        assert!(matches!(error, Error::Query(_)), "{error:?}");
+        let text = error.render(source, false);
+        assert!(text.contains("1 | hosts | filtr az=x"), "{text}");
+        assert!(text.contains("^^^^^"), "{text}");
+
+        let error = engine.query("  \n").unwrap_err();
+        assert_eq!(
+            error.render("", false),
+            "error: the query has no statement\n"
+        );
+    }
+
+    #[test]
+    fn a_missing_inventory_is_an_inventory_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = Engine::open(dir.path().join("nope.toml")).err().unwrap();
+        assert!(matches!(error, Error::Inventory(_)), "{error:?}");
+        assert!(
+            error.render("", false).starts_with("error: inventory "),
+            "{error}"
+        );
+    }
+
+    /// An embedder may move the engine to a thread of its own.
+    #[test]
+    fn the_engine_can_move_between_threads() {
+        fn send<T: Send>() {}
+        send::<Engine>();
+        send::<Error>();
+    }
+}
