@@ -129,7 +129,7 @@ fn compared_column(context: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shoal_stdlib::sample::fleet;
+    use shoal_stdlib::example_fleet::fleet;
 
     fn complete(line: &str) -> Vec<String> {
         let session = Session::new(fleet());

@@ -3,8 +3,8 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use indexmap::IndexMap;
+use shoal_stdlib::example_fleet::ScriptedExecutor;
 use shoal_stdlib::fleet::{Fleet, FleetHost};
-use shoal_stdlib::sample::ScriptedExecutor;
 use shoal_stdlib::{Quiet, Session};
 
 const HOSTS: usize = 100_000;

@@ -8,7 +8,7 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use polars::prelude::*;
-use shoal_stdlib::sample::{ScriptedExecutor, fleet};
+use shoal_stdlib::example_fleet::{ScriptedExecutor, fleet};
 use shoal_stdlib::{Quiet, Session};
 
 const HOSTS: usize = 10_000;

@@ -9,6 +9,7 @@
 
 mod context;
 mod eval;
+pub mod example_fleet;
 pub mod executor;
 pub mod fleet;
 pub mod frame;
@@ -16,7 +17,6 @@ mod hostset;
 mod names;
 pub mod ops;
 mod predicate;
-pub mod sample;
 pub mod typed;
 
 pub use context::{EvalContext, Quiet, RunObserver};

@@ -7,7 +7,7 @@ mod common;
 use common::col;
 use polars::prelude::*;
 use shoal_stdlib::Session;
-use shoal_stdlib::sample::{ScriptedExecutor, fleet};
+use shoal_stdlib::example_fleet::{ScriptedExecutor, fleet};
 
 fn eval_in(session: &mut Session, query: &str) -> Result<DataFrame, String> {
     common::eval_in(session, &ScriptedExecutor, query)

@@ -4,9 +4,9 @@
 mod common;
 
 use common::col;
+use shoal_stdlib::example_fleet::{ScriptedExecutor, fleet};
 use shoal_stdlib::executor::{Executor, HostOutcome, RunRequest};
 use shoal_stdlib::frame::to_text;
-use shoal_stdlib::sample::{ScriptedExecutor, fleet};
 use shoal_stdlib::{DataFrame, Quiet, RunObserver, Session};
 
 fn eval_in(session: &mut Session, query: &str) -> Result<DataFrame, String> {

@@ -1,14 +1,14 @@
 //! Snapshot gallery of the errors only evaluation can find (unknown columns,
 //! groups, hosts and variables, type mismatches, `diff` splits that cannot
 //! compare): each query in `tests/queries/errors/` compiles, then fails on the
-//! sample fleet with a located error and a hint. The parse and plan errors
+//! example fleet with a located error and a hint. The parse and plan errors
 //! are lang's gallery. Review changes with `cargo insta review`.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use insta::{assert_snapshot, glob};
 use shoal_stdlib::Plan;
-use shoal_stdlib::sample::{ScriptedExecutor, fleet};
+use shoal_stdlib::example_fleet::{ScriptedExecutor, fleet};
 use shoal_stdlib::{Quiet, Session};
 
 /// Runs every statement of `plan`; the first error, rendered plainly.

@@ -1,9 +1,9 @@
-//! Runs every operator's documented examples against the sample fleet and
+//! Runs every operator's documented examples against the example fleet and
 //! checks the exact table each one prints, so the docs cannot drift.
 
+use shoal_stdlib::example_fleet::{ScriptedExecutor, fleet};
 use shoal_stdlib::frame::to_text;
 use shoal_stdlib::ops::REGISTRY;
-use shoal_stdlib::sample::{ScriptedExecutor, fleet};
 use shoal_stdlib::{Quiet, Session};
 
 fn run(query: &str) -> String {

@@ -6,9 +6,9 @@ mod common;
 
 use common::col;
 use indexmap::IndexMap;
+use shoal_stdlib::example_fleet::ScriptedExecutor;
 use shoal_stdlib::fleet::{Fleet, FleetHost};
 use shoal_stdlib::frame::column_names;
-use shoal_stdlib::sample::ScriptedExecutor;
 use shoal_stdlib::{DataFrame, Session};
 
 /// The columns of a host table of this fleet, whose one tag is `role`.

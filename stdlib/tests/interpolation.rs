@@ -8,9 +8,9 @@ use std::sync::Mutex;
 
 use common::{col, eval_in};
 use indexmap::IndexMap;
+use shoal_stdlib::example_fleet::fleet;
 use shoal_stdlib::executor::{Executor, HostOutcome, RunRequest, Status};
 use shoal_stdlib::fleet::{Fleet, FleetHost};
-use shoal_stdlib::sample::fleet;
 use shoal_stdlib::{RunObserver, Session};
 
 /// Answers every host with the command it was sent, and remembers each call:

@@ -10,8 +10,8 @@ use common::col;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use polars::prelude::DataType;
+use shoal_stdlib::example_fleet::{ScriptedExecutor, fleet};
 use shoal_stdlib::executor::{Executor, HostOutcome, RunRequest, Status};
-use shoal_stdlib::sample::{ScriptedExecutor, fleet};
 use shoal_stdlib::{DataFrame, Session};
 
 fn eval_with(executor: &dyn Executor, query: &str) -> Result<DataFrame, String> {

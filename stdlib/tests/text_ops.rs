@@ -1,5 +1,5 @@
 //! The text stages (`gather`, `lines`, `extract`, `parse`, `columns`, `kv`,
-//! `json`) on the sample fleet and on canned output: missing values, typing,
+//! `json`) on the example fleet and on canned output: missing values, typing,
 //! name collisions and the errors that point into the query.
 
 mod common;
@@ -8,22 +8,22 @@ use std::time::Duration;
 
 use indexmap::IndexMap;
 use polars::prelude::DataType;
+use shoal_stdlib::example_fleet::{ScriptedExecutor, fleet};
 use shoal_stdlib::executor::{Executor, HostOutcome, RunRequest, Status};
 use shoal_stdlib::fleet::{Fleet, FleetHost};
 use shoal_stdlib::frame::{column_names, texts};
-use shoal_stdlib::sample::{ScriptedExecutor, fleet};
 use shoal_stdlib::{DataFrame, Session};
 
 fn eval_on(fleet: Fleet, executor: &dyn Executor, query: &str) -> Result<DataFrame, String> {
     common::eval_in(&mut Session::new(fleet), executor, query)
 }
 
-/// A query on the sample fleet that must succeed.
+/// A query on the example fleet that must succeed.
 fn eval(query: &str) -> DataFrame {
     eval_on(fleet(), &ScriptedExecutor, query).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// A query on the sample fleet that must fail; its rendered error.
+/// A query on the example fleet that must fail; its rendered error.
 fn fails(query: &str) -> String {
     match eval_on(fleet(), &ScriptedExecutor, query) {
         Ok(df) => panic!("`{query}` succeeded:\n{df}"),
@@ -59,7 +59,7 @@ impl Executor for Prints {
     }
 }
 
-/// `hosts | run "x" | STAGES` on the sample fleet, the hosts printing `answers`.
+/// `hosts | run "x" | STAGES` on the example fleet, the hosts printing `answers`.
 fn on_canned(answers: &'static [(&'static str, &'static str)], stages: &str) -> DataFrame {
     let query = format!("hosts | run \"x\" | {stages}");
     eval_on(fleet(), &Prints(answers), &query).unwrap_or_else(|e| panic!("{e}"))

@@ -153,7 +153,7 @@ const FACTS: &[Fact] = &[
 ];
 
 /// Opens the script: a no-op that names it, so a reader of process lists
-/// or logs (and the sample fleet's scripted executor) can tell what it is.
+/// or logs (and the example fleet's scripted executor) can tell what it is.
 const MARKER: &str = ": shoal facts";
 
 pub struct Facts;

@@ -35,7 +35,7 @@ use shoal_lang::{Args, Catalog, Result, Signature};
 
 use crate::context::EvalContext;
 
-/// An example query over the sample fleet (`crate::sample`) and the exact
+/// An example query over the example fleet (`crate::example_fleet`) and the exact
 /// table it prints.
 #[derive(Debug, Clone, Copy)]
 pub struct Example {

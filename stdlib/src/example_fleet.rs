@@ -21,7 +21,7 @@ const HOSTS: [(&str, &str, &str, &str, &str); 6] = [
     ("cache01", "10.0.3.1", "us-east-1c", "cache", "2.1.0"),
 ];
 
-/// The sample fleet, with groups `@web` and `@db`.
+/// The example fleet, with groups `@web` and `@db`.
 pub fn fleet() -> Fleet {
     let hosts = HOSTS
         .iter()
@@ -174,7 +174,7 @@ fn app_conf(host: &str, index: usize) -> String {
     )
 }
 
-/// What the `facts` script prints on a sample host. Load and disk use agree
+/// What the `facts` script prints on an example host. Load and disk use agree
 /// with the `cat /proc/loadavg` and `df -h` answers. The clock is read as if
 /// halfway through the command, as `facts` assumes, so the measured skew is
 /// 0 (give or take the millisecond the answer takes), 1500 on db02.
