@@ -1,30 +1,14 @@
 //! The operator registry: one file per pipeline stage, each implementing
-//! [`Operator`], all listed once in [`REGISTRY`].
+//! [`Operator`], all listed once in [`REGISTRY`], one line a stage.
+//!
+//! Adding a stage is its file (a [`Signature`], examples, `plan` and a
+//! typed struct implementing [`Stage`]) and one line in `registry!` below;
+//! the grammar, the planner, `help`, completion and the README reference
+//! all follow from the signature.
 //!
 //! `help`, REPL completion and the README's language reference are all
 //! generated from this registry, and every operator's examples run as tests
 //! (see `tests/examples.rs`), so the documentation cannot drift from the code.
-
-mod columns;
-mod count;
-mod diff;
-mod distinct;
-mod extract;
-mod facts;
-mod filter;
-mod gather;
-mod head;
-mod json;
-mod kv;
-mod lines;
-mod outliers;
-mod parse;
-mod rare;
-mod run;
-mod select;
-mod sort;
-mod stats;
-mod top;
 
 use std::fmt;
 use std::sync::Arc;
@@ -83,29 +67,39 @@ impl Serialize for Op {
     }
 }
 
-/// Every operator, in the order `help` lists them: one line a stage.
-pub static REGISTRY: &[&dyn Operator] = &[
-    &filter::Filter,
-    &run::Run,
-    &select::Select,
-    &sort::Sort,
-    &head::Head,
-    &count::Count,
-    &distinct::Distinct,
-    &diff::Diff,
-    &gather::Gather,
-    &lines::Lines,
-    &extract::Extract,
-    &parse::Parse,
-    &columns::Columns,
-    &kv::Kv,
-    &json::Json,
-    &facts::Facts,
-    &stats::Stats,
-    &top::Top,
-    &rare::Rare,
-    &outliers::Outliers,
-];
+/// Declares each stage's module and lists its operator in [`REGISTRY`], so
+/// that a stage is one line here.
+macro_rules! registry {
+    ($($module:ident::$operator:ident,)*) => {
+        $(mod $module;)*
+
+        /// Every operator, in the order `help` lists them.
+        pub static REGISTRY: &[&dyn Operator] = &[$(&$module::$operator),*];
+    };
+}
+
+registry! {
+    filter::Filter,
+    run::Run,
+    select::Select,
+    sort::Sort,
+    head::Head,
+    count::Count,
+    distinct::Distinct,
+    diff::Diff,
+    gather::Gather,
+    lines::Lines,
+    extract::Extract,
+    parse::Parse,
+    columns::Columns,
+    kv::Kv,
+    json::Json,
+    facts::Facts,
+    stats::Stats,
+    top::Top,
+    rare::Rare,
+    outliers::Outliers,
+}
 
 /// The operator for a stage name or alias.
 pub fn find(name: &str) -> Option<&'static dyn Operator> {
