@@ -84,6 +84,7 @@ registry! {
     select::Select,
     sort::Sort,
     head::Head,
+    sample::Sample,
     count::Count,
     distinct::Distinct,
     diff::Diff,
