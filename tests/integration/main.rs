@@ -3,8 +3,8 @@
 //!
 //! Most of them start real OpenSSH servers and need root; `.ci/setup-sshd.sh` installs what
 //! they use. Run them with `cargo test --test integration` (add a name to pick some, e.g.
-//! `cargo test --test integration faults::`). The benchmarks (tests/*_bench.rs) are
-//! separate targets.
+//! `cargo test --test integration faults::`). The benchmarks are a separate target that
+//! plain `cargo test` does not build: see tests/benches/main.rs.
 
 #[path = "../support/mod.rs"]
 mod support;

@@ -1,6 +1,6 @@
 //! Runs a tool to the end and measures it: wall time, CPU (its own and its reaped
 //! children's), peak RSS and peak open file descriptors. Used by the benchmarks
-//! (tests/fanout_bench.rs, tests/load_bench.rs) and by tests that bound shoal's memory.
+//! (tests/benches/fanout.rs, tests/benches/load.rs) and by tests that bound shoal's memory.
 
 use std::fs::{self, File};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
