@@ -4,10 +4,15 @@
 //! `cargo test --release --features bench --test benches fanout:: -- --ignored --nocapture`;
 //! docs/BENCHMARKS.md says how to run each and records their results.
 
-// The same sshd fleet harness as the integration tests. The benchmarks use a few of its
-// items (fleets, `measure`); the rest, which the integration tests use, would warn here.
+// The same sshd fleet harness as the integration tests, compiled a second time here (only
+// with `--features bench`). The benchmarks use a few of its items (fleets, `measure`); the
+// rest, which the integration tests use, would warn as unused in this binary alone.
 #[path = "../support/mod.rs"]
-#[allow(dead_code, unused_imports)]
+#[allow(
+    dead_code,
+    unused_imports,
+    reason = "the integration tests use what the benchmarks leave unused"
+)]
 mod support;
 
 mod fanout;

@@ -23,6 +23,7 @@ pub struct Finished {
     /// The process's peak resident memory (wait4's ru_maxrss), in KiB.
     pub peak_rss_kib: u64,
     /// The most file descriptors it had open at once, sampled every 10 ms from /proc.
+    #[allow(dead_code, reason = "read only by tests/benches/load.rs")]
     pub peak_fds: usize,
     pub status: ExitStatus,
     pub stdout: String,
