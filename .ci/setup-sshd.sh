@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # setup-sshd.sh: installs what tests/support's sshd fleet harness needs; idempotent, run as root.
-# It also installs tmux, in which tests/repl.rs drives the interactive shell, and nftables,
-# whose `nft` tests/faults.rs uses to black-hole a host or drop part of its packets (and
-# tests/ssh_config.rs to make hosts reachable only through a jump host). tests/agent_auth.rs
-# starts its own ssh-agent; tests/cli.rs lowers the open-file limit with prlimit.
+# It also installs tmux, in which tests/integration/repl.rs drives the interactive shell, and nftables,
+# whose `nft` tests/integration/faults.rs uses to black-hole a host or drop part of its packets (and
+# tests/integration/ssh_config.rs to make hosts reachable only through a jump host). tests/integration/agent_auth.rs
+# starts its own ssh-agent; tests/integration/cli.rs lowers the open-file limit with prlimit.
 #
 # The harness starts its own sshd processes on 127.0.1.N:22, each inside its own UTS, mount
 # and PID namespaces, logging in as the `shoaltest` user (the harness creates that user

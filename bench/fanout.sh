@@ -2,7 +2,7 @@
 # bench/fanout.sh: the fan-out benchmark. Starts a fleet of real sshd servers (200 by
 # default) and times `hosts | run "cat /etc/app/version"` with shoal (cold and warm) and
 # with pdsh, clush and parallel-ssh in the same run, then prints a Markdown table
-# (tests/fanout_bench.rs does the measuring; docs/BENCHMARKS.md records a result).
+# (tests/benches/fanout.rs does the measuring; docs/BENCHMARKS.md records a result).
 #
 # Usage, as root: bash bench/fanout.sh
 # Environment: HOSTS (200), RUNS (5), FANOUT (256), BENCH_CONTROLMASTER (1; 0 skips the
@@ -51,5 +51,5 @@ fi
 export SHOAL_REV
 
 echo "fanout.sh: load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-cargo test --release --test fanout_bench -- --ignored --nocapture --test-threads=1
+cargo test --release --features bench --test benches fanout:: -- --ignored --nocapture --test-threads=1
 echo "fanout.sh: report written to $BENCH_OUT" >&2

@@ -3,7 +3,7 @@
 # host (tests/support), and runs the same two queries in RUNS (5) shoal processes directly
 # and then through the jump host (the targets then reachable only through it, by nftables),
 # printing median cold and warm times, the warm ratio, and jump host connections per process
-# (tests/jump_bench.rs measures).
+# (tests/benches/jump.rs measures).
 #
 # Usage, as root: bash bench/jump.sh      Run it on an otherwise idle machine.
 set -euo pipefail
@@ -14,4 +14,4 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 bash .ci/setup-sshd.sh
-cargo test --release --test jump_bench -- --ignored --nocapture
+cargo test --release --features bench --test benches jump:: -- --ignored --nocapture

@@ -2,7 +2,7 @@
 # bench/load.sh: the load benchmark. Starts 1,000 real sshd servers (tests/support; each
 # its own process, address and namespaces, ~10 GB of memory at peak with their sessions)
 # and runs `hosts | run "cat /etc/app/version"` twice in one shoal process, printing cold
-# and warm time, peak RSS and peak open file descriptors (tests/load_bench.rs measures).
+# and warm time, peak RSS and peak open file descriptors (tests/benches/load.rs measures).
 #
 # Usage, as root: bash bench/load.sh      Environment: HOSTS (1000), BENCH_OUT.
 # Run it on an otherwise idle machine: the servers and shoal share its cores.
@@ -19,5 +19,5 @@ fi
 bash .ci/setup-sshd.sh
 cargo build --release --bin shoal
 export SHOAL_BIN="$CARGO_TARGET_DIR/release/shoal"
-cargo test --release --test load_bench -- --ignored --nocapture
+cargo test --release --features bench --test benches load:: -- --ignored --nocapture
 echo "report: $BENCH_OUT"

@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 use super::{FleetSpec, NftTable, SshdFleet, TEST_USER, test_user_uid};
 
 /// A port other than 22, so a config that forgot `Port` cannot work by chance.
-pub const PORT: u16 = 2222;
+const PORT: u16 = 2222;
 
 /// Both jump hosts, in order: `jump002` is reachable only through `jump001`.
 pub const CHAIN: &str = "jump001,jump002";

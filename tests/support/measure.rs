@@ -1,6 +1,6 @@
 //! Runs a tool to the end and measures it: wall time, CPU (its own and its reaped
 //! children's), peak RSS and peak open file descriptors. Used by the benchmarks
-//! (tests/fanout_bench.rs, tests/load_bench.rs) and by tests that bound shoal's memory.
+//! (tests/benches/fanout.rs, tests/benches/load.rs) and by tests that bound shoal's memory.
 
 use std::fs::{self, File};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -23,6 +23,7 @@ pub struct Finished {
     /// The process's peak resident memory (wait4's ru_maxrss), in KiB.
     pub peak_rss_kib: u64,
     /// The most file descriptors it had open at once, sampled every 10 ms from /proc.
+    #[allow(dead_code, reason = "read only by tests/benches/load.rs")]
     pub peak_fds: usize,
     pub status: ExitStatus,
     pub stdout: String,

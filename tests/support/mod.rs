@@ -1,6 +1,8 @@
 //! Test support shared by shoal's integration tests: a fleet of real OpenSSH `sshd` servers.
 //!
-//! Each integration test binary says `mod support;` and uses what it needs:
+//! Two test targets compile it, each once: the integration tests (tests/integration) and
+//! the benchmarks (tests/benches), as `#[path = "../support/mod.rs"] mod support;`. Their
+//! modules use what they need:
 //!
 //! ```ignore
 //! // web001..web005 on 127.0.1.1..5:22 (or the next free addresses), where
@@ -20,10 +22,6 @@
 //! `.ci/setup-sshd.sh` installs them (and `nft`). When a server cannot start the harness
 //! panics with its log: a test that needs sshd fails, it never skips.
 
-// Every test binary compiles this module anew and uses a different subset of it, so the
-// items and re-exports one binary leaves unused would otherwise warn there.
-#![allow(dead_code, unused_imports)]
-
 mod addresses;
 mod binary;
 mod client;
@@ -38,8 +36,12 @@ mod test_user;
 pub use binary::{describe, shoal_command};
 pub use client::{Client, host_name, remote_sleeps, wait_for, write_inventory};
 pub use delay_proxy::DelayProxy;
-pub use jump_fleet::{CHAIN, JumpFleet, PORT, run_shoal};
-pub use measure::{Finished, measure};
+pub use jump_fleet::{CHAIN, JumpFleet, run_shoal};
+pub use measure::measure;
+// Named only by the benchmarks (tests/benches/fanout.rs); the integration tests compile this
+// module too, and there the re-export is unused.
+#[allow(unused_imports, reason = "named only by tests/benches")]
+pub use measure::Finished;
 pub use nft::NftTable;
-pub use sshd_fleet::{FleetNode, FleetSpec, SshdFleet};
+pub use sshd_fleet::{FleetSpec, SshdFleet};
 pub use test_user::{TEST_USER, test_user_uid};

@@ -7,15 +7,14 @@
 //! Every host a query names must answer `ok` as itself: `hostname` prints the name the fleet
 //! gave it, so a host reached at the wrong address would print another name.
 
-mod support;
-
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Output;
 
 use shoal_runtime::inventory::{Explicit, Overrides};
 use shoal_stdlib::DataFrame;
-use support::{Client, FleetSpec, SshdFleet, describe, shoal_command};
+
+use crate::support::{Client, FleetSpec, SshdFleet, describe, shoal_command};
 
 /// Six hosts: web001…web004 make the `web` group, web005 and web006 the `db` group.
 const HOSTS: usize = 6;

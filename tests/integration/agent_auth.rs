@@ -2,14 +2,12 @@
 //! an ssh-agent the test starts, and OpenSSH user certificates (beside their key file, or
 //! in the agent) for hosts that trust a user CA rather than listing keys.
 
-mod support;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{FleetSpec, SshdFleet, TEST_USER};
+use crate::support::{FleetSpec, SshdFleet, TEST_USER};
 
 /// Runs `ssh-keygen` with `args`; panics with its output when it fails.
 fn ssh_keygen(args: &[&str]) {

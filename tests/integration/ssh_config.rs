@@ -4,11 +4,9 @@
 //! many targets sit behind it; a jump host that fails makes every host behind it
 //! `unreachable`, naming it; and a setting shoal cannot follow stops that host.
 
-mod support;
-
 use std::process::Output;
 
-use support::{CHAIN, JumpFleet, run_shoal};
+use crate::support::{CHAIN, JumpFleet, run_shoal};
 
 fn rows(output: &Output) -> Vec<serde_json::Value> {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {

@@ -1,14 +1,12 @@
 //! Smoke test of the sshd fleet harness in tests/support, driven by the system `ssh` client.
 
-mod support;
-
 use std::collections::HashSet;
 use std::fs;
 use std::process::{Command, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use support::{FleetSpec, SshdFleet};
+use crate::support::{FleetSpec, SshdFleet};
 
 /// `ssh` to host `host` with the fleet's key and strict host-key checking.
 fn ssh_command(fleet: &SshdFleet, host: usize, remote: &str) -> Command {

@@ -6,13 +6,12 @@
 //! The answer must come out on top, at 100% against 0%, in each form of `diff`, and the
 //! printed feature pasted into `filter` must select exactly the bad hosts.
 
-mod support;
-
 use std::fs;
 
 use shoal_runtime::inventory::Overrides;
 use shoal_stdlib::{DataFrame, Session};
-use support::{Client, FleetSpec, SshdFleet};
+
+use crate::support::{Client, FleetSpec, SshdFleet};
 
 const HOSTS: usize = 40;
 

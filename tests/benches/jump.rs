@@ -7,11 +7,9 @@
 //! A benchmark, not a test: `#[ignore]`d, run by `bench/jump.sh`; it never asserts on a
 //! time. It fails when a host is missing or answered wrongly.
 
-mod support;
-
 use std::fmt::Write as _;
 
-use support::{JumpFleet, run_shoal};
+use crate::support::{JumpFleet, run_shoal};
 
 const QUERY: &str = r#"hosts from ssh_config | filter host ~ /^web/ | run "hostname""#;
 

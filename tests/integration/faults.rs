@@ -14,8 +14,6 @@
 //! did, never how fast: the times are printed (`--nocapture`) for the record. A test that
 //! could hang runs under a [`HangGuard`], which fails the binary loudly instead.
 
-mod support;
-
 use std::fs;
 use std::net::SocketAddrV4;
 use std::process::Command;
@@ -25,7 +23,10 @@ use std::time::{Duration, Instant};
 
 use shoal_runtime::inventory::Overrides;
 use shoal_stdlib::{DataFrame, Session};
-use support::{Client, DelayProxy, FleetSpec, NftTable, SshdFleet, host_name, remote_sleeps};
+
+use crate::support::{
+    self, Client, DelayProxy, FleetSpec, NftTable, SshdFleet, host_name, remote_sleeps,
+};
 
 /// How long to wait for something a host is about to do (a command starting, a killed one
 /// being reaped). Each takes milliseconds; only a failing test waits this long.

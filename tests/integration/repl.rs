@@ -5,14 +5,12 @@
 //! up. tmux shows the screen as a person sees it, after the line editor's
 //! redraws.
 
-mod support;
-
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use support::{FleetSpec, NftTable, SshdFleet};
+use crate::support::{FleetSpec, NftTable, SshdFleet};
 
 /// How long to wait for text to appear: generous for a debug build on a
 /// loaded 2-core machine; a wait still fails with the screen when it expires.

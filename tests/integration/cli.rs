@@ -2,14 +2,12 @@
 //! help, JSON/CSV output of a real run against OpenSSH servers, and SIGINT
 //! during a run.
 
-mod support;
-
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use support::{FleetSpec, SshdFleet, describe, shoal_command};
+use crate::support::{FleetSpec, SshdFleet, describe, shoal_command};
 
 /// Runs shoal with `args`; on a failed expectation the caller prints [`describe`].
 fn shoal(args: &[&str]) -> Output {

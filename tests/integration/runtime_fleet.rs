@@ -11,8 +11,6 @@
 //! asserts on how long something took, except one loose hang guard on cancellation; the
 //! fan-out window is read from the timestamps the hosts themselves print.
 
-mod support;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -22,7 +20,8 @@ use std::time::{Duration, Instant};
 use shoal_runtime::inventory::Overrides;
 use shoal_stdlib::DataFrame;
 use shoal_stdlib::executor::{Executor, HostOutcome, RunRequest, Status};
-use support::{Client, FleetSpec, SshdFleet, host_name, remote_sleeps};
+
+use crate::support::{self, Client, FleetSpec, SshdFleet, host_name, remote_sleeps};
 
 /// How long to wait for something a host is about to do (a remote command starting, a
 /// killed one being reaped) before failing. Each takes milliseconds; the margin is for a

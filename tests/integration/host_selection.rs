@@ -3,13 +3,12 @@
 //! reach real sshd servers; each selection runs `hostname` and must reach exactly the hosts
 //! expected, in inventory order, each answering as the server behind it.
 
-mod support;
-
 use std::fmt::Write as _;
 
 use shoal_runtime::inventory::Overrides;
 use shoal_stdlib::Quiet;
-use support::{Client, FleetSpec, SshdFleet};
+
+use crate::support::{Client, FleetSpec, SshdFleet};
 
 /// Inventory names, in inventory order, and the groups each is in (besides web/db).
 const HOSTS: [&str; 5] = [

@@ -15,8 +15,6 @@
 //! - `BENCH_CONTROLMASTER=0` skips the peers' OpenSSH ControlMaster warm runs;
 //! - `SHOAL_REV`: the revision being measured, printed in the report.
 
-mod support;
-
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::fs;
@@ -26,7 +24,7 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use support::{Finished, FleetSpec, SshdFleet};
+use crate::support::{self, Finished, FleetSpec, SshdFleet};
 
 /// The command every tool runs on every host.
 const REMOTE_COMMAND: &str = "cat /etc/app/version";

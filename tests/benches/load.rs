@@ -9,15 +9,13 @@
 //! Settings: `HOSTS` (1000), `SHOAL_BIN` (default: the binary cargo built with this test),
 //! `BENCH_OUT` (a file for the Markdown report, besides stdout).
 
-mod support;
-
 use std::fmt::Write as _;
 use std::fs;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use support::{FleetSpec, SshdFleet};
+use crate::support::{self, FleetSpec, SshdFleet};
 
 /// Kills shoal if it has not finished: 1,000 hosts take seconds, so this only fires on a hang.
 const DEADLINE: Duration = Duration::from_secs(300);

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 #[allow(dead_code)] // its `main`, which only passes stdout to `health`
-#[path = "../examples/embed.rs"]
+#[path = "../../examples/embed.rs"]
 mod embed;
 
 #[test]
@@ -27,7 +27,7 @@ fn the_embedding_example_counts_the_demo_fleets_health() {
 /// The README promises an embedding in at most 15 lines of code.
 #[test]
 fn the_embedding_example_stays_short() {
-    let source = include_str!("../examples/embed.rs");
+    let source = include_str!("../../examples/embed.rs");
     let code = source
         .lines()
         .map(str::trim)
