@@ -18,6 +18,19 @@ pub struct Error {
     pub span: Option<Span>,
     /// How to fix it.
     pub hints: Vec<String>,
+    /// What sort of mistake it is, for callers that treat some apart.
+    #[serde(skip)]
+    pub kind: ErrorKind,
+}
+
+/// The sorts of error a caller may need to tell apart.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ErrorKind {
+    #[default]
+    Other,
+    /// A column the rows do not have: known before any host is contacted
+    /// whenever the columns are (see shoal-stdlib's `Session::check`).
+    UnknownColumn,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -28,7 +41,13 @@ impl Error {
             reason: reason.into(),
             span: span.into(),
             hints: Vec::new(),
+            kind: ErrorKind::Other,
         }
+    }
+
+    pub fn with_kind(mut self, kind: ErrorKind) -> Self {
+        self.kind = kind;
+        self
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {

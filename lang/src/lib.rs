@@ -42,7 +42,7 @@ pub use bind::{Arg, Args, FromArg, Millis};
 pub use check::compile_regex;
 pub use display::selection_text;
 pub use duration::parse_duration;
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};
 pub use nodes::{NodeSet, fold_hosts, parse_nodeset};
 pub use parser::parse;
 pub use pattern::compile as compile_pattern;

@@ -204,6 +204,7 @@ pub(crate) mod test_catalog {
         params: &[Param::arg("predicate", Kind::Predicate, "PRED")],
         options: &[],
         takes_as: false,
+        data_columns: false,
     };
 
     pub(crate) static RUN: Signature = Signature {
@@ -214,6 +215,7 @@ pub(crate) mod test_catalog {
         params: &[Param::arg("command", Kind::Text, "\"CMD\"")],
         options: &[Param::option("timeout", Kind::Duration, "DUR").example("5s")],
         takes_as: true,
+        data_columns: false,
     };
 
     pub(crate) struct TestCatalog;

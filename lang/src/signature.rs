@@ -23,6 +23,10 @@ pub struct Signature {
     pub options: &'static [Param],
     /// Whether `as NAME` may follow (to name the stage's output column).
     pub takes_as: bool,
+    /// Whether the stage makes columns from the data (`kv`, `json`): the
+    /// columns after it are only known once hosts have answered, so a name
+    /// they are asked for cannot be checked before.
+    pub data_columns: bool,
 }
 
 /// One argument or option of a stage.
@@ -190,6 +194,7 @@ mod tests {
             ],
             options: &[Param::option("keep", Kind::Choice(&["all"]), "all")],
             takes_as: true,
+            data_columns: false,
         };
         assert_eq!(
             SIG.usage(),

@@ -286,6 +286,12 @@ fn open_engine(options: &Options) -> Option<Engine> {
     }
 }
 
+/// Whether an inventory is given or can be found: `--explain` checks the
+/// plan against one when there is one, and works without.
+fn inventory_at_hand(options: &Options) -> bool {
+    options.inventory_cmd.is_some() || Inventory::locate(options.inventory.as_deref()).is_ok()
+}
+
 /// Runs statements non-interactively (`-c` and scripts).
 fn run_source(source: &str, options: &Options, color: bool) -> ExitCode {
     let plan = match shoal_stdlib::compile(source) {
@@ -293,6 +299,15 @@ fn run_source(source: &str, options: &Options, color: bool) -> ExitCode {
         Err(error) => return fail(&error.render(source, color)),
     };
     if options.explain {
+        // With an inventory at hand, the plan is checked against it as a run
+        // would be (column names, groups), so --explain fails where the run
+        // would, before any host is contacted. Without one it is only parsed.
+        if inventory_at_hand(options)
+            && let Some(engine) = open_engine(options)
+            && let Err(error) = engine.compile(source)
+        {
+            return fail(&error.render(source, color));
+        }
         let json = serde_json::to_string_pretty(&plan).expect("plans serialise");
         return print_and_exit(json + "\n", EXIT_OK);
     }

@@ -32,7 +32,7 @@ impl Printer {
     /// that is not saved with `let`. Stops at the first error or Ctrl-C,
     /// after printing what that statement got so far.
     pub fn run_source(&self, engine: &mut Engine, source: &str) -> Report {
-        let plan = match shoal_stdlib::compile(source) {
+        let plan = match engine.compile(source) {
             Ok(plan) => plan,
             Err(error) => {
                 eprint!("{}", error.render(source, self.color));

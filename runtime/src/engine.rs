@@ -16,7 +16,7 @@
 //! ```
 //!
 //! [`Engine::query`] is the whole-text call; the command line uses the
-//! pieces it is made of, shoal-stdlib's `compile` and [`Engine::run`], to print each
+//! pieces it is made of, [`Engine::compile`] and [`Engine::run`], to print each
 //! statement's result and show progress as hosts answer.
 //!
 //! Nothing here draws on a terminal. Progress goes to the
@@ -27,7 +27,7 @@ use std::path::Path;
 
 use polars::prelude::DataFrame;
 use shoal_stdlib::executor::{HostOutcome, Status};
-use shoal_stdlib::{PlannedStatement, Quiet, RunObserver, Session, compile};
+use shoal_stdlib::{Plan, PlannedStatement, Quiet, RunObserver, Session, compile};
 use tokio::runtime::Runtime;
 use tokio::signal::unix::{SignalKind, signal};
 
@@ -181,7 +181,7 @@ impl Engine {
         source: &str,
         observer: &mut dyn RunObserver,
     ) -> Result<DataFrame, Error> {
-        let plan = compile(source)?;
+        let plan = self.compile(source)?;
         let mut last = None;
         for statement in &plan.statements {
             let outcome = self.run(statement, observer);
@@ -192,6 +192,16 @@ impl Engine {
             last = Some(frame);
         }
         last.ok_or_else(|| Error::Query(shoal_lang::Error::new("the query has no statement", None)))
+    }
+
+    /// Parses, plans and checks every statement of `source` against this
+    /// engine's fleet and saved results: a mistake anywhere in it (a column
+    /// typo in the last statement, an unknown group) is found before the
+    /// first host is contacted.
+    pub fn compile(&self, source: &str) -> Result<Plan, shoal_lang::Error> {
+        let plan = compile(source)?;
+        self.session.check(&plan)?;
+        Ok(plan)
     }
 
     /// Runs one compiled statement, telling `observer` how its `run`

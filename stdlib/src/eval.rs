@@ -4,7 +4,7 @@
 use indexmap::IndexMap;
 use polars::prelude::DataFrame;
 use shoal_lang::plan::PlanSource;
-use shoal_lang::{Error, Result, Span};
+use shoal_lang::{Error, ErrorKind, Result, Span};
 
 use crate::PlannedStatement;
 use crate::context::{EvalContext, RunObserver};
@@ -43,8 +43,21 @@ impl Session {
             executor,
             observer,
         };
-        for op in &statement.ops {
-            frame = op.eval(frame, &mut ctx)?;
+        // The stage that made columns from the data, if one has run: a
+        // column asked of it could not be checked before the hosts answered.
+        let mut data_stage: Option<&str> = None;
+        for step in &statement.ops {
+            frame = step.op.eval(frame, &mut ctx).map_err(|error| {
+                match data_stage {
+                    Some(stage) if error.kind == ErrorKind::UnknownColumn => error.with_hint(
+                        format!("`{stage}` makes its columns from what the hosts print, so this name could only be checked once it had run"),
+                    ),
+                    _ => error,
+                }
+            })?;
+            if step.signature.data_columns {
+                data_stage = Some(step.signature.name);
+            }
         }
         if let Some(name) = &statement.bind {
             self.vars.insert(name.clone(), frame.clone());
@@ -52,7 +65,7 @@ impl Session {
         Ok(frame)
     }
 
-    fn source(&self, source: &PlanSource) -> Result<DataFrame> {
+    pub(crate) fn source(&self, source: &PlanSource) -> Result<DataFrame> {
         let fleet = &self.fleet;
         let mask = match source {
             PlanSource::AllHosts => vec![true; fleet.hosts.len()],

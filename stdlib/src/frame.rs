@@ -41,7 +41,9 @@ pub fn unknown_column(df: &DataFrame, name: &str, span: shoal_lang::Span) -> Err
     } else {
         names.join(", ")
     };
-    error.with_hint(format!("available columns: {available}"))
+    error
+        .with_hint(format!("available columns: {available}"))
+        .with_kind(shoal_lang::ErrorKind::UnknownColumn)
 }
 
 pub fn column_names(df: &DataFrame) -> Vec<String> {

@@ -8,6 +8,7 @@
 //! row.
 
 mod context;
+mod dry_run;
 mod eval;
 pub mod example_fleet;
 pub mod executor;
@@ -22,13 +23,13 @@ pub mod typed;
 pub use context::{EvalContext, Quiet, RunObserver};
 pub use eval::Session;
 pub use names::expand_nodeset;
-pub use ops::{Op, Registry};
+pub use ops::{Op, Registry, Step};
 pub use polars::prelude::DataFrame;
 
 /// A plan whose stages are this library's operators.
-pub type Plan = shoal_lang::Plan<Op>;
+pub type Plan = shoal_lang::Plan<Step>;
 /// One statement of a [`Plan`].
-pub type PlannedStatement = shoal_lang::plan::PlannedStatement<Op>;
+pub type PlannedStatement = shoal_lang::plan::PlannedStatement<Step>;
 
 /// Parses and plans `source` with every stage of the registry: the entry
 /// point for anything that runs shoal's language.

@@ -10,6 +10,7 @@
 mod support;
 
 mod agent_auth;
+mod check_first;
 mod cli;
 mod embed_example;
 mod faults;

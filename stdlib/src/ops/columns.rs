@@ -30,6 +30,7 @@ static SIGNATURE: Signature = Signature {
         .doc("the column to read (default stdout)")],
     options: &[],
     takes_as: false,
+    data_columns: true,
 };
 
 impl Operator for Columns {

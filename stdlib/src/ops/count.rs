@@ -22,6 +22,7 @@ static SIGNATURE: Signature = Signature {
         .after("by")],
     options: &[],
     takes_as: false,
+    data_columns: false,
 };
 
 impl Operator for Count {

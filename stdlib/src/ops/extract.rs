@@ -29,6 +29,7 @@ static SIGNATURE: Signature = Signature {
     ],
     options: &[],
     takes_as: false,
+    data_columns: false,
 };
 
 impl Operator for Extract {

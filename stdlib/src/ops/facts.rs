@@ -168,6 +168,7 @@ static SIGNATURE: Signature = Signature {
         .example("5s")
         .doc("how long each host may take")],
     takes_as: false,
+    data_columns: false,
 };
 
 impl Operator for Facts {

@@ -21,6 +21,7 @@ static SIGNATURE: Signature = Signature {
     params: &[Param::arg("predicate", Kind::Predicate, "PRED")],
     options: &[],
     takes_as: false,
+    data_columns: false,
 };
 
 impl Operator for Filter {

@@ -26,6 +26,7 @@ static SIGNATURE: Signature = Signature {
     params: &[Param::arg("columns", Kind::Columns, "COL, ...").optional()],
     options: &[],
     takes_as: false,
+    data_columns: false,
 };
 
 /// What a command answered, as a whole: two hosts agree when they printed

@@ -27,6 +27,7 @@ static SIGNATURE: Signature = Signature {
     .example("10")],
     options: &[],
     takes_as: false,
+    data_columns: false,
 };
 
 impl Operator for Head {

@@ -24,6 +24,7 @@ static SIGNATURE: Signature = Signature {
         .doc("the column to read (default stdout)")],
     options: &[],
     takes_as: false,
+    data_columns: false,
 };
 
 impl Operator for Lines {

@@ -67,6 +67,21 @@ impl Serialize for Op {
     }
 }
 
+/// One stage of a plan: its operator, and the signature it was planned
+/// from, which says what the evaluator may need to know about it (such as
+/// whether its columns come from the data). Prints as its operator.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub signature: &'static Signature,
+    pub op: Op,
+}
+
+impl Serialize for Step {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        self.op.serialize(serializer)
+    }
+}
+
 /// Declares each stage's module and lists its operator in [`REGISTRY`], so
 /// that a stage is one line here.
 macro_rules! registry {
@@ -126,13 +141,13 @@ fn column_or_stdout(
 pub struct Registry;
 
 impl Catalog for Registry {
-    type Op = Op;
+    type Op = Step;
 
     fn signatures(&self) -> Vec<&'static Signature> {
         REGISTRY.iter().map(|op| op.signature()).collect()
     }
 
-    fn build(&self, signature: &'static Signature, args: Args) -> Result<Op> {
+    fn build(&self, signature: &'static Signature, args: Args) -> Result<Step> {
         let operator = REGISTRY
             .iter()
             .find(|op| std::ptr::eq(op.signature(), signature))
@@ -142,6 +157,9 @@ impl Catalog for Registry {
                     args.span,
                 )
             })?;
-        operator.plan(args)
+        Ok(Step {
+            signature,
+            op: operator.plan(args)?,
+        })
     }
 }

@@ -59,6 +59,7 @@ static SIGNATURE: Signature = Signature {
             .doc("the robust z-score beyond which a row is an outlier"),
     ],
     takes_as: false,
+    data_columns: false,
 };
 
 impl Operator for Outliers {

@@ -32,6 +32,7 @@ static SIGNATURE: Signature = Signature {
     ],
     options: &[],
     takes_as: false,
+    data_columns: false,
 };
 
 impl Operator for Parse {

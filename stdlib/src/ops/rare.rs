@@ -16,6 +16,7 @@ static SIGNATURE: Signature = Signature {
     params: RANK_PARAMS,
     options: &[],
     takes_as: false,
+    data_columns: false,
 };
 
 impl Operator for Rare {

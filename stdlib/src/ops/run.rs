@@ -35,6 +35,7 @@ static SIGNATURE: Signature = Signature {
         .example("5s")
         .doc("how long each host may take")],
     takes_as: true,
+    data_columns: false,
 };
 
 impl Operator for Run {

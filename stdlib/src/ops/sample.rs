@@ -33,6 +33,7 @@ static SIGNATURE: Signature = Signature {
         .example("1")
         .doc("the same seed over the same rows keeps the same rows (default: a new draw each time)")],
     takes_as: false,
+    data_columns: false,
 };
 
 impl Operator for Sample {

@@ -20,6 +20,7 @@ static SIGNATURE: Signature = Signature {
     params: &[Param::arg("columns", Kind::Columns, "COL, ...")],
     options: &[],
     takes_as: false,
+    data_columns: false,
 };
 
 impl Operator for Select {

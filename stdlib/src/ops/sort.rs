@@ -20,6 +20,7 @@ static SIGNATURE: Signature = Signature {
     params: &[Param::arg("keys", Kind::SortKeys, "COL [desc|asc], ...")],
     options: &[],
     takes_as: false,
+    data_columns: false,
 };
 
 impl Operator for Sort {

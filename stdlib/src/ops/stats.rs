@@ -40,6 +40,7 @@ static SIGNATURE: Signature = Signature {
     ],
     options: &[],
     takes_as: false,
+    data_columns: false,
 };
 
 /// The columns `stats` adds after the group columns, in order: `count`,

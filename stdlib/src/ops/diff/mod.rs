@@ -47,6 +47,7 @@ static SIGNATURE: Signature = Signature {
         .example("10%")
         .doc("features whose pct_diff is under this are left out")],
     takes_as: false,
+    data_columns: false,
 };
 
 impl Operator for Diff {
