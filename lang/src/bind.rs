@@ -403,7 +403,7 @@ impl Binder<'_> {
         };
         let text = self.text_from(from);
         match self.parse(&text, rule) {
-            Err(error) => error,
+            Err(error) => self.inner_quote_hint(error),
             // The argument and its options parse as a whole, so what stopped
             // the binder is an option where the stage takes none.
             Ok(_) => {
@@ -419,7 +419,39 @@ impl Binder<'_> {
 
     fn parse<'t>(&self, text: &'t str, rule: Rule) -> Result<pest::iterators::Pairs<'t, Rule>> {
         let start = text.len() - text.trim_start_matches(' ').len();
-        parser::parse_argument(text, start.min(self.at), rule, self.keep())
+        parser::parse_argument(text, start.min(self.at), rule, self.keep()).map_err(|mut error| {
+            // pest names options by a generic example; this stage's own are better.
+            let options: Vec<String> = self
+                .signature
+                .options
+                .iter()
+                .map(|o| format!("`{}={}`", o.name, o.placeholder))
+                .collect();
+            if !options.is_empty() {
+                error.reason = error.reason.replace(
+                    "an option such as `threshold=10%`",
+                    &format!("an option ({})", options.join(", ")),
+                );
+            }
+            error
+        })
+    }
+
+    /// `run "grep "max" file"`: a string ended by a quote that was meant to
+    /// be inside it, so the rest of the command is left over.
+    fn inner_quote_hint(&self, error: Error) -> Error {
+        let offset = self.at - self.stage.text_span.start;
+        let (before, rest) = self.stage.text.split_at(offset.min(self.stage.text.len()));
+        if before.ends_with('"') && rest.contains('"') {
+            let mut error = error;
+            error
+                .hints
+                .retain(|h| !h.starts_with("`shoal help` describes"));
+            return error.with_hint(
+                "a `\"` inside a string is written `\\\"`, as in run \"grep \\\"max\\\" file\"; or quote the whole command with single quotes: run 'grep \"max\" file'",
+            );
+        }
+        error
     }
 
     /// The stage as written up to `at`: `top az` in "`top az` needs ...".

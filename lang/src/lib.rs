@@ -55,5 +55,35 @@ pub use suggest::did_you_mean;
 
 /// Parses and plans in one step, with stages from `catalog`.
 pub fn compile<C: Catalog>(source: &str, catalog: &C) -> Result<Plan<C::Op>> {
-    plan(&parse(source)?, catalog)
+    let program = parse(source).map_err(|error| missing_pipe_hint(source, error, catalog))?;
+    plan(&program, catalog)
+}
+
+/// `hosts run "uptime"`: a stage name where the grammar read a host name or
+/// found no place for it, because the `|` before it is missing.
+fn missing_pipe_hint<C: Catalog>(source: &str, error: Error, catalog: &C) -> Error {
+    let Some(span) = error.span else {
+        return error;
+    };
+    let at = span::floor_char_boundary(source, span.start);
+    let before = source[..at].split_whitespace().next_back().unwrap_or("");
+    let found = source[at..].split_whitespace().next().unwrap_or("");
+    let signatures = catalog.signatures();
+    let stage = [found, before]
+        .into_iter()
+        .find(|word| signatures.iter().any(|s| s.names().any(|n| n == *word)));
+    match stage {
+        Some(stage) => {
+            let mut error = error;
+            error
+                .hints
+                .retain(|h| !h.starts_with("`shoal help` describes"));
+            error.hints.insert(
+                0,
+                format!("`{stage}` is a stage: put a `|` before it, as in hosts | {stage} ..."),
+            );
+            error
+        }
+        None => error,
+    }
 }

@@ -505,7 +505,7 @@ fn translate_pest_error_keeping(
         format!("expected {}, found {found_words}", join_or(&expected))
     };
     let mut error = Error::new(reason, span);
-    for hint in hints_for(source, &expected_rules, found) {
+    for hint in hints_for(source, at, &expected_rules, found) {
         error = error.with_hint(hint);
     }
     if error.hints.is_empty() {
@@ -533,8 +533,22 @@ fn found_token(source: &str, at: usize) -> &str {
     &rest[..end]
 }
 
-fn hints_for(source: &str, expected: &[Rule], found: &str) -> Vec<String> {
+fn hints_for(source: &str, at: usize, expected: &[Rule], found: &str) -> Vec<String> {
     let mut hints = Vec::new();
+    if expected.contains(&Rule::regex) && found.starts_with(['"', '\'']) {
+        // `stdout ~ "error"`: a string where a regex goes.
+        let text = found.trim_matches(['"', '\'']);
+        let before = source[..crate::span::floor_char_boundary(source, at)].trim_end();
+        let column = before
+            .trim_end_matches('~')
+            .trim_end_matches('!')
+            .split_whitespace()
+            .next_back()
+            .unwrap_or("COLUMN");
+        hints.push(format!(
+            "a regex goes between slashes: ~ /{text}/; for plain text, use `contains`: {column} contains \"{text}\""
+        ));
+    }
     let lower = found.to_lowercase();
     if lower != found && (lower == "hosts" || lower == "let") {
         hints.push(format!("keywords are lower-case: `{lower}`"));

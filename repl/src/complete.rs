@@ -57,8 +57,12 @@ pub fn candidates(line: &str, pos: usize, session: &Session) -> (usize, Vec<Stri
         }
         values
     } else {
-        let mut columns: Vec<String> = fleet.tag_names().into_iter().map(str::to_string).collect();
-        columns.extend(BUILTIN_COLUMNS.iter().map(|c| c.to_string()));
+        let mut columns = columns_at(context, session).unwrap_or_else(|| {
+            let mut columns: Vec<String> =
+                fleet.tag_names().into_iter().map(str::to_string).collect();
+            columns.extend(BUILTIN_COLUMNS.iter().map(|c| c.to_string()));
+            columns
+        });
         columns.extend(option_names(context));
         columns
     };
@@ -66,6 +70,20 @@ pub fn candidates(line: &str, pos: usize, session: &Session) -> (usize, Vec<Stri
     options.dedup();
     options.retain(|o| o.starts_with(word));
     (start, options)
+}
+
+/// The columns the stage at the cursor can read: those the pipeline before
+/// it makes (`run ... as up` makes `up`), found by checking that pipeline
+/// without running it. `None` when it does not parse yet.
+fn columns_at(context: &str, session: &Session) -> Option<Vec<String>> {
+    let statement = context.rsplit(';').next().unwrap_or(context);
+    let (before, _) = statement.rsplit_once('|')?;
+    let before = match before.trim_start().strip_prefix("let ") {
+        Some(rest) => rest.split_once('=').map_or(rest, |(_, pipeline)| pipeline),
+        None => before,
+    };
+    let plan = shoal_stdlib::compile(before).ok()?;
+    session.columns_after(&plan)
 }
 
 /// The `name=` options of the stage the cursor is in, from its signature:
@@ -137,6 +155,20 @@ mod tests {
     }
 
     #[test]
+    fn completes_the_columns_known_at_the_cursor_including_as_names() {
+        assert_eq!(
+            complete("hosts | run \"uptime\" as up_since | filter up"),
+            ["up_since"]
+        );
+        assert_eq!(
+            complete("hosts | run \"x\" | extract stdout /(?<load1>[0-9.]+)/ | sort lo"),
+            ["load1"]
+        );
+        // After `select`, only what it kept.
+        assert_eq!(complete("hosts | select host, az | sort a"), ["az"]);
+    }
+
+    #[test]
     fn completes_stages_after_a_pipe() {
         assert_eq!(complete("hosts | fil"), ["filter"]);
         assert!(complete("hosts | ").contains(&"distinct".to_string()));
@@ -157,9 +189,11 @@ mod tests {
     fn completes_columns_hosts_groups_and_variables() {
         assert_eq!(complete("hosts | sort ver"), ["version"]);
         assert_eq!(
-            complete("hosts | count by st"),
+            complete("hosts | run \"x\" | count by st"),
             ["status", "stderr", "stdout"]
         );
+        // Before any `run`, hosts have no status to count by.
+        assert!(complete("hosts | count by st").is_empty());
         assert_eq!(complete("hosts db"), ["db01", "db02"]);
         assert_eq!(complete("hosts @w"), ["@web"]);
         assert_eq!(complete("hosts @web & db"), ["db01", "db02"]);

@@ -45,9 +45,23 @@ impl Session {
     /// saved results without contacting any host: unknown groups, hosts and
     /// variables, and every column a stage asks for that it would not have.
     pub fn check(&self, plan: &Plan) -> Result<()> {
+        self.dry_run(plan).map(|_| ())
+    }
+
+    /// The columns the last statement of `plan` ends with, as far as they
+    /// are known before it runs: what Tab offers after a `|`.
+    pub fn columns_after(&self, plan: &Plan) -> Option<Vec<String>> {
+        let frame = self.dry_run(plan).ok()??;
+        Some(crate::frame::column_names(&frame))
+    }
+
+    /// Runs `plan` on no rows: the columns of its last statement (`None`
+    /// where they depend on the data), or the first mistake.
+    fn dry_run(&self, plan: &Plan) -> Result<Option<DataFrame>> {
         // What each `let` of the plan will hold, as columns with no rows;
         // `None` where they could not all be known.
         let mut bound: IndexMap<&str, Option<DataFrame>> = IndexMap::new();
+        let mut last = None;
         for statement in &plan.statements {
             let columns = match &statement.source {
                 PlanSource::Variable { name, .. } if bound.contains_key(name.as_str()) => {
@@ -60,10 +74,11 @@ impl Session {
                 None => None,
             };
             if let Some(name) = &statement.bind {
-                bound.insert(name, columns);
+                bound.insert(name, columns.clone());
             }
+            last = columns;
         }
-        Ok(())
+        Ok(last)
     }
 
     /// Runs `steps` on the empty `frame`: the columns they end with, `None`
@@ -154,6 +169,15 @@ mod tests {
     fn unknown_groups_and_variables_are_found() {
         assert!(check("hosts @nope | run \"x\"").is_err());
         assert!(check("$never | count").is_err());
+    }
+
+    #[test]
+    fn the_columns_after_a_pipeline_include_those_it_makes() {
+        let plan = crate::compile("hosts | run \"x\" as up | extract up /(?<n>[0-9]+)/").unwrap();
+        let columns = Session::new(fleet()).columns_after(&plan).unwrap();
+        for name in ["host", "az", "stdout", "up", "n"] {
+            assert!(columns.iter().any(|c| c == name), "{name} in {columns:?}");
+        }
     }
 
     #[test]

@@ -61,7 +61,15 @@ pub(crate) fn nodeset(fleet: &Fleet, pattern: &str, span: Span) -> Result<Mask> 
 /// A group's hosts; `span` is where the group is written.
 pub(crate) fn group(fleet: &Fleet, name: &str, span: Span) -> Result<Mask> {
     let members = fleet.groups.get(name).ok_or_else(|| {
-        unknown_name("group", &format!("@{name}"), span, fleet.groups.keys(), "@")
+        let error = unknown_name("group", &format!("@{name}"), span, fleet.groups.keys(), "@");
+        // An inventory with tags but no groups: the user likely means a tag
+        // value, as `@web` means `role = web` in many inventories.
+        match tag_with_value(fleet, name) {
+            Some(tag) => error.with_hint(format!(
+                "`{name}` is a value of the tag `{tag}`: hosts | filter {tag} = {name}"
+            )),
+            None => error,
+        }
     })?;
     let members: HashSet<&str> = members.iter().map(String::as_str).collect();
     Ok(fleet
@@ -69,6 +77,16 @@ pub(crate) fn group(fleet: &Fleet, name: &str, span: Span) -> Result<Mask> {
         .iter()
         .map(|h| members.contains(h.name.as_str()))
         .collect())
+}
+
+/// The first tag that some host has `value` for.
+fn tag_with_value<'f>(fleet: &'f Fleet, value: &str) -> Option<&'f str> {
+    fleet.tag_names().into_iter().find(|tag| {
+        fleet
+            .hosts
+            .iter()
+            .any(|h| h.tags.get(*tag).is_some_and(|v| v == value))
+    })
 }
 
 /// The hosts whose name the regex finds a match in, as `filter host ~ /re/`.
