@@ -18,7 +18,7 @@ use shoal_runtime::ssh_config::SshConfig;
 use shoal_runtime::{Engine, Interrupts};
 
 use crate::output::Printer;
-use crate::render::Format;
+use crate::render::{Format, render_error, visible};
 use crate::{help, script};
 
 /// The query ran and every host that ran a command ended `ok`.
@@ -224,16 +224,21 @@ fn print_and_exit(text: String, code: u8) -> ExitCode {
     ExitCode::from(code)
 }
 
+/// Prints `message` (shown [`visible`]: it may quote an inventory command's
+/// output) and gives the usage exit code.
 fn fail(message: &str) -> ExitCode {
-    eprint!("{message}");
+    eprint!("{}", visible(message));
     ExitCode::from(EXIT_USAGE)
 }
 
 fn printer(options: &Options) -> Printer {
+    let terminal = std::io::stdout().is_terminal();
     Printer {
         format: options.format,
         full: options.full,
-        color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        width: None,
+        color: terminal && std::env::var_os("NO_COLOR").is_none(),
+        terminal,
     }
 }
 
@@ -246,7 +251,7 @@ fn open_engine(options: &Options) -> Option<Engine> {
         match SshConfig::load_for_user(options.ssh_config.as_deref()) {
             Ok(config) => config,
             Err(error) => {
-                eprintln!("error: {error}");
+                eprintln!("error: {}", visible(&error.to_string()));
                 return None;
             }
         }
@@ -267,7 +272,7 @@ fn open_engine(options: &Options) -> Option<Engine> {
     let inventory = match loaded {
         Ok(inventory) => inventory,
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", visible(&error.to_string()));
             return None;
         }
     };
@@ -275,12 +280,12 @@ fn open_engine(options: &Options) -> Option<Engine> {
         Ok(mut engine) => {
             engine.set_interrupts(Interrupts::CancelQuery);
             for warning in engine.warnings() {
-                eprintln!("{warning}");
+                eprintln!("{}", visible(warning));
             }
             Some(engine)
         }
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", visible(&error.to_string()));
             None
         }
     }
@@ -290,7 +295,11 @@ fn open_engine(options: &Options) -> Option<Engine> {
 fn run_source(source: &str, options: &Options, color: bool) -> ExitCode {
     let plan = match shoal_stdlib::compile(source) {
         Ok(plan) => plan,
-        Err(error) => return fail(&error.render(source, color)),
+        Err(error) => {
+            // Already shown visible, and coloured on a terminal.
+            eprint!("{}", render_error(&error, source, color));
+            return ExitCode::from(EXIT_USAGE);
+        }
     };
     if options.explain {
         let json = serde_json::to_string_pretty(&plan).expect("plans serialise");
