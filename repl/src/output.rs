@@ -50,10 +50,11 @@ impl Printer {
             }
         };
         // A progress bar only when stderr is a terminal: in a log file it is noise.
-        let show_progress = std::io::stderr().is_terminal();
+        let show_bar = std::io::stderr().is_terminal();
         let mut printed = 0;
         for statement in &plan.statements {
-            let outcome = engine.run(statement, &mut Progress::new(show_progress));
+            let mut progress = Progress::new(show_bar, true);
+            let outcome = engine.run(statement, &mut progress);
             match outcome.result {
                 Ok(frame) => {
                     if statement.bind.is_none() || outcome.interrupted {
