@@ -82,6 +82,9 @@ pub struct Options {
     /// How results are printed.
     #[arg(long, global = true, value_enum, default_value = "table")]
     pub format: Format,
+    /// Print no warnings, progress or summary lines (errors still print).
+    #[arg(short = 'q', long, global = true)]
+    pub quiet: bool,
     /// Print the plan as JSON instead of running it.
     #[arg(long, global = true)]
     pub explain: bool,
@@ -239,6 +242,7 @@ fn printer(options: &Options) -> Printer {
         width: None,
         color: terminal && std::env::var_os("NO_COLOR").is_none(),
         terminal,
+        quiet: options.quiet,
     }
 }
 
@@ -279,8 +283,16 @@ fn open_engine(options: &Options) -> Option<Engine> {
     match Engine::new(inventory, &ssh_config) {
         Ok(mut engine) => {
             engine.set_interrupts(Interrupts::CancelQuery);
-            for warning in engine.warnings() {
-                eprintln!("{}", visible(warning));
+            // Once per shoal process, before the first query, each warning
+            // once: the shell's later queries do not repeat them.
+            if !options.quiet {
+                let mut shown: Vec<&String> = Vec::new();
+                for warning in engine.warnings() {
+                    if !shown.contains(&warning) {
+                        eprintln!("{}", visible(warning));
+                        shown.push(warning);
+                    }
+                }
             }
             Some(engine)
         }

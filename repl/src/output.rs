@@ -23,6 +23,8 @@ pub struct Printer {
     pub color: bool,
     /// stdout is a terminal.
     pub terminal: bool,
+    /// No warnings, progress or summary lines; errors still print.
+    pub quiet: bool,
 }
 
 /// How running some text went, for the exit code.
@@ -50,10 +52,10 @@ impl Printer {
             }
         };
         // A progress bar only when stderr is a terminal: in a log file it is noise.
-        let show_bar = std::io::stderr().is_terminal();
+        let show_bar = !self.quiet && std::io::stderr().is_terminal();
         let mut printed = 0;
         for statement in &plan.statements {
-            let mut progress = Progress::new(show_bar, true);
+            let mut progress = Progress::new(show_bar, !self.quiet);
             let outcome = engine.run(statement, &mut progress);
             match outcome.result {
                 Ok(frame) => {

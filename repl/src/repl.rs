@@ -103,7 +103,7 @@ pub fn run(engine: &mut Engine, printer: &Printer) -> rustyline::Result<()> {
         if let Some(dir) = path.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
-        if let Err(error) = editor.save_history(path) {
+        if let (Err(error), false) = (editor.save_history(path), printer.quiet) {
             eprintln!(
                 "warning: could not save history to {}: {error}",
                 path.display()
