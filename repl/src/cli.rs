@@ -174,7 +174,7 @@ fn shell(options: &Options, intro: Option<&str>) -> ExitCode {
     if let Some(intro) = intro {
         eprintln!("{intro}");
     }
-    match crate::repl::run(&mut engine, &printer(options)) {
+    match crate::repl::run(&mut engine, printer(options)) {
         Ok(()) => ExitCode::from(EXIT_OK),
         Err(error) => fail(&format!("error: the terminal failed: {error}\n")),
     }
