@@ -1,9 +1,10 @@
 //! The command line: flags are parsed and checked first, then turned into an
 //! inventory, an executor and a session, which run the query.
 //!
-//! Exit codes: 0 when every host ended `ok`; 1 when the query ran but some
-//! host did not; 2 for usage, parse, inventory and evaluation errors; 130
-//! when Ctrl-C stopped the query (what finished is printed first).
+//! Exit codes ([`EXIT_CODES`], which `shoal help` and the README list): 0
+//! when every host ended `ok`; 1 when the query ran but some host did not;
+//! 2 for usage, parse, inventory and evaluation errors; 130 when Ctrl-C
+//! stopped the query (what finished is printed first).
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -30,13 +31,28 @@ pub const EXIT_USAGE: u8 = 2;
 /// Ctrl-C stopped the query; what finished was printed (128 + SIGINT).
 pub const EXIT_INTERRUPTED: u8 = 130;
 
+/// Every exit code with its meaning, as `shoal help` and the README's
+/// "Exit codes" table give them.
+pub const EXIT_CODES: &[(u8, &str)] = &[
+    (EXIT_OK, "the query ran and every host ended `ok`"),
+    (
+        EXIT_HOSTS_FAILED,
+        "the query ran, but some host did not end `ok`",
+    ),
+    (EXIT_USAGE, "usage, parse, inventory or evaluation error"),
+    (
+        EXIT_INTERRUPTED,
+        "Ctrl-C stopped the query; what had finished was printed first",
+    ),
+];
+
 #[derive(Debug, Parser)]
 #[command(
     name = "shoal",
     version,
     disable_help_subcommand = true,
     about = "Ask a whole fleet one question over SSH and compare the answers.",
-    after_help = "Exit codes: 0 every host ok; 1 some host not ok; 2 usage, parse or inventory error; 130 interrupted."
+    after_help = "Exit codes: 0 every host ok; 1 some host not ok; 2 usage, parse, inventory or evaluation error; 130 interrupted. `shoal help` describes the language, the output formats and the shell."
 )]
 pub struct Cli {
     /// Run these statements (separated by `;` or newlines), print, and exit.
@@ -79,7 +95,8 @@ pub struct Options {
     /// Run CMD with sh and read what it prints as `ansible-inventory --list` JSON.
     #[arg(long, global = true, value_name = "CMD", conflicts_with = "inventory")]
     pub inventory_cmd: Option<String>,
-    /// How results are printed.
+    /// How results are printed: a table; JSON Lines (one line per result, an array of row
+    /// objects); or CSV (one block per result, each with its header, separated by an empty line).
     #[arg(long, global = true, value_enum, default_value = "table")]
     pub format: Format,
     /// Print no warnings, progress or summary lines (errors still print).
@@ -88,7 +105,7 @@ pub struct Options {
     /// Print the plan as JSON instead of running it.
     #[arg(long, global = true)]
     pub explain: bool,
-    /// Print long and multi-line cells whole.
+    /// Print table cells whole: every line, however long.
     #[arg(long, global = true)]
     pub full: bool,
     /// Log in as this user on every host.
