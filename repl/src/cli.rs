@@ -1,9 +1,10 @@
 //! The command line: flags are parsed and checked first, then turned into an
 //! inventory, an executor and a session, which run the query.
 //!
-//! Exit codes: 0 when every host ended `ok`; 1 when the query ran but some
-//! host did not; 2 for usage, parse, inventory and evaluation errors; 130
-//! when Ctrl-C stopped the query (what finished is printed first).
+//! Exit codes ([`EXIT_CODES`], which `shoal help` and the README list): 0
+//! when every host ended `ok`; 1 when the query ran but some host did not;
+//! 2 for usage, parse, inventory and evaluation errors; 130 when Ctrl-C
+//! stopped the query (what finished is printed first).
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -18,7 +19,7 @@ use shoal_runtime::ssh_config::SshConfig;
 use shoal_runtime::{Engine, Interrupts};
 
 use crate::output::Printer;
-use crate::render::Format;
+use crate::render::{Format, render_error, visible};
 use crate::{help, script};
 
 /// The query ran and every host that ran a command ended `ok`.
@@ -30,13 +31,28 @@ pub const EXIT_USAGE: u8 = 2;
 /// Ctrl-C stopped the query; what finished was printed (128 + SIGINT).
 pub const EXIT_INTERRUPTED: u8 = 130;
 
+/// Every exit code with its meaning, as `shoal help` and the README's
+/// "Exit codes" table give them.
+pub const EXIT_CODES: &[(u8, &str)] = &[
+    (EXIT_OK, "the query ran and every host ended `ok`"),
+    (
+        EXIT_HOSTS_FAILED,
+        "the query ran, but some host did not end `ok`",
+    ),
+    (EXIT_USAGE, "usage, parse, inventory or evaluation error"),
+    (
+        EXIT_INTERRUPTED,
+        "Ctrl-C stopped the query; what had finished was printed first",
+    ),
+];
+
 #[derive(Debug, Parser)]
 #[command(
     name = "shoal",
     version,
     disable_help_subcommand = true,
     about = "Ask a whole fleet one question over SSH and compare the answers.",
-    after_help = "Exit codes: 0 every host ok; 1 some host not ok; 2 usage, parse or inventory error; 130 interrupted."
+    after_help = "Exit codes: 0 every host ok; 1 some host not ok; 2 usage, parse, inventory or evaluation error; 130 interrupted. `shoal help` describes the language, the output formats and the shell."
 )]
 pub struct Cli {
     /// Run these statements (separated by `;` or newlines), print, and exit.
@@ -79,13 +95,17 @@ pub struct Options {
     /// Run CMD with sh and read what it prints as `ansible-inventory --list` JSON.
     #[arg(long, global = true, value_name = "CMD", conflicts_with = "inventory")]
     pub inventory_cmd: Option<String>,
-    /// How results are printed.
+    /// How results are printed: a table; JSON Lines (one line per result, an array of row
+    /// objects); or CSV (one block per result, each with its header, separated by an empty line).
     #[arg(long, global = true, value_enum, default_value = "table")]
     pub format: Format,
+    /// Print no warnings, progress or summary lines (errors still print).
+    #[arg(short = 'q', long, global = true)]
+    pub quiet: bool,
     /// Print the plan as JSON instead of running it.
     #[arg(long, global = true)]
     pub explain: bool,
-    /// Print long and multi-line cells whole.
+    /// Print table cells whole: every line, however long.
     #[arg(long, global = true)]
     pub full: bool,
     /// Log in as this user on every host.
@@ -171,7 +191,7 @@ fn shell(options: &Options, intro: Option<&str>) -> ExitCode {
     if let Some(intro) = intro {
         eprintln!("{intro}");
     }
-    match crate::repl::run(&mut engine, &printer(options)) {
+    match crate::repl::run(&mut engine, printer(options)) {
         Ok(()) => ExitCode::from(EXIT_OK),
         Err(error) => fail(&format!("error: the terminal failed: {error}\n")),
     }
@@ -224,16 +244,22 @@ fn print_and_exit(text: String, code: u8) -> ExitCode {
     ExitCode::from(code)
 }
 
+/// Prints `message` (shown [`visible`]: it may quote an inventory command's
+/// output) and gives the usage exit code.
 fn fail(message: &str) -> ExitCode {
-    eprint!("{message}");
+    eprint!("{}", visible(message));
     ExitCode::from(EXIT_USAGE)
 }
 
 fn printer(options: &Options) -> Printer {
+    let terminal = std::io::stdout().is_terminal();
     Printer {
         format: options.format,
         full: options.full,
-        color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        width: None,
+        color: terminal && std::env::var_os("NO_COLOR").is_none(),
+        terminal,
+        quiet: options.quiet,
     }
 }
 
@@ -246,7 +272,7 @@ fn open_engine(options: &Options) -> Option<Engine> {
         match SshConfig::load_for_user(options.ssh_config.as_deref()) {
             Ok(config) => config,
             Err(error) => {
-                eprintln!("error: {error}");
+                eprintln!("error: {}", visible(&error.to_string()));
                 return None;
             }
         }
@@ -267,20 +293,28 @@ fn open_engine(options: &Options) -> Option<Engine> {
     let inventory = match loaded {
         Ok(inventory) => inventory,
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", visible(&error.to_string()));
             return None;
         }
     };
     match Engine::new(inventory, &ssh_config) {
         Ok(mut engine) => {
             engine.set_interrupts(Interrupts::CancelQuery);
-            for warning in engine.warnings() {
-                eprintln!("{warning}");
+            // Once per shoal process, before the first query, each warning
+            // once: the shell's later queries do not repeat them.
+            if !options.quiet {
+                let mut shown: Vec<&String> = Vec::new();
+                for warning in engine.warnings() {
+                    if !shown.contains(&warning) {
+                        eprintln!("{}", visible(warning));
+                        shown.push(warning);
+                    }
+                }
             }
             Some(engine)
         }
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", visible(&error.to_string()));
             None
         }
     }
@@ -296,7 +330,11 @@ fn inventory_at_hand(options: &Options) -> bool {
 fn run_source(source: &str, options: &Options, color: bool) -> ExitCode {
     let plan = match shoal_stdlib::compile(source) {
         Ok(plan) => plan,
-        Err(error) => return fail(&error.render(source, color)),
+        Err(error) => {
+            // Already shown visible, and coloured on a terminal.
+            eprint!("{}", render_error(&error, source, color));
+            return ExitCode::from(EXIT_USAGE);
+        }
     };
     if options.explain {
         // With an inventory at hand, the plan is checked against it as a run

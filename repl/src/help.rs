@@ -43,8 +43,32 @@ pub fn overview() -> String {
         let _ = writeln!(out, "  {:<10} {}", signature.name, signature.summary);
     }
     out.push_str("\n`help STAGE` shows a stage's syntax, options and examples.\n");
+    out.push_str(OUTPUT);
+    out.push_str("\nExit codes:\n");
+    for (code, meaning) in crate::cli::EXIT_CODES {
+        let _ = writeln!(out, "  {code:<4} {meaning}");
+    }
     out
 }
+
+/// Output formats and the shell's commands, for the overview.
+const OUTPUT: &str = "
+Output (--format, or `:set format` in the shell):
+  table  an aligned table; a cell shows at most 10 lines of 60 columns, and
+         what is cut is marked (`…`, `… N more lines`); --full shows it whole
+  json   JSON Lines: each result is one line, a JSON array of row objects
+         whose keys are in column order
+  csv    each result is a CSV block with its own header row; blocks are
+         separated by an empty line
+  Control characters a host prints are shown as escapes (ESC as \\e, CR as \\r,
+  BEL as \\x07) in tables, messages and CSV on a terminal; JSON escapes them,
+  and CSV to a file or pipe keeps them exact. --quiet (-q) prints no
+  warnings, progress or summary lines.
+
+In the shell: `help`, `help STAGE`, `:hosts`, `:vars`, `:quit`,
+  `:set` (show settings), `:set format table|json|csv`, `:set full [on|off]`,
+  `:set width N|auto` (the widest a table may be).
+";
 
 /// `help STAGE`: usage, arguments, options and examples of one stage.
 pub fn stage(name: &str) -> Result<String, String> {
@@ -158,6 +182,36 @@ pub fn reference_markdown() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The README's "Exit codes" table is the one `shoal help` prints.
+    #[test]
+    fn the_readme_lists_the_exit_codes_the_command_line_uses() {
+        let readme = include_str!("../../README.md");
+        let section = readme
+            .split("\n## Exit codes\n")
+            .nth(1)
+            .and_then(|rest| rest.split("\n## ").next())
+            .expect("README has an Exit codes section");
+        let rows: Vec<(u8, String)> = section
+            .lines()
+            .filter_map(|line| {
+                let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+                Some((cells.first()?.parse().ok()?, cells.get(1)?.to_string()))
+            })
+            .collect();
+        let expected: Vec<(u8, String)> = crate::cli::EXIT_CODES
+            .iter()
+            .map(|(code, meaning)| (*code, meaning.to_string()))
+            .collect();
+        assert_eq!(rows, expected);
+        let overview = overview();
+        for (code, meaning) in crate::cli::EXIT_CODES {
+            assert!(
+                overview.contains(&format!("  {code:<4} {meaning}\n")),
+                "{overview}"
+            );
+        }
+    }
 
     #[test]
     fn every_source_in_the_overview_compiles() {

@@ -8,14 +8,23 @@ use polars::prelude::*;
 use shoal_runtime::Engine;
 
 use crate::progress::Progress;
-use crate::render::{Format, render};
+use crate::render::{Format, Look, render, render_error, visible_line};
 
-/// How results are printed.
+/// How results are printed; the shell's `:set` changes it between queries.
+#[derive(Debug, Clone)]
 pub struct Printer {
     pub format: Format,
+    /// Table cells whole: every line, however long (`--full`, `:set full`).
     pub full: bool,
+    /// The widest a table may be (`:set width N`); `None`: the terminal's
+    /// width when stdout is a terminal, else no limit.
+    pub width: Option<usize>,
     /// ANSI colour for status cells and errors.
     pub color: bool,
+    /// stdout is a terminal.
+    pub terminal: bool,
+    /// No warnings, progress or summary lines; errors still print.
+    pub quiet: bool,
 }
 
 /// How running some text went, for the exit code.
@@ -35,7 +44,7 @@ impl Printer {
         let plan = match engine.compile(source) {
             Ok(plan) => plan,
             Err(error) => {
-                eprint!("{}", error.render(source, self.color));
+                eprint!("{}", render_error(&error, source, self.color));
                 return Report {
                     errored: true,
                     interrupted: false,
@@ -43,17 +52,20 @@ impl Printer {
             }
         };
         // A progress bar only when stderr is a terminal: in a log file it is noise.
-        let show_progress = std::io::stderr().is_terminal();
+        let show_bar = !self.quiet && std::io::stderr().is_terminal();
+        let mut printed = 0;
         for statement in &plan.statements {
-            let outcome = engine.run(statement, &mut Progress::new(show_progress));
+            let mut progress = Progress::new(show_bar, !self.quiet);
+            let outcome = engine.run(statement, &mut progress);
             match outcome.result {
                 Ok(frame) => {
                     if statement.bind.is_none() || outcome.interrupted {
-                        self.print(&frame);
+                        self.print_result(&frame, printed > 0);
+                        printed += 1;
                     }
                 }
                 Err(error) => {
-                    eprint!("{}", error.render(source, self.color));
+                    eprint!("{}", render_error(&error, source, self.color));
                     return Report {
                         errored: true,
                         interrupted: outcome.interrupted,
@@ -71,10 +83,35 @@ impl Printer {
         Report::default()
     }
 
+    /// How the next result is drawn, with the terminal's width as it is now.
+    fn look(&self) -> Look {
+        let terminal_width =
+            || terminal_size::terminal_size().map(|(terminal_size::Width(w), _)| usize::from(w));
+        Look {
+            format: self.format,
+            full: self.full,
+            width: self
+                .width
+                .or_else(|| self.terminal.then(terminal_width).flatten()),
+            color: self.color,
+            terminal: self.terminal,
+        }
+    }
+
     pub fn print(&self, frame: &DataFrame) {
-        match render(frame, self.format, self.full, self.color) {
+        self.print_result(frame, false);
+    }
+
+    /// Prints one result. In CSV, a result after another starts with an
+    /// empty line: each is a block of its own, with its own header row.
+    /// JSON needs nothing: each result is one line.
+    fn print_result(&self, frame: &DataFrame, after_another: bool) {
+        match render(frame, &self.look()) {
             Ok(text) => {
                 let mut stdout = std::io::stdout().lock();
+                if after_another && self.format == Format::Csv {
+                    let _ = stdout.write_all(b"\n");
+                }
                 let _ = stdout.write_all(text.as_bytes());
                 let _ = stdout.flush();
             }
@@ -88,13 +125,13 @@ pub fn print_inventory(engine: &Engine, printer: &Printer) {
     let fleet = &engine.session().fleet;
     match shoal_stdlib::frame::host_table(fleet, &fleet.hosts.iter().collect::<Vec<_>>()) {
         Ok(frame) => printer.print(&frame),
-        Err(error) => eprintln!("error: {}", error.reason),
+        Err(error) => eprintln!("error: {}", crate::render::visible(&error.reason)),
     }
     if !fleet.groups.is_empty() {
         let groups: Vec<String> = fleet
             .groups
             .iter()
-            .map(|(name, members)| format!("@{name} ({})", members.len()))
+            .map(|(name, members)| format!("@{} ({})", visible_line(name), members.len()))
             .collect();
         println!("groups: {}", groups.join(", "));
     }
@@ -103,7 +140,7 @@ pub fn print_inventory(engine: &Engine, printer: &Printer) {
         println!(
             "ssh_config: {} hosts ({}): `hosts from ssh_config`",
             names.len(),
-            shoal_lang::fold_hosts(&names)
+            visible_line(&shoal_lang::fold_hosts(&names))
         );
     }
 }

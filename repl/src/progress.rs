@@ -2,47 +2,71 @@
 //! the summary line each run ends with:
 //! `200 hosts: 196 ok, 3 failed, 1 unreachable · 2.10 s`.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use shoal_stdlib::RunObserver;
 use shoal_stdlib::executor::{HostOutcome, Status};
 
+use crate::render::visible_line;
+
+/// Draws one run's progress and prints its summary. The bar and the summary
+/// read the same counters, through [`status_counts`], so the last progress
+/// line and the summary (after Ctrl-C too) say the same numbers.
 pub struct Progress {
     bar: Option<ProgressBar>,
     /// Hosts per status for the current run, in arrival order.
     counts: Vec<(Status, usize)>,
+    /// How many hosts the run started with.
+    hosts: usize,
+    /// The command, as the bar shows it.
+    command: String,
     started: Instant,
     show_bar: bool,
+    show_summary: bool,
 }
 
 impl Progress {
-    /// `show_bar` only when stderr is a terminal: a bar in a log file is noise.
-    pub fn new(show_bar: bool) -> Self {
+    /// `show_bar` only when stderr is a terminal: a bar in a log file is
+    /// noise. `show_summary` is false under `--quiet`.
+    pub fn new(show_bar: bool, show_summary: bool) -> Self {
         Progress {
             bar: None,
             counts: Vec::new(),
+            hosts: 0,
+            command: String::new(),
             started: Instant::now(),
             show_bar,
+            show_summary,
         }
     }
 
-    fn failures(&self) -> usize {
-        self.counts
-            .iter()
-            .filter(|(s, _)| *s != Status::Ok)
-            .map(|(_, n)| n)
-            .sum()
+    fn reported(&self) -> usize {
+        self.counts.iter().map(|(_, n)| n).sum()
     }
 
-    fn summary(&self) -> String {
-        summary_line(&self.counts, self.started.elapsed().as_secs_f64())
+    /// The bar's message: the counts so far, then the command.
+    fn message(&self) -> String {
+        let counts = status_counts(&self.counts);
+        let counts = if counts.is_empty() {
+            "waiting".to_string()
+        } else {
+            counts
+        };
+        format!("{counts} · {}", self.command)
+    }
+
+    fn count(&mut self, status: Status, n: usize) {
+        match self.counts.iter_mut().find(|(s, _)| *s == status) {
+            Some((_, count)) => *count += n,
+            None => self.counts.push((status, n)),
+        }
     }
 }
 
-/// The summary of one run, statuses in their documented order.
-pub fn summary_line(counts: &[(Status, usize)], seconds: f64) -> String {
-    let total: usize = counts.iter().map(|(_, n)| n).sum();
+/// `196 ok, 3 failed, 1 unreachable`: hosts per status, in the documented
+/// order of statuses.
+pub fn status_counts(counts: &[(Status, usize)]) -> String {
     let parts: Vec<String> = Status::ALL
         .iter()
         .filter_map(|status| {
@@ -50,18 +74,26 @@ pub fn summary_line(counts: &[(Status, usize)], seconds: f64) -> String {
             Some(format!("{n} {status}"))
         })
         .collect();
+    parts.join(", ")
+}
+
+/// The summary of one run, statuses in their documented order.
+pub fn summary_line(counts: &[(Status, usize)], seconds: f64) -> String {
+    let total: usize = counts.iter().map(|(_, n)| n).sum();
     let noun = if total == 1 { "host" } else { "hosts" };
     // Warm runs finish in fractions of a second; show them to the 10 ms.
     let precision = if seconds < 10.0 { 2 } else { 1 };
     format!(
         "{total} {noun}: {} · {seconds:.precision$} s",
-        parts.join(", ")
+        status_counts(counts)
     )
 }
 
 impl RunObserver for Progress {
     fn run_started(&mut self, command: &str, hosts: usize) {
         self.counts.clear();
+        self.hosts = hosts;
+        self.command = visible_line(command).into_owned();
         self.started = Instant::now();
         if self.show_bar {
             let bar =
@@ -72,30 +104,38 @@ impl RunObserver for Progress {
                 )
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
-            bar.set_message(format!("0 failed · {command}"));
+            bar.set_message(self.message());
+            // Redraws come at most 20 times a second: without a steady tick
+            // the last update before a pause (or Ctrl-C) might never show.
+            bar.enable_steady_tick(Duration::from_millis(100));
             self.bar = Some(bar);
         }
     }
 
     fn host_finished(&mut self, _host: &str, outcome: &HostOutcome) {
-        match self.counts.iter_mut().find(|(s, _)| *s == outcome.status) {
-            Some((_, n)) => *n += 1,
-            None => self.counts.push((outcome.status, 1)),
-        }
+        self.count(outcome.status, 1);
         if let Some(bar) = &self.bar {
-            bar.inc(1);
-            let failed = self.failures();
-            let message = bar.message();
-            let command = message.split_once(" · ").map_or("", |(_, c)| c);
-            bar.set_message(format!("{failed} failed · {command}"));
+            bar.set_position(self.reported() as u64);
+            bar.set_message(self.message());
         }
     }
 
     fn run_finished(&mut self) {
+        // A host the executor never reported on ends `error` in the result
+        // ("the executor reported no result for this host"): count it so.
+        let missing = self.hosts.saturating_sub(self.reported());
+        if missing > 0 {
+            self.count(Status::Error, missing);
+        }
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
-        eprintln!("{}", self.summary());
+        if self.show_summary {
+            eprintln!(
+                "{}",
+                summary_line(&self.counts, self.started.elapsed().as_secs_f64())
+            );
+        }
     }
 }
 
@@ -118,5 +158,36 @@ mod tests {
             summary_line(&[(Status::Ok, 1)], 12.34),
             "1 host: 1 ok · 12.3 s"
         );
+    }
+
+    fn outcome(status: Status) -> HostOutcome {
+        HostOutcome::not_run(status, "test")
+    }
+
+    #[test]
+    fn the_bar_and_the_summary_count_the_same_hosts() {
+        let mut progress = Progress::new(false, false);
+        progress.run_started("sleep 30", 5);
+        assert_eq!(progress.message(), "waiting · sleep 30");
+        progress.host_finished("web01", &outcome(Status::Ok));
+        progress.host_finished("web02", &outcome(Status::Cancelled));
+        progress.host_finished("web03", &outcome(Status::Cancelled));
+        progress.host_finished("web04", &outcome(Status::Ok));
+        assert_eq!(progress.message(), "2 ok, 2 cancelled · sleep 30");
+        // web05 is never reported: the result shows it as an `error` row.
+        progress.run_finished();
+        assert_eq!(progress.reported(), 5);
+        assert_eq!(
+            summary_line(&progress.counts, 1.0),
+            "5 hosts: 2 ok, 2 cancelled, 1 error · 1.00 s"
+        );
+        assert_eq!(progress.message(), "2 ok, 2 cancelled, 1 error · sleep 30");
+    }
+
+    #[test]
+    fn a_command_shows_its_control_characters() {
+        let mut progress = Progress::new(false, false);
+        progress.run_started("printf '\x1b[2J\n'", 1);
+        assert_eq!(progress.command, "printf '\\e[2J\\n'");
     }
 }

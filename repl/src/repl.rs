@@ -2,7 +2,8 @@
 //! from the registry, inventory and session, and `|` line continuation.
 //!
 //! Keys: Tab completes; Ctrl-C at the prompt clears the line and during a
-//! query cancels it (partial results are shown); Ctrl-D exits.
+//! query cancels it (partial results are shown); Ctrl-D exits. `:set`
+//! changes how results are printed without a restart.
 
 use std::path::PathBuf;
 
@@ -16,6 +17,7 @@ use shoal_stdlib::Session;
 
 use crate::complete::candidates;
 use crate::output::{Printer, print_inventory, print_vars};
+use crate::render::Format;
 
 #[derive(Helper, Hinter, Highlighter)]
 struct ShellHelper {
@@ -59,7 +61,7 @@ fn history_path() -> Option<PathBuf> {
 }
 
 /// Runs the shell until Ctrl-D or `:quit`.
-pub fn run(engine: &mut Engine, printer: &Printer) -> rustyline::Result<()> {
+pub fn run(engine: &mut Engine, mut printer: Printer) -> rustyline::Result<()> {
     let mut editor: Editor<ShellHelper, DefaultHistory> = Editor::new()?;
     editor.set_helper(Some(ShellHelper {
         session: engine.session().clone(),
@@ -74,8 +76,8 @@ pub fn run(engine: &mut Engine, printer: &Printer) -> rustyline::Result<()> {
         n => format!(" (and {n} in ssh_config)"),
     };
     eprintln!(
-        "shoal: {} hosts{from_ssh_config}. Type `help`, `:hosts`, `:vars`; Tab completes; \
-         Ctrl-D exits.",
+        "shoal: {} hosts{from_ssh_config}. Type `help`, `:hosts`, `:vars`, `:set`; Tab \
+         completes; Ctrl-D exits.",
         engine.inventory().hosts.len()
     );
     loop {
@@ -89,7 +91,7 @@ pub fn run(engine: &mut Engine, printer: &Printer) -> rustyline::Result<()> {
                 if matches!(line, ":quit" | ":q" | "exit" | "quit") {
                     break;
                 }
-                handle_line(engine, printer, line);
+                handle_line(engine, &mut printer, line);
                 if let Some(helper) = editor.helper_mut() {
                     helper.session = engine.session().clone();
                 }
@@ -103,7 +105,7 @@ pub fn run(engine: &mut Engine, printer: &Printer) -> rustyline::Result<()> {
         if let Some(dir) = path.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
-        if let Err(error) = editor.save_history(path) {
+        if let (Err(error), false) = (editor.save_history(path), printer.quiet) {
             eprintln!(
                 "warning: could not save history to {}: {error}",
                 path.display()
@@ -113,7 +115,7 @@ pub fn run(engine: &mut Engine, printer: &Printer) -> rustyline::Result<()> {
     Ok(())
 }
 
-fn handle_line(engine: &mut Engine, printer: &Printer, line: &str) {
+fn handle_line(engine: &mut Engine, printer: &mut Printer, line: &str) {
     if line == "help" || line == ":help" {
         print!("{}", crate::help::overview());
         return;
@@ -125,10 +127,148 @@ fn handle_line(engine: &mut Engine, printer: &Printer, line: &str) {
         }
         return;
     }
+    if let Some(hint) = outer_command_hint(line) {
+        eprintln!("{hint}");
+        return;
+    }
+    if line == ":set" || line.starts_with(":set ") {
+        match set(printer, &line[4..]) {
+            Ok(settings) => eprintln!("{settings}"),
+            Err(error) => eprintln!("error: {error}"),
+        }
+        return;
+    }
     match line {
         ":hosts" => return print_inventory(engine, printer),
         ":vars" => return print_vars(engine),
         _ => {}
     }
     printer.run_source(engine, line);
+}
+
+/// A line that starts with `shoal`, as a command line would (`shoal help`,
+/// `shoal -c QUERY`), is never a query: no pipeline starts with that word.
+/// What to type inside the shell instead.
+fn outer_command_hint(line: &str) -> Option<String> {
+    let mut words = line.split_whitespace();
+    if words.next() != Some("shoal") {
+        return None;
+    }
+    Some(match (words.next(), words.next()) {
+        (Some("help"), Some(stage)) => {
+            format!("you are in the shoal shell already: type `help {stage}`")
+        }
+        (Some("help"), None) => "inside the shell, type `help` or `help STAGE`".to_string(),
+        _ => "you are in the shoal shell already: type the query itself, \
+              e.g. `hosts | count`, or `help`"
+            .to_string(),
+    })
+}
+
+/// The settings `:set` shows.
+fn settings(printer: &Printer) -> String {
+    let width = printer
+        .width
+        .map_or_else(|| "auto".to_string(), |w| w.to_string());
+    format!(
+        "format {} · full {} · width {width}",
+        printer.format.name(),
+        if printer.full { "on" } else { "off" }
+    )
+}
+
+const SET_USAGE: &str =
+    "`:set format table|json|csv`, `:set full [on|off]`, `:set width N|auto`; `:set` shows them";
+
+/// `:set NAME VALUE`: changes how the next results are printed, and says
+/// what the settings are now.
+fn set(printer: &mut Printer, args: &str) -> Result<String, String> {
+    let words: Vec<&str> = args.split_whitespace().collect();
+    match words.as_slice() {
+        [] => {}
+        ["format", name] => {
+            printer.format = Format::from_name(name)
+                .ok_or_else(|| format!("no format `{name}`: {SET_USAGE}"))?;
+        }
+        ["full"] | ["full", "on"] => printer.full = true,
+        ["full", "off"] => printer.full = false,
+        ["width", "auto"] => printer.width = None,
+        ["width", n] => match n.parse::<usize>() {
+            Ok(n) if n >= 1 => printer.width = Some(n),
+            _ => return Err(format!("`{n}` is not a width: {SET_USAGE}")),
+        },
+        _ => return Err(format!("unknown setting: {SET_USAGE}")),
+    }
+    Ok(settings(printer))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn printer() -> Printer {
+        Printer {
+            format: Format::Table,
+            full: false,
+            width: None,
+            color: false,
+            terminal: false,
+            quiet: false,
+        }
+    }
+
+    #[test]
+    fn set_changes_format_full_and_width() {
+        let mut p = printer();
+        assert_eq!(
+            set(&mut p, "").unwrap(),
+            "format table · full off · width auto"
+        );
+        assert_eq!(
+            set(&mut p, " format  json").unwrap(),
+            "format json · full off · width auto"
+        );
+        assert_eq!(p.format, Format::Json);
+        set(&mut p, "full").unwrap();
+        assert!(p.full);
+        set(&mut p, "full off").unwrap();
+        assert!(!p.full);
+        assert_eq!(
+            set(&mut p, "width 80").unwrap(),
+            "format json · full off · width 80"
+        );
+        assert_eq!(p.width, Some(80));
+        set(&mut p, "width auto").unwrap();
+        assert_eq!(p.width, None);
+        for bad in [
+            "format xml",
+            "width 0",
+            "width wide",
+            "colour on",
+            "full maybe",
+        ] {
+            let error = set(&mut p, bad).unwrap_err();
+            assert!(error.contains(":set format table|json|csv"), "{error}");
+        }
+        assert_eq!(p.format, Format::Json, "a bad :set changes nothing");
+    }
+
+    #[test]
+    fn shoal_typed_inside_the_shell_gets_a_hint() {
+        assert_eq!(
+            outer_command_hint("shoal help").unwrap(),
+            "inside the shell, type `help` or `help STAGE`"
+        );
+        assert_eq!(
+            outer_command_hint("shoal help count").unwrap(),
+            "you are in the shoal shell already: type `help count`"
+        );
+        assert!(
+            outer_command_hint("shoal -c 'hosts'")
+                .unwrap()
+                .contains("type the query itself")
+        );
+        assert_eq!(outer_command_hint("hosts | count"), None);
+        assert_eq!(outer_command_hint("shoals"), None);
+    }
 }

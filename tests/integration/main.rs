@@ -17,6 +17,7 @@ mod faults;
 mod fleet_harness;
 mod host_selection;
 mod inventories;
+mod output;
 mod population_fleet;
 mod repl;
 mod runtime_fleet;

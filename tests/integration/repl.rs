@@ -3,8 +3,11 @@
 //! shell that keeps answering afterwards; on 200 hosts, Ctrl-C's partial
 //! results and a second Ctrl-C that quits while the first is still cleaning
 //! up. tmux shows the screen as a person sees it, after the line editor's
-//! redraws.
+//! redraws. Also: a coloured table lines up, `:set` changes how results
+//! print, and what hosts print cannot drive the terminal (clear it, set its
+//! title, write its clipboard).
 
+use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -79,6 +82,43 @@ impl Terminal {
             .output()
             .unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The screen with its colours as ANSI escapes (`capture-pane -e`).
+    fn screen_with_colors(&self) -> String {
+        let out = Command::new("tmux")
+            .args([
+                "capture-pane",
+                "-p",
+                "-e",
+                "-J",
+                "-S",
+                "-200",
+                "-t",
+                &self.name,
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// From now on, copies every byte the program writes to the terminal into `file`.
+    fn record(&self, file: &Path) {
+        let status = Command::new("tmux")
+            .args(["pipe-pane", "-o", "-t", &self.name])
+            .arg(format!("cat > '{}'", file.display()))
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// The pane's title, which OSC 0 and OSC 2 sequences set.
+    fn title(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["display-message", "-p", "-t", &self.name, "#{pane_title}"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
 
     /// Waits until the screen satisfies `ready`, returning the screen.
@@ -315,6 +355,13 @@ fn ctrl_c_on_two_hundred_hosts_shows_partial_rows_and_a_second_one_quits_during_
         output.contains("│ ok        │ 9     │") && output.contains("│ cancelled │ 191   │"),
         "the partial result:\n{output}"
     );
+    // The progress line as Ctrl-C left it counts what the summary counts.
+    assert!(
+        output
+            .lines()
+            .any(|l| l.contains(" 9/200 hosts ") && l.contains(" · 9 ok · ")),
+        "the progress line:\n{output}"
+    );
     // The issue asks for one second; this only catches a run that waited for
     // its commands (30 s) instead of ending them.
     assert!(
@@ -357,4 +404,211 @@ fn ctrl_c_on_two_hundred_hosts_shows_partial_rows_and_a_second_one_quits_during_
     // the kernel's retransmissions of shoal's last words get through.
     drop(dark);
     assert_no_sleep_left(&fleet, 0..HOSTS);
+}
+
+/// Drops ANSI CSI sequences (`ESC [ ... final byte`).
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' && chars.next() == Some('[') {
+            for c in chars.by_ref() {
+                if ('@'..='~').contains(&c) {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The lines of the tables in `output`: those that start with a border.
+fn table_lines(output: &str) -> Vec<&str> {
+    output
+        .lines()
+        .filter(|l| l.starts_with(['┌', '│', '├', '└']))
+        .collect()
+}
+
+#[test]
+fn tables_line_up_in_colour_and_set_changes_printing_in_the_shell() {
+    let _terminal = one_terminal_at_a_time();
+    let long = format!("{}end", "x".repeat(100));
+    let fleet = SshdFleet::start(FleetSpec {
+        files: Box::new({
+            let long = long.clone();
+            move |_| vec![("long".into(), format!("{long}\nsecond line\n"))]
+        }),
+        ..FleetSpec::new(3)
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("shoal.toml");
+    std::fs::write(&inventory, fleet.inventory_toml(|_| Vec::new())).unwrap();
+    // Colour on: no NO_COLOR, and stdout is the terminal.
+    let shell = Terminal::start(&format!(
+        "env -u NO_COLOR XDG_STATE_HOME={} {} --inventory {}",
+        dir.path().join("state").display(),
+        env!("CARGO_BIN_EXE_shoal"),
+        inventory.display()
+    ));
+    let mut prompts = 1;
+    let mut enter = |line: &str| {
+        shell.type_text(line);
+        shell.keys(&["Enter"]);
+        prompts += 1;
+        shell.wait_prompts(prompts)
+    };
+    shell.wait_prompts(1);
+
+    // Statuses of different lengths, each in its colour: every line of the
+    // table is as wide as the others once the colour codes are taken out.
+    let first = fleet.hosts()[0].name.clone();
+    enter(&format!(
+        "hosts | run \"test $(hostname) = {first}\" | select host, status, exit"
+    ));
+    let coloured = shell.screen_with_colors();
+    let output = last_output(&coloured);
+    assert!(
+        output.contains("\x1b[32m") && output.contains("\x1b[33m"),
+        "ok in green, failed in yellow:\n{output:?}"
+    );
+    let plain = strip_ansi(output);
+    let lines = table_lines(&plain);
+    assert_eq!(lines.len(), 7, "{plain}");
+    let widths: Vec<usize> = lines.iter().map(|l| l.chars().count()).collect();
+    assert!(
+        widths.iter().all(|w| *w == widths[0]),
+        "{widths:?}\n{plain}"
+    );
+
+    // `:set width`: the table fits, each cut marked.
+    let query = "hosts | run \"cat /etc/app/long\" | select host, stdout";
+    let screen = enter(":set width 40");
+    assert!(
+        last_output(&screen).contains("format table · full off · width 40"),
+        "{screen}"
+    );
+    let screen = enter(query);
+    let lines = table_lines(last_output(&screen));
+    assert!(
+        lines.len() > 5 && lines.iter().all(|l| l.chars().count() <= 40),
+        "{screen}"
+    );
+    assert!(lines.iter().any(|l| l.contains('…')), "{screen}");
+
+    // `:set full`: every line whole.
+    enter(":set full");
+    let screen = enter(query);
+    let output = last_output(&screen);
+    assert_eq!(output.matches(long.as_str()).count(), 3, "{output}");
+    assert_eq!(output.matches("second line").count(), 3, "{output}");
+
+    // `:set format json`: one line per result.
+    enter(":set format json");
+    let screen = enter("hosts | select host");
+    let line = last_output(&screen)
+        .lines()
+        .find(|l| l.starts_with('['))
+        .unwrap_or_default();
+    let rows: Vec<serde_json::Value> =
+        serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {screen}"));
+    assert_eq!(rows.len(), 3, "{line}");
+
+    // `:set format csv`: a block per result.
+    enter(":set format csv");
+    let screen = enter("hosts | select host; hosts | count");
+    let output = last_output(&screen);
+    assert!(
+        output.contains(&format!("host\n{first}\n")) && output.contains("\n\ncount\n3\n"),
+        "{output}"
+    );
+
+    // Back to a table: an empty result is a closed table that says so.
+    enter(":set format table");
+    let screen = enter("hosts | filter host = nobody | select host");
+    let output = last_output(&screen);
+    assert!(output.contains("│ host │\n└──────┘\n0 rows"), "{output}");
+
+    // `shoal help` as if on the command line: a hint, not a parse error.
+    let screen = enter("shoal help");
+    let output = last_output(&screen);
+    assert!(
+        output.contains("inside the shell, type `help` or `help STAGE`")
+            && !output.contains("error"),
+        "{output}"
+    );
+    shell.keys(&["C-d"]);
+}
+
+#[test]
+fn what_hosts_print_cannot_drive_the_shells_terminal() {
+    let _terminal = one_terminal_at_a_time();
+    // A clear-screen, a window title, an OSC 52 clipboard write, a carriage return over
+    // the row, a C1 CSI and a bell.
+    const HOSTILE: &str = "\x1b[2J\x1b]0;pwned\x07\x1b]52;c;ZXZpbA==\x07ok\rFAKE\u{9b}31m\x07";
+    let fleet = SshdFleet::start(FleetSpec {
+        files: Box::new(|_| vec![("hostile".into(), HOSTILE.into())]),
+        ..FleetSpec::new(2)
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("shoal.toml");
+    std::fs::write(&inventory, fleet.inventory_toml(|_| Vec::new())).unwrap();
+    let shell = Terminal::start(&format!(
+        "env NO_COLOR=1 XDG_STATE_HOME={} {} --inventory {}",
+        dir.path().join("state").display(),
+        env!("CARGO_BIN_EXE_shoal"),
+        inventory.display()
+    ));
+    shell.wait_prompts(1);
+    let title = shell.title();
+    let raw = dir.path().join("terminal.raw");
+    shell.record(&raw);
+
+    let queries = [
+        "hosts | run \"cat /etc/app/hostile\" | select host, stdout",
+        "hosts | run \"cat /etc/app/hostile\" | gather",
+        "hosts | run \"cat /etc/app/hostile >&2\" | select host, stderr",
+        "hosts | run \"cat /etc/app/hostile\" | stats stdout",
+    ];
+    for (i, query) in queries.iter().enumerate() {
+        shell.type_text(query);
+        shell.keys(&["Enter"]);
+        shell.wait_prompts(i + 2);
+    }
+    let screen = shell.screen();
+    let deadline = Instant::now() + PATIENCE;
+    let bytes = loop {
+        let bytes = std::fs::read(&raw).unwrap_or_default();
+        if bytes.windows(12).any(|w| w == b"needs number") || Instant::now() > deadline {
+            break bytes;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(text.contains("needs number"), "the recording: {text:?}");
+    for sequence in ["\x1b[2J", "\x1b]0;", "\x1b]52;", "\x07", "\rFAKE", "\u{9b}"] {
+        assert!(
+            !text.contains(sequence),
+            "{sequence:?} reached the terminal: {text:?}"
+        );
+    }
+    // Still there to read, as escapes: in the table, gather's rows, the stderr column
+    // and the error message.
+    assert_eq!(
+        screen.matches("\\e[2J\\e]0;pwned\\x07").count(),
+        6,
+        "{screen}"
+    );
+    assert_eq!(
+        screen
+            .matches("\\e]52;c;ZXZpbA==\\x07ok\\rFAKE\\u{9b}31m")
+            .count(),
+        5,
+        "{screen}"
+    );
+    assert_ne!(shell.title(), "pwned");
+    assert_eq!(shell.title(), title);
+    shell.keys(&["C-d"]);
 }
