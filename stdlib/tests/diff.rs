@@ -267,3 +267,22 @@ fn bad_populations_are_located_errors() {
         );
     }
 }
+
+#[test]
+fn numeric_splits_show_each_sides_range() {
+    let mut session = facts_session();
+    let diff = eval_in(&mut session, "$input | diff by slow").unwrap();
+    let features = col(&diff, "feature");
+    let ranges = col(&diff, "range");
+    let load = features.iter().position(|f| f == "load1 > 2").unwrap();
+    // h4's load1 is missing; the gap is between 1.2 and 6.1.
+    assert_eq!(ranges[load], "A 6.1..9, B 0.5..1.2");
+    for (feature, kind) in features.iter().zip(col(&diff, "kind")) {
+        let range = &ranges[features.iter().position(|f| f == feature).unwrap()];
+        assert_eq!(
+            range == "null",
+            kind != "numeric" && kind != "key",
+            "{feature}: {range}"
+        );
+    }
+}

@@ -28,7 +28,7 @@ static SIGNATURE: Signature = Signature {
     name: "diff",
     aliases: &[],
     summary: "Ranks what sets population A apart from B, each feature written as a filter you can paste.",
-    help: "Features are each value of a text column, each line of an output column (with digits masked where lines differ only in numbers), and the best split of each numeric column, plus pairs joined with `and` where a pair separates better. A and B are saved results or @groups, the rows matching PRED against the rest, or COL's two values (the smaller side is A). Columns: feature (paste it into `filter`), kind, count_a, count_b, pct_a, pct_b, pct_diff, examples (hosts from A). Features under the threshold are left out.",
+    help: "Features are each value of a text column, each line of an output column (with digits masked where lines differ only in numbers), and the best split of each numeric column (the roundest number in the gap), plus pairs joined with `and` where a pair separates better. A and B are saved results or @groups, the rows matching PRED against the rest, or COL's two values (the smaller side is A). Columns: feature (paste it into `filter`), kind, count_a, count_b, pct_a, pct_b, pct_diff, examples (hosts from A), range (for a split, each side's lowest and highest value). Features under the threshold are left out.",
     params: &[
         Param::arg("where", Kind::Predicate, "PRED")
             .optional()

@@ -128,6 +128,7 @@ fn pairs(
                     count_a: count.0,
                     count_b: count.1,
                     examples,
+                    range: None,
                 },
                 populations,
             ));
@@ -194,6 +195,13 @@ fn table(df: &DataFrame, scored: &[Scored]) -> Result<DataFrame> {
             scored
                 .iter()
                 .map(|s| example_names(&s.candidate.examples))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "range".into(),
+            scored
+                .iter()
+                .map(|s| s.candidate.range.map(|r| r.to_string()))
                 .collect::<Vec<_>>(),
         ),
     ];
