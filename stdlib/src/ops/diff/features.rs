@@ -1,9 +1,12 @@
 //! `diff`'s candidate features, counted in one pass per column: each value
 //! of a text column, each line (and digit-masked line) of an output column,
-//! and the best threshold on each numeric column.
+//! the best threshold on each numeric column, and the best threshold on each
+//! number that a text column's `key: number` or `key=number` lines hold.
 //!
 //! Every candidate is a [`Predicate`] on one row, and its counts are what
 //! `filter` with that predicate would select; `tests/diff.rs` checks that.
+//! A key feature's predicate is on the column `kv` makes of the key, so it
+//! is printed, and counted, as the pipeline `kv COL | filter PREDICATE`.
 
 use indexmap::IndexMap;
 use indexmap::map::Entry;
@@ -12,8 +15,11 @@ use shoal_lang::ast::CompareOp;
 use shoal_lang::plan::{ColumnRef, Literal, Predicate, TextOp};
 use shoal_lang::{Result, Span};
 
+use super::Op;
 use super::populations::{Member, Populations};
+use crate::context::EvalContext;
 use crate::frame::{as_text, borrowed_texts, is_numeric, numbers};
+use crate::predicate::mask;
 
 /// Columns that are never features: they identify a row (`host`, `addr`),
 /// differ on every host for reasons of their own (`duration_ms`, and
@@ -37,6 +43,9 @@ pub(super) enum Kind {
     /// A line with its runs of digits masked.
     Masked,
     Numeric,
+    /// A threshold on a number read from `key: number` lines of a text
+    /// column, as `kv` reads it.
+    Key,
     /// Two features joined with `and`.
     Pair,
 }
@@ -47,6 +56,7 @@ impl Kind {
             Kind::Value => "value",
             Kind::Line | Kind::Masked => "line",
             Kind::Numeric => "numeric",
+            Kind::Key => "key",
             Kind::Pair => "pair",
         }
     }
@@ -61,6 +71,27 @@ pub(super) struct Candidate {
     pub examples: Vec<usize>,
     /// For a threshold, each side's lowest and highest value.
     pub range: Option<Range>,
+    /// For a key feature, where its column comes from.
+    pub key: Option<KeySource>,
+}
+
+impl Candidate {
+    /// The feature as printed: the predicate, in filter syntax; for a key
+    /// feature, the pipeline that makes its column first.
+    pub fn text(&self) -> String {
+        match &self.key {
+            Some(key) => format!("kv {} | filter {}", key.column, self.predicate),
+            None => self.predicate.to_string(),
+        }
+    }
+}
+
+/// Where a key feature's column comes from: `kv COLUMN`. `filter` cannot
+/// read the key on the input itself, so the rows it selects come along.
+pub(super) struct KeySource {
+    pub column: String,
+    /// Whether each input row has the feature.
+    pub rows: Vec<bool>,
 }
 
 /// The lowest and highest value of a threshold's column on each side
@@ -133,12 +164,17 @@ impl Tally {
             count_b: self.b,
             examples: self.examples,
             range: None,
+            key: None,
         }
     }
 }
 
 /// Every candidate feature of every usable column.
-pub(super) fn candidates(df: &DataFrame, populations: &Populations) -> Result<Vec<Candidate>> {
+pub(super) fn candidates(
+    df: &DataFrame,
+    populations: &Populations,
+    ctx: &mut EvalContext<'_>,
+) -> Result<Vec<Candidate>> {
     let defining: Vec<&Column> = populations
         .defining
         .iter()
@@ -176,6 +212,9 @@ pub(super) fn candidates(df: &DataFrame, populations: &Populations) -> Result<Ve
             out.extend(numeric(&column, &numbers, populations));
         } else {
             whole_values(&column, &values, populations, &mut out);
+        }
+        if values.iter().flatten().any(|v| v.contains('=') || v.contains(": ")) {
+            out.extend(keys(df, name, populations, ctx)?);
         }
     }
     Ok(out)
@@ -465,6 +504,69 @@ impl Threshold {
             value: literal(format_number(self.value), Some(self.value)),
         }
     }
+}
+
+/// The numbers in COL's `key: number` and `key=number` lines, each key a
+/// threshold feature printed as `kv COL | filter KEY > t`. The keys are read
+/// by the `kv` stage itself and the rows counted by `filter`'s own
+/// evaluation, so the printed pipeline selects exactly the rows counted.
+/// Only keys whose values are all numbers (the column `kv` makes is
+/// numeric) and that are not already columns of the input are used.
+fn keys(
+    df: &DataFrame,
+    source: &str,
+    populations: &Populations,
+    ctx: &mut EvalContext<'_>,
+) -> Result<Vec<Candidate>> {
+    // A column `kv` cannot name, or cannot read, yields no keys: key
+    // features are extra evidence, never a reason for `diff` to fail.
+    let Some(kv) = planned(&format!("kv {source}")) else {
+        return Ok(Vec::new());
+    };
+    let Ok(read) = kv.eval(df.clone(), ctx) else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for col in read.columns() {
+        if df.column(col.name()).is_ok() || !is_numeric(col) {
+            continue;
+        }
+        let column = ColumnRef {
+            name: col.name().to_string(),
+            span: Span::default(),
+        };
+        let values = numbers(col)?.unwrap_or_default();
+        let Some(threshold) = Threshold::best(&values, populations) else {
+            continue;
+        };
+        let predicate = threshold.predicate(&column);
+        let text = format!("kv {source} | filter {predicate}");
+        if planned(&text).is_none() {
+            continue; // a key whose name the grammar reads as something else
+        }
+        let rows = mask(&read, &predicate)?;
+        let mut tally = Tally::default();
+        for (row, selected, member) in members(&rows, populations) {
+            if *selected {
+                tally.add(row, member);
+            }
+        }
+        let mut candidate = tally.into_candidate(predicate, Kind::Key);
+        candidate.range = Some(threshold.range);
+        candidate.key = Some(KeySource {
+            column: source.to_string(),
+            rows,
+        });
+        out.push(candidate);
+    }
+    Ok(out)
+}
+
+/// `stages` planned as they would be after `$input |`: the first stage, or
+/// `None` when the text is not a valid pipeline.
+fn planned(stages: &str) -> Option<Op> {
+    let plan = crate::compile(&format!("hosts | {stages}")).ok()?;
+    plan.statements.into_iter().next()?.ops.into_iter().next()
 }
 
 /// The roundest number in `[lo, hi)`: the smallest multiple, in that range,

@@ -1,5 +1,7 @@
 //! `diff`: what sets population A apart from population B, ranked. Each
-//! feature is printed in filter syntax, so it pastes straight into `filter`.
+//! feature is printed in filter syntax, so it pastes straight into `filter`;
+//! a key feature, read from `key: number` lines, is printed as the pipeline
+//! `kv COL | filter ...`, which pastes in place of a `filter`.
 //!
 //! ```text
 //!   populations.rs   which rows are A and which are B (`diff A B`,
@@ -28,7 +30,7 @@ static SIGNATURE: Signature = Signature {
     name: "diff",
     aliases: &[],
     summary: "Ranks what sets population A apart from B, each feature written as a filter you can paste.",
-    help: "Features are each value of a text column, each line of an output column (with digits masked where lines differ only in numbers), and the best split of each numeric column (the roundest number in the gap), plus pairs joined with `and` where a pair separates better. A and B are saved results or @groups, the rows matching PRED against the rest, or COL's two values (the smaller side is A). Columns: feature (paste it into `filter`), kind, count_a, count_b, pct_a, pct_b, pct_diff, examples (hosts from A), range (for a split, each side's lowest and highest value). Features under the threshold are left out.",
+    help: "Features are each value of a text column, each line of an output column (with digits masked where lines differ only in numbers), the best split of each numeric column, and the best split of each number in a text column's `key: number` or `key=number` lines, plus pairs joined with `and` where a pair separates better. A and B are saved results or @groups, the rows matching PRED against the rest, or COL's two values (the smaller side is A). Columns: feature (paste it into `filter`; a `key` feature is a pipeline, `kv COL | filter KEY > N`, pasted in place of `filter`), kind, count_a, count_b, pct_a, pct_b, pct_diff, examples (hosts from A), range (for a split, each side's lowest and highest value). Features under the threshold are left out.",
     params: &[
         Param::arg("where", Kind::Predicate, "PRED")
             .optional()
@@ -152,7 +154,7 @@ impl Stage for DiffOp {
             span,
         } = self;
         let populations = populations::split(&input, split, *span, ctx)?;
-        let candidates = features::candidates(&input, &populations)?;
+        let candidates = features::candidates(&input, &populations, ctx)?;
         rank::ranked(&input, &populations, candidates, *threshold_pct)
     }
 }
