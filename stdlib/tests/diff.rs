@@ -424,3 +424,13 @@ fn numeric_splits_show_each_sides_range() {
         );
     }
 }
+
+#[test]
+fn a_weak_split_still_returns_its_rows() {
+    let (mut session, _, _) =
+        queue_session(|i, _| format!("queue_depth: {}\n", [5, 900, 3, 7, 4, 800, 6, 2, 950, 1][i]));
+    let diff = eval_in(&mut session, "$input | diff where bad = y").unwrap();
+    assert!(diff.height() > 0);
+    let best: f64 = col(&diff, "pct_diff")[0].parse().unwrap();
+    assert!(best < 50.0, "{best}");
+}

@@ -169,28 +169,35 @@ impl Tally {
     }
 }
 
+/// The columns features are made from: all but those in [`NOT_FEATURES`],
+/// those that define the split, and copies of either.
+pub(super) fn usable_columns<'a>(df: &'a DataFrame, populations: &Populations) -> Vec<&'a Column> {
+    let defining: Vec<&Column> = populations
+        .defining
+        .iter()
+        .filter_map(|name| df.column(name).ok())
+        .collect();
+    df.columns()
+        .iter()
+        .filter(|col| {
+            // A copy of a defining column (`run ... as health` also fills
+            // stdout) restates the question as surely as the column itself.
+            !(NOT_FEATURES.contains(&col.name().as_str())
+                || defining.iter().any(|d| d.equals_missing(col))
+                || is_copied_output(df, col))
+        })
+        .collect()
+}
+
 /// Every candidate feature of every usable column.
 pub(super) fn candidates(
     df: &DataFrame,
     populations: &Populations,
     ctx: &mut EvalContext<'_>,
 ) -> Result<Vec<Candidate>> {
-    let defining: Vec<&Column> = populations
-        .defining
-        .iter()
-        .filter_map(|name| df.column(name).ok())
-        .collect();
     let mut out = Vec::new();
-    for col in df.columns() {
+    for col in usable_columns(df, populations) {
         let name = col.name().as_str();
-        // A copy of a defining column (`run ... as health` also fills stdout)
-        // restates the question as surely as the column itself.
-        if NOT_FEATURES.contains(&name)
-            || defining.iter().any(|d| d.equals_missing(col))
-            || is_copied_output(df, col)
-        {
-            continue;
-        }
         let column = ColumnRef {
             name: name.to_string(),
             span: Span::default(),

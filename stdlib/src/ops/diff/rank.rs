@@ -62,15 +62,34 @@ impl Scored {
     }
 }
 
+/// The ranked table, and the best feature found, whether or not it passed
+/// the threshold.
+pub(super) struct Ranked {
+    pub table: DataFrame,
+    /// The best feature as printed, and its pct_diff.
+    pub best: Option<(String, f64)>,
+}
+
 pub(super) fn ranked(
     df: &DataFrame,
     populations: &Populations,
     candidates: Vec<Candidate>,
     threshold_pct: f64,
-) -> Result<DataFrame> {
-    let mut scored: Vec<Scored> = candidates
+) -> Result<Ranked> {
+    let all: Vec<Scored> = candidates
         .into_iter()
         .map(|c| Scored::new(c, populations))
+        .collect();
+    // Under the threshold, the best single feature is still worth naming
+    // when nothing is shown: the first in rank order (unprinted, so ties
+    // between kinds go to the simpler one).
+    let best_left_out = all
+        .iter()
+        .filter(|s| s.pct_diff() < threshold_pct)
+        .min_by(|x, y| x.rank(y))
+        .map(|s| (s.candidate.text(), s.pct_diff()));
+    let mut scored: Vec<Scored> = all
+        .into_iter()
         .filter(|s| s.pct_diff() >= threshold_pct)
         .map(Scored::printed)
         .collect();
@@ -79,7 +98,14 @@ pub(super) fn ranked(
     let pairs = pairs(df, populations, &scored, threshold_pct)?;
     scored.extend(pairs);
     scored.sort_by(Scored::rank);
-    table(df, &scored)
+    let best = match scored.first() {
+        Some(top) => Some((top.text.clone(), top.pct_diff())),
+        None => best_left_out,
+    };
+    Ok(Ranked {
+        table: table(df, &scored)?,
+        best,
+    })
 }
 
 /// Leaves out each key feature that selects the same rows of A and B as a
