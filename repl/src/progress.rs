@@ -90,6 +90,13 @@ pub fn summary_line(counts: &[(Status, usize)], seconds: f64) -> String {
 }
 
 impl RunObserver for Progress {
+    /// A stage's note goes to stderr, above the table it is about, so that
+    /// `--format json` output on stdout stays one document a line. Its text
+    /// may quote host output, so it is made visible.
+    fn note(&mut self, stage: &str, text: &str) {
+        eprintln!("{stage}: {}", crate::render::visible(text));
+    }
+
     fn run_started(&mut self, command: &str, hosts: usize) {
         self.counts.clear();
         self.hosts = hosts;

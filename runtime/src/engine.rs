@@ -289,6 +289,10 @@ impl RunObserver for Tally<'_> {
     fn run_finished(&mut self) {
         self.observer.run_finished();
     }
+
+    fn note(&mut self, stage: &str, text: &str) {
+        self.observer.note(stage, text);
+    }
 }
 
 #[cfg(test)]

@@ -7,11 +7,15 @@ use polars::prelude::DataFrame;
 use crate::executor::{Executor, HostOutcome};
 use crate::fleet::Fleet;
 
-/// Hears about `run` stages as they progress, for progress bars.
+/// Hears about `run` stages as they progress, for progress bars, and about
+/// what stages have to say beside their tables.
 pub trait RunObserver {
     fn run_started(&mut self, _command: &str, _hosts: usize) {}
     fn host_finished(&mut self, _host: &str, _outcome: &HostOutcome) {}
     fn run_finished(&mut self) {}
+    /// Something a stage wants the user to read beside its table, such as
+    /// `diff` saying that nothing separates the populations beyond chance.
+    fn note(&mut self, _stage: &str, _text: &str) {}
 }
 
 /// An observer that ignores everything.

@@ -21,20 +21,32 @@ fn hosts(session: &mut Session, query: &str) -> Vec<String> {
     )
 }
 
-/// For every feature `diff` printed, `$input | filter FEATURE` selects
+/// The query that selects a printed feature's rows: `$input | filter
+/// FEATURE`, or for a key feature, which is the pipeline `kv COL | filter
+/// ...`, `$input | FEATURE`.
+fn pasted(feature: &str) -> String {
+    if feature.starts_with("kv ") {
+        format!("$input | {feature}")
+    } else {
+        format!("$input | filter {feature}")
+    }
+}
+
+/// For every feature `diff` printed, pasting it after `$input` selects
 /// exactly count_a hosts of A and count_b hosts of B.
 fn assert_features_paste_back(session: &mut Session, diff: &DataFrame, a: &[String], b: &[String]) {
     assert!(diff.height() > 0, "diff found nothing");
     let features = col(diff, "feature");
     let (count_a, count_b) = (col(diff, "count_a"), col(diff, "count_b"));
     for (i, feature) in features.iter().enumerate() {
-        let selected = hosts(session, &format!("$input | filter {feature}"));
+        let selected = hosts(session, &pasted(feature));
         let in_a = selected.iter().filter(|h| a.contains(h)).count();
         let in_b = selected.iter().filter(|h| b.contains(h)).count();
         assert_eq!(
             (in_a.to_string(), in_b.to_string()),
             (count_a[i].clone(), count_b[i].clone()),
-            "`filter {feature}` selects {selected:?}"
+            "`{}` selects {selected:?}",
+            pasted(feature)
         );
     }
 }
@@ -266,4 +278,194 @@ fn bad_populations_are_located_errors() {
             "{query}:\n{error}"
         );
     }
+}
+
+/// Ten hosts whose `stdout` is `/proc`-style `key: value` lines; the four
+/// bad ones have a deep queue. Every queue_depth line differs, so no line
+/// (or masked line) separates them: only the number in it does.
+fn queue_session(stdout: impl Fn(usize, bool) -> String) -> (Session, Vec<String>, Vec<String>) {
+    let mut session = Session::new(fleet());
+    let names: Vec<String> = (1..=10).map(|i| format!("q{i:02}")).collect();
+    let bad: Vec<bool> = (0..10).map(|i| i < 4).collect();
+    let frame = df!(
+        "host" => names.clone(),
+        "bad" => bad.iter().map(|b| if *b { "y" } else { "n" }).collect::<Vec<_>>(),
+        "stdout" => (0..10).map(|i| stdout(i, bad[i])).collect::<Vec<_>>(),
+    )
+    .unwrap();
+    session.vars.insert("input".into(), frame);
+    let (a, b) = (names[..4].to_vec(), names[4..].to_vec());
+    (session, a, b)
+}
+
+fn proc_style(i: usize, bad: bool) -> String {
+    let depth = if bad {
+        4180 + 350 * i
+    } else {
+        [12, 3, 7, 0, 9, 11][i - 4]
+    };
+    let pid = [4211, 1203, 3377, 998, 2650, 1742, 3901, 2222, 1519, 3050][i];
+    format!("pid: {pid}\nqueue_depth: {depth}\nstate: running\n")
+}
+
+#[test]
+fn numbers_in_key_value_lines_split_with_no_shaping_and_paste_back_as_a_pipeline() {
+    let (mut session, a, b) = queue_session(proc_style);
+    let diff = eval_in(&mut session, "$input | diff where bad = y").unwrap();
+    let features = col(&diff, "feature");
+    // The threshold sits in the gap between 12 and 4180, as a round number.
+    assert_eq!(features[0], "kv stdout | filter queue_depth > 1000");
+    assert_eq!(col(&diff, "kind")[0], "key");
+    assert_eq!(
+        (
+            col(&diff, "pct_a")[0].as_str(),
+            col(&diff, "pct_b")[0].as_str()
+        ),
+        ("100.0", "0.0")
+    );
+    assert_eq!(col(&diff, "range")[0], "A 4180..5230, B 0..12");
+    assert_eq!(
+        hosts(
+            &mut session,
+            "$input | kv stdout | filter queue_depth > 1000"
+        ),
+        a
+    );
+    assert_features_paste_back(&mut session, &diff, &a, &b);
+
+    // Once the user has made the column, the plain numeric split is shown,
+    // and the key is not offered a second time.
+    let shaped = eval_in(&mut session, "$input | kv stdout | diff where bad = y").unwrap();
+    assert_eq!(col(&shaped, "feature")[0], "queue_depth > 1000");
+    assert_eq!(col(&shaped, "kind")[0], "numeric");
+    assert!(
+        col(&shaped, "feature")
+            .iter()
+            .all(|f| !f.starts_with("kv ")),
+        "{:?}",
+        col(&shaped, "feature")
+    );
+}
+
+#[test]
+fn key_equals_number_in_a_one_line_column_is_a_key_feature_too() {
+    let mut session = Session::new(fleet());
+    let frame = df!(
+        "host" => ["h1", "h2", "h3", "h4", "h5", "h6"],
+        "bad" => ["y", "y", "n", "n", "n", "n"],
+        "probe" => ["rtt=250.5 ok", "rtt=310.25", "rtt=1.5", "rtt=2.25", "rtt=0.75", "rtt=1.125"],
+    )
+    .unwrap();
+    session.vars.insert("input".into(), frame);
+    let diff = eval_in(&mut session, "$input | diff where bad = y").unwrap();
+    // `rtt=250.5 ok` is no number, so `kv` makes `rtt` text: no key feature,
+    // since `filter rtt > 100` would be an error.
+    assert!(
+        col(&diff, "feature").iter().all(|f| !f.contains("rtt >")),
+        "{:?}",
+        col(&diff, "feature")
+    );
+    session.vars.insert(
+        "input".into(),
+        df!(
+            "host" => ["h1", "h2", "h3", "h4", "h5", "h6"],
+            "bad" => ["y", "y", "n", "n", "n", "n"],
+            "probe" => ["rtt=250.5", "rtt=310.25", "rtt=1.5", "rtt=2.25", "rtt=0.75", "rtt=1.125"],
+            "rack" => ["r1", "r1", "r2", "r2", "r3", "r3"],
+        )
+        .unwrap(),
+    );
+    let diff = eval_in(&mut session, "$input | diff where bad = y").unwrap();
+    // Another column that selects the same hosts is another explanation:
+    // both are shown, the simpler kind first.
+    assert_eq!(
+        col(&diff, "feature")[..2],
+        strings(&["rack = r1", "kv probe | filter rtt > 100"])
+    );
+    assert_eq!(col(&diff, "range")[1], "A 250.5..310.25, B 0.75..2.25");
+    let (a, b) = (strings(&["h1", "h2"]), strings(&["h3", "h4", "h5", "h6"]));
+    assert_features_paste_back(&mut session, &diff, &a, &b);
+}
+
+#[test]
+fn a_key_that_only_restates_a_line_is_left_out() {
+    let mut session = broken_app_session();
+    let diff = eval_in(
+        &mut session,
+        "$input | diff where health = failed threshold=0",
+    )
+    .unwrap();
+    // `max_conns` is 64 on web03 and 256 elsewhere: `stdout has
+    // "max_conns=64"` says it, `kv stdout | filter max_conns <= 64` would
+    // select the same hosts.
+    let features = col(&diff, "feature");
+    assert!(features.contains(&"stdout has \"max_conns=64\"".to_string()));
+    assert!(
+        features.iter().all(|f| !f.starts_with("kv stdout")),
+        "{features:?}"
+    );
+}
+
+#[test]
+fn numeric_splits_show_each_sides_range() {
+    let mut session = facts_session();
+    let diff = eval_in(&mut session, "$input | diff by slow").unwrap();
+    let features = col(&diff, "feature");
+    let ranges = col(&diff, "range");
+    let load = features.iter().position(|f| f == "load1 > 2").unwrap();
+    // h4's load1 is missing; the gap is between 1.2 and 6.1.
+    assert_eq!(ranges[load], "A 6.1..9, B 0.5..1.2");
+    for (feature, kind) in features.iter().zip(col(&diff, "kind")) {
+        let range = &ranges[features.iter().position(|f| f == feature).unwrap()];
+        assert_eq!(
+            range == "null",
+            kind != "numeric" && kind != "key",
+            "{feature}: {range}"
+        );
+    }
+}
+
+#[test]
+fn a_weak_split_still_returns_its_rows() {
+    let (mut session, _, _) =
+        queue_session(|i, _| format!("queue_depth: {}\n", [5, 900, 3, 7, 4, 800, 6, 2, 950, 1][i]));
+    let diff = eval_in(&mut session, "$input | diff where bad = y").unwrap();
+    assert!(diff.height() > 0);
+    let best: f64 = col(&diff, "pct_diff")[0].parse().unwrap();
+    assert!(best < 50.0, "{best}");
+}
+
+/// Collects what stages say beside their tables.
+#[derive(Default)]
+struct Notes(Vec<(String, String)>);
+
+impl shoal_stdlib::RunObserver for Notes {
+    fn note(&mut self, stage: &str, text: &str) {
+        self.0.push((stage.to_string(), text.to_string()));
+    }
+}
+
+#[test]
+fn a_weak_split_is_told_to_the_observer_and_a_clear_one_is_not() {
+    let (mut session, _, _) =
+        queue_session(|i, _| format!("queue_depth: {}\n", [5, 900, 3, 7, 4, 800, 6, 2, 950, 1][i]));
+    let mut notes = Notes::default();
+    let plan = shoal_stdlib::compile("$input | diff where bad = y").unwrap();
+    session
+        .eval(&plan.statements[0], &ScriptedExecutor, &mut notes)
+        .unwrap();
+    assert_eq!(notes.0.len(), 1, "{:?}", notes.0);
+    assert_eq!(notes.0[0].0, "diff");
+    assert!(
+        notes.0[0].1.contains("nothing separates"),
+        "{}",
+        notes.0[0].1
+    );
+
+    let (mut session, _, _) = queue_session(proc_style);
+    let mut notes = Notes::default();
+    session
+        .eval(&plan.statements[0], &ScriptedExecutor, &mut notes)
+        .unwrap();
+    assert!(notes.0.is_empty(), "{:?}", notes.0);
 }

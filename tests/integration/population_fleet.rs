@@ -5,6 +5,9 @@
 //!
 //! The answer must come out on top, at 100% against 0%, in each form of `diff`, and the
 //! printed feature pasted into `filter` must select exactly the bad hosts.
+//!
+//! The bad hosts' queues are also thousands deep in /etc/app/queue, a `/proc`-style file of
+//! `key: number` lines that differ on every host, which `diff` must read with no shaping.
 
 use std::fs;
 
@@ -32,6 +35,16 @@ fn az(i: usize) -> &'static str {
     }
 }
 
+/// `/proc`-style counters: the bad hosts' queue is thousands deep, the good hosts' a dozen at
+/// most, and the numbers differ from host to host, so no line of the file separates them.
+fn queue(i: usize) -> String {
+    let depth = if is_bad(i) { 4000 + 37 * i } else { i % 13 };
+    format!(
+        "pid: {}\nqueue_depth: {depth}\nworkers: 8\nstate: running\n",
+        1000 + (i * 7919) % 4000
+    )
+}
+
 fn spec() -> FleetSpec {
     let mut spec = FleetSpec::new(HOSTS);
     spec.name_prefix = "app".into();
@@ -56,6 +69,7 @@ fn spec() -> FleetSpec {
                     i
                 ),
             ),
+            ("queue".into(), queue(i)),
         ]
     });
     spec.dmi = Box::new(|i| {
@@ -110,8 +124,18 @@ fn bad_hosts() -> Vec<String> {
     (0..HOSTS).filter(|i| is_bad(*i)).map(name).collect()
 }
 
+/// `input` narrowed by a printed feature: `input | filter FEATURE`, or, for a key feature,
+/// which is a pipeline (`kv COL | filter ...`), `input | FEATURE`.
+fn pasted(input: &str, feature: &str) -> String {
+    if feature.starts_with("kv ") {
+        format!("{input} | {feature}")
+    } else {
+        format!("{input} | filter {feature}")
+    }
+}
+
 /// The top feature, checked at 100% against 0%, and the hosts it selects when pasted
-/// into `filter` after `input`.
+/// after `input`.
 fn top_feature(client: &mut Fleet, diff: &DataFrame, input: &str) -> String {
     let feature = column(diff, "feature")[0].clone();
     assert_eq!(
@@ -122,11 +146,12 @@ fn top_feature(client: &mut Fleet, diff: &DataFrame, input: &str) -> String {
         ("100.0", "0.0"),
         "{feature}"
     );
-    let selected = client.hosts(&format!("{input} | filter {feature}"));
+    let selected = client.hosts(&pasted(input, &feature));
     assert_eq!(
         selected,
         bad_hosts(),
-        "`filter {feature}` selects the bad hosts"
+        "`{}` selects the bad hosts",
+        pasted(input, &feature)
     );
     feature
 }
@@ -173,6 +198,28 @@ fn diff_finds_the_planted_cause_in_command_output_and_in_facts() {
         column(&diff, "examples")[0],
         bad_hosts()[..3].join(", "),
         "examples are hosts from A"
+    );
+}
+
+#[test]
+fn diff_reads_the_numbers_in_key_value_output_without_shaping() {
+    let fleet = SshdFleet::start(spec());
+    let mut client = Fleet::new(&fleet);
+    let input = r#"hosts | run "cat /etc/app/health" as health | run "cat /etc/app/queue""#;
+    let diff = client.query(&format!("{input} | diff where health = FAIL"));
+    // The threshold sits in the gap, between the good hosts' 12 and the bad hosts' 4074.
+    assert_eq!(
+        top_feature(&mut client, &diff, input),
+        "kv stdout | filter queue_depth > 1000"
+    );
+    assert_eq!(column(&diff, "kind")[0], "key");
+    assert_eq!(column(&diff, "range")[0], "A 4074..5369, B 0..12");
+    let features = column(&diff, "feature");
+    assert!(
+        features[1..]
+            .iter()
+            .all(|f| !f.contains("queue_depth") || f.contains("[0-9]+")),
+        "one queue_depth feature: {features:?}"
     );
 }
 

@@ -1,16 +1,20 @@
 //! `diff`: what sets population A apart from population B, ranked. Each
-//! feature is printed in filter syntax, so it pastes straight into `filter`.
+//! feature is printed in filter syntax, so it pastes straight into `filter`;
+//! a key feature, read from `key: number` lines, is printed as the pipeline
+//! `kv COL | filter ...`, which pastes in place of a `filter`.
 //!
 //! ```text
 //!   populations.rs   which rows are A and which are B (`diff A B`,
 //!                    `diff where PRED`, `diff by COL`)
 //!   features.rs      candidate features with their counts per side
 //!   rank.rs          scores, pairs of features, the ranked table
+//!   verdict.rs       what to say when no feature separates A from B well
 //! ```
 
 mod features;
 mod populations;
 mod rank;
+mod verdict;
 
 use polars::prelude::DataFrame;
 use shoal_lang::plan::{Side, Split};
@@ -28,7 +32,7 @@ static SIGNATURE: Signature = Signature {
     name: "diff",
     aliases: &[],
     summary: "Ranks what sets population A apart from B, each feature written as a filter you can paste.",
-    help: "Features are each value of a text column, each line of an output column (with digits masked where lines differ only in numbers), and the best split of each numeric column, plus pairs joined with `and` where a pair separates better. A and B are saved results or @groups, the rows matching PRED against the rest, or COL's two values (the smaller side is A). Columns: feature (paste it into `filter`), kind, count_a, count_b, pct_a, pct_b, pct_diff, examples (hosts from A). Features under the threshold are left out.",
+    help: "Features are each value of a text column, each line of an output column (with digits masked where lines differ only in numbers), the best split of each numeric column, and the best split of each number in a text column's `key: number` or `key=number` lines, plus pairs joined with `and` where a pair separates better. A and B are saved results or @groups, the rows matching PRED against the rest, or COL's two values (the smaller side is A). Columns: feature (paste it into `filter`; a `key` feature is a pipeline, `kv COL | filter KEY > N`, pasted in place of `filter`), kind, count_a, count_b, pct_a, pct_b, pct_diff, examples (hosts from A), range (for a split, each side's lowest and highest value). Features under the threshold are left out.",
     params: &[
         Param::arg("where", Kind::Predicate, "PRED")
             .optional()
@@ -145,15 +149,114 @@ fn side_span(side: &Side) -> Span {
     }
 }
 
-impl Stage for DiffOp {
-    fn eval(&self, input: DataFrame, ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
+impl DiffOp {
+    /// The ranked features, and, when none separates A from B well, what
+    /// to tell the user (see `verdict.rs`).
+    fn run(
+        &self,
+        input: &DataFrame,
+        ctx: &mut EvalContext<'_>,
+    ) -> Result<(DataFrame, Option<String>)> {
         let DiffOp {
             split,
             threshold_pct,
             span,
         } = self;
-        let populations = populations::split(&input, split, *span, ctx)?;
-        let candidates = features::candidates(&input, &populations)?;
-        rank::ranked(&input, &populations, candidates, *threshold_pct)
+        let populations = populations::split(input, split, *span, ctx)?;
+        let candidates = features::candidates(input, &populations, ctx)?;
+        let ranked = rank::ranked(input, &populations, candidates, *threshold_pct)?;
+        let best = ranked.best.as_ref().map(|(text, pct)| (text.as_str(), *pct));
+        let verdict = verdict::verdict(input, &populations, best)?;
+        Ok((ranked.table, verdict))
+    }
+}
+
+impl Stage for DiffOp {
+    fn eval(&self, input: DataFrame, ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
+        let (table, verdict) = self.run(&input, ctx)?;
+        if let Some(text) = verdict {
+            tell(ctx, &text);
+        }
+        Ok(table)
+    }
+}
+
+/// Passes diff's verdict to whoever shows the table.
+fn tell(ctx: &mut EvalContext<'_>, text: &str) {
+    ctx.observer.note("diff", text);
+}
+
+#[cfg(test)]
+mod tests {
+    use indexmap::IndexMap;
+    use polars::prelude::*;
+    use shoal_lang::plan::ColumnRef;
+
+    use super::*;
+    use crate::context::Quiet;
+    use crate::example_fleet::{ScriptedExecutor, fleet};
+
+    /// `diff by bad` on `input`: the table and the verdict.
+    fn diff_by_bad(input: &DataFrame) -> (DataFrame, Option<String>) {
+        let (fleet, vars) = (fleet(), IndexMap::new());
+        let mut ctx = EvalContext {
+            fleet: &fleet,
+            vars: &vars,
+            executor: &ScriptedExecutor,
+            observer: &mut Quiet,
+        };
+        let column = ColumnRef {
+            name: "bad".into(),
+            span: Span::default(),
+        };
+        let diff = DiffOp {
+            split: Split::By { column },
+            threshold_pct: 5.0,
+            span: Span::default(),
+        };
+        diff.run(input, &mut ctx).expect("diff runs")
+    }
+
+    /// Ten hosts, four of them bad (`bad = y`, the rarer value), whose
+    /// `stdout` is one `queue_depth: N` line.
+    fn queues(depths: [u32; 10]) -> DataFrame {
+        df!(
+            "host" => (1..=10).map(|i| format!("q{i:02}")).collect::<Vec<_>>(),
+            "bad" => (0..10).map(|i| if i < 4 { "y" } else { "n" }).collect::<Vec<_>>(),
+            "az" => (0..10).map(|i| ["a", "b"][i % 2]).collect::<Vec<_>>(),
+            "stdout" => depths.iter().map(|d| format!("queue_depth: {d}\nat {}", d * 7 + 1)).collect::<Vec<_>>(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_clear_split_has_no_verdict() {
+        let (table, verdict) = diff_by_bad(&queues([4180, 4530, 4880, 5230, 12, 3, 7, 0, 9, 11]));
+        assert_eq!(
+            table.column("feature").unwrap().str().unwrap().get(0),
+            Some("kv stdout | filter queue_depth > 1000")
+        );
+        assert_eq!(verdict, None);
+    }
+
+    #[test]
+    fn a_weak_split_returns_its_rows_and_a_verdict_naming_the_best_feature() {
+        let (table, verdict) = diff_by_bad(&queues([5, 900, 3, 7, 4, 800, 6, 2, 950, 1]));
+        assert!(table.height() > 0);
+        let verdict = verdict.expect("nothing separates the queues well");
+        let lines: Vec<&str> = verdict.lines().collect();
+        assert_eq!(
+            lines[0],
+            "no feature separates A from B well: the best, `kv stdout | filter queue_depth > 2`, has pct_diff 33.3 (a clear split is 50 or more)"
+        );
+        assert_eq!(
+            lines[1],
+            "distinct values in the 10 rows compared: stdout 10, az 2"
+        );
+        assert_eq!(
+            lines[2],
+            "stdout has 10 distinct values: try `kv stdout`, `extract stdout /(?<name>re)/` or `lines stdout` to make columns of what is in it, then diff again"
+        );
+        assert_eq!(lines.len(), 3);
     }
 }

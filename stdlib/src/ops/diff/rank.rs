@@ -1,4 +1,5 @@
-//! Scores `diff`'s candidates, adds pairs of features where a pair separates
+//! Scores `diff`'s candidates, leaves out key features that select the same
+//! rows as a simpler feature, adds pairs of features where a pair separates
 //! the populations clearly better than either alone (diffpatterns'
 //! MaxDimensions, at 2), and builds the ranked result.
 
@@ -40,7 +41,7 @@ impl Scored {
     }
 
     fn printed(mut self) -> Self {
-        self.text = self.candidate.predicate.to_string();
+        self.text = self.candidate.text();
         self
     }
 
@@ -61,35 +62,120 @@ impl Scored {
     }
 }
 
+/// The ranked table, and the best feature found, whether or not it passed
+/// the threshold.
+pub(super) struct Ranked {
+    pub table: DataFrame,
+    /// The best feature as printed, and its pct_diff.
+    pub best: Option<(String, f64)>,
+}
+
 pub(super) fn ranked(
     df: &DataFrame,
     populations: &Populations,
     candidates: Vec<Candidate>,
     threshold_pct: f64,
-) -> Result<DataFrame> {
-    let mut scored: Vec<Scored> = candidates
+) -> Result<Ranked> {
+    let all: Vec<Scored> = candidates
         .into_iter()
         .map(|c| Scored::new(c, populations))
+        .collect();
+    // Under the threshold, the best single feature is still worth naming
+    // when nothing is shown: the first in rank order (unprinted, so ties
+    // between kinds go to the simpler one).
+    let best_left_out = all
+        .iter()
+        .filter(|s| s.pct_diff() < threshold_pct)
+        .min_by(|x, y| x.rank(y))
+        .map(|s| (s.candidate.text(), s.pct_diff()));
+    let mut scored: Vec<Scored> = all
+        .into_iter()
         .filter(|s| s.pct_diff() >= threshold_pct)
         .map(Scored::printed)
         .collect();
     scored.sort_by(Scored::rank);
+    let mut scored = without_repeated_keys(df, populations, scored)?;
     let pairs = pairs(df, populations, &scored, threshold_pct)?;
     scored.extend(pairs);
     scored.sort_by(Scored::rank);
-    table(df, &scored)
+    let best = match scored.first() {
+        Some(top) => Some((top.text.clone(), top.pct_diff())),
+        None => best_left_out,
+    };
+    Ok(Ranked {
+        table: table(df, &scored)?,
+        best,
+    })
+}
+
+/// Leaves out each key feature that selects the same rows of A and B as a
+/// simpler feature on the same column: `kv conf | filter max_conns <= 64`
+/// says no more than `conf has "max_conns=64"` when every host writes the
+/// line the same way. A feature of another column that happens to select
+/// the same rows is another explanation, and both stay.
+fn without_repeated_keys(
+    df: &DataFrame,
+    populations: &Populations,
+    scored: Vec<Scored>,
+) -> Result<Vec<Scored>> {
+    let on_a_side = |rows: &[bool]| -> Vec<bool> {
+        rows.iter()
+            .zip(&populations.member)
+            .map(|(selected, member)| *selected && *member != Member::Neither)
+            .collect()
+    };
+    let mut masks: Vec<Option<Vec<bool>>> = vec![None; scored.len()];
+    let mut repeated = vec![false; scored.len()];
+    for (i, key) in scored.iter().enumerate() {
+        let Some(source) = &key.candidate.key else {
+            continue;
+        };
+        let rows = on_a_side(&source.rows);
+        for (j, other) in scored.iter().enumerate() {
+            let same_counts = other.candidate.count_a == key.candidate.count_a
+                && other.candidate.count_b == key.candidate.count_b;
+            let same_column = other
+                .candidate
+                .predicate
+                .columns()
+                .iter()
+                .all(|c| c.name == source.column);
+            if other.candidate.key.is_some() || !same_counts || !same_column {
+                continue;
+            }
+            if masks[j].is_none() {
+                masks[j] = Some(on_a_side(&mask(df, &other.candidate.predicate)?));
+            }
+            if masks[j].as_ref() == Some(&rows) {
+                repeated[i] = true;
+                break;
+            }
+        }
+    }
+    Ok(scored
+        .into_iter()
+        .zip(repeated)
+        .filter(|(_, repeated)| !repeated)
+        .map(|(s, _)| s)
+        .collect())
 }
 
 /// `A and B` for each two of the best features on different columns, kept
 /// when it separates clearly better than both parts. Pairs are counted with
-/// `filter`'s own evaluation, so they mean exactly what they print.
+/// `filter`'s own evaluation, so they mean exactly what they print. Key
+/// features are not paired: theirs is a pipeline, not a predicate on the
+/// input.
 fn pairs(
     df: &DataFrame,
     populations: &Populations,
     scored: &[Scored],
     threshold_pct: f64,
 ) -> Result<Vec<Scored>> {
-    let pool = &scored[..scored.len().min(PAIR_POOL)];
+    let pool: Vec<&Scored> = scored
+        .iter()
+        .filter(|s| s.candidate.key.is_none())
+        .take(PAIR_POOL)
+        .collect();
     let masks: Vec<Vec<bool>> = pool
         .iter()
         .map(|s| mask(df, &s.candidate.predicate))
@@ -128,6 +214,8 @@ fn pairs(
                     count_a: count.0,
                     count_b: count.1,
                     examples,
+                    range: None,
+                    key: None,
                 },
                 populations,
             ));
@@ -194,6 +282,13 @@ fn table(df: &DataFrame, scored: &[Scored]) -> Result<DataFrame> {
             scored
                 .iter()
                 .map(|s| example_names(&s.candidate.examples))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "range".into(),
+            scored
+                .iter()
+                .map(|s| s.candidate.range.map(|r| r.to_string()))
                 .collect::<Vec<_>>(),
         ),
     ];
