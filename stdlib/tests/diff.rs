@@ -457,7 +457,7 @@ fn a_weak_split_is_told_to_the_observer_and_a_clear_one_is_not() {
     assert_eq!(notes.0.len(), 1, "{:?}", notes.0);
     assert_eq!(notes.0[0].0, "diff");
     assert!(
-        notes.0[0].1.contains("nothing separates"),
+        notes.0[0].1.contains("no feature separates A from B well"),
         "{}",
         notes.0[0].1
     );
