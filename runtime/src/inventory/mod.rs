@@ -31,6 +31,8 @@
 //!   `command.rs`): groups become `@group`, host vars become tags;
 //! - ClusterShell group files, one or a `groups.d` directory
 //!   (`clustershell.rs`);
+//! - a CSV file with a header row, `name` first, other columns tags
+//!   (`csv_table.rs`);
 //! - a plain list of host names or nodesets (`plain.rs`).
 //!
 //! `detect.rs` picks the format from the file name and text, by rules it
@@ -49,6 +51,7 @@
 mod ansible;
 mod clustershell;
 mod command;
+mod csv_table;
 mod detect;
 mod error;
 mod hosts;
@@ -263,6 +266,7 @@ fn read_as(source: Source, detected: &Detected) -> InventoryResult<(Read, RawDef
         Format::AnsibleYaml => ansible::read_yaml(source).map(without_defaults),
         Format::AnsibleJson => ansible::read_json(source).map(without_defaults),
         Format::ClusterShell => clustershell::read_file(source).map(without_defaults),
+        Format::Csv => csv_table::read(source).map(without_defaults),
         Format::Plain => plain::read(source).map(without_defaults),
     };
     read.map_err(|error| InventoryError::Detected {

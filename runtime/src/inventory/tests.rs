@@ -523,8 +523,8 @@ fn an_error_in_a_detected_format_says_what_was_assumed_and_why() {
         .to_string();
     assert!(
         error.ends_with(
-            "= note: read as a plain list of hosts because no rule for TOML, JSON, YAML \
-             or INI matched it"
+            "= note: read as a plain list of hosts because no rule for TOML, JSON, CSV, \
+             YAML or INI matched it"
         ),
         "{error}"
     );
@@ -535,4 +535,51 @@ fn an_error_in_a_detected_format_says_what_was_assumed_and_why() {
         .to_string();
     assert!(error.contains("no *.yaml files here"), "{error}");
     assert!(error.ends_with("because it is a directory"), "{error}");
+}
+
+#[test]
+fn a_csv_file_is_read_as_hosts_with_tags_never_as_a_list_of_hosts() {
+    let scratch = Scratch::new();
+    let csv = "name,addr,az,role\nweb01,10.0.0.1,us-east-1a,web\nweb02,10.0.0.2,us-east-1b,web\n";
+    // No `.csv` in the name: the header row is what tells.
+    let inventory = scratch
+        .load_as("hosts", csv, &Overrides::default())
+        .unwrap();
+    let names: Vec<&str> = inventory.hosts.iter().map(|h| h.name.as_str()).collect();
+    assert_eq!(names, ["web01", "web02"]);
+    assert_eq!(inventory.hosts[1].addr, "10.0.0.2");
+    assert_eq!(inventory.hosts[1].user, "localme");
+    assert_eq!(inventory.fleet().tag_names(), ["az", "role"]);
+
+    let error = scratch
+        .load_as(
+            "hosts",
+            "name,addr,az\nweb01,10.0.0.1\n",
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        error,
+        format!(
+            "inventory {}:2:1: this row has 2 fields but the header (`name,addr,az`) has 3: \
+             give every row one value per column (leave a cell empty with `,,`), and quote \
+             a value that holds a comma (\"a,b\")\n  = note: read as a CSV inventory (a \
+             header row, then one host per row) because line 1 is `name,addr,az`, a CSV \
+             header (its first field names the host)",
+            scratch.dir.path().join("hosts").display()
+        )
+    );
+    let error = scratch
+        .load_as("fleet.csv", "addr,az\n10.0.0.1,a\n", &Overrides::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("fleet.csv:1:1: the header `addr,az` has no `name` column"),
+        "{error}"
+    );
+    assert!(
+        error.ends_with("because its name ends in `.csv`"),
+        "{error}"
+    );
 }
