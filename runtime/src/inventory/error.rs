@@ -19,6 +19,17 @@ pub enum InventoryError {
     )]
     NotFound { tried: Vec<String> },
 
+    /// A path the user named (`--inventory PATH`, `$SHOAL_INVENTORY`) does
+    /// not exist; shoal never falls back to another inventory then.
+    /// `named_by` says where the path came from when not the flag, and
+    /// `hint` what to do.
+    #[error("inventory file `{}`{named_by} does not exist\n  = hint: {hint}", path.display())]
+    Missing {
+        path: PathBuf,
+        named_by: String,
+        hint: String,
+    },
+
     /// The file exists (or was named) but could not be read.
     #[error("inventory {}: {source}", path.display())]
     Read {

@@ -57,19 +57,19 @@ impl Env {
 /// searched must be files, since Ansible's inventory directories (a mix of
 /// sources and `group_vars/`) are not read.
 pub(super) fn locate(explicit: Option<&Path>, env: &Env) -> Result<PathBuf, InventoryError> {
-    let named = explicit
-        .map(|p| (p.to_path_buf(), format!("--inventory {}", p.display())))
-        .or_else(|| {
-            env.inventory_var
-                .as_ref()
-                .map(|p| (p.clone(), format!("$SHOAL_INVENTORY={}", p.display())))
-        });
-    if let Some((path, described)) = named {
+    let named = explicit.map(|p| (p.to_path_buf(), "")).or_else(|| {
+        env.inventory_var
+            .as_ref()
+            .map(|p| (p.clone(), " (from $SHOAL_INVENTORY)"))
+    });
+    if let Some((path, named_by)) = named {
         return if path.exists() {
             Ok(path)
         } else {
-            Err(InventoryError::NotFound {
-                tried: vec![described],
+            Err(InventoryError::Missing {
+                hint: missing_hint(&path, explicit.is_some()),
+                named_by: named_by.to_string(),
+                path,
             })
         };
     }
@@ -119,6 +119,55 @@ pub(super) fn locate(explicit: Option<&Path>, env: &Env) -> Result<PathBuf, Inve
             .map(|(_, described)| described)
             .collect(),
     })
+}
+
+/// What to do about `path`, which the user named and which does not exist:
+/// the file next to it that was probably meant, else the directory that is
+/// missing too, and the places shoal looks without it.
+fn missing_hint(path: &Path, flag: bool) -> String {
+    let instead = if flag {
+        "or leave out --inventory"
+    } else {
+        "or unset $SHOAL_INVENTORY"
+    };
+    let places = format!(
+        "{instead} to use ./shoal.toml, ~/.config/shoal/inventory.toml or Ansible's \
+         inventory (ansible.cfg, $ANSIBLE_INVENTORY, /etc/ansible/hosts)"
+    );
+    let parent = match path.parent() {
+        Some(parent) if parent.as_os_str().is_empty() => Path::new("."),
+        Some(parent) => parent,
+        None => return format!("check the path, {places}"),
+    };
+    if !parent.is_dir() {
+        return format!(
+            "the directory `{}` does not exist either; check the path, {places}",
+            parent.display()
+        );
+    }
+    let wanted = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let stem = wanted.split('.').next().unwrap_or_default().to_string();
+    let mut similar: Vec<String> = std::fs::read_dir(parent)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| {
+            let name = name.to_lowercase();
+            !stem.is_empty() && name.split('.').next() == Some(stem.as_str())
+        })
+        .collect();
+    similar.sort();
+    match similar.first() {
+        Some(name) => format!(
+            "did you mean `{}`? Check the path, {places}",
+            parent.join(name).display()
+        ),
+        None => format!("check the path, {places}"),
+    }
 }
 
 /// The first entry of `inventory` in the `[defaults]` section of an
@@ -263,17 +312,58 @@ mod tests {
         let from_var = dir.path().join("var.toml");
         env.inventory_var = Some(from_var.clone());
         let error = locate(None, &env).unwrap_err().to_string();
-        assert!(error.contains("tried $SHOAL_INVENTORY="), "{error}");
+        assert!(
+            error.starts_with(&format!(
+                "inventory file `{}` (from $SHOAL_INVENTORY) does not exist\n  = hint: ",
+                from_var.display()
+            )),
+            "{error}"
+        );
         std::fs::write(&from_var, "").unwrap();
         assert_eq!(locate(None, &env).unwrap(), from_var);
 
         let flag = dir.path().join("flag.toml");
         let error = locate(Some(&flag), &env).unwrap_err().to_string();
-        assert!(error.contains("tried --inventory "), "{error}");
+        assert_eq!(
+            error,
+            format!(
+                "inventory file `{}` does not exist\n  = hint: check the path, or leave out \
+                 --inventory to use ./shoal.toml, ~/.config/shoal/inventory.toml or Ansible's \
+                 inventory (ansible.cfg, $ANSIBLE_INVENTORY, /etc/ansible/hosts)",
+                flag.display()
+            )
+        );
         std::fs::write(&flag, "").unwrap();
         assert_eq!(locate(Some(&flag), &env).unwrap(), flag);
         // A directory the user names is ClusterShell's groups.d.
         assert_eq!(locate(Some(dir.path()), &env).unwrap(), dir.path());
+    }
+
+    #[test]
+    fn a_missing_named_path_hints_at_the_file_next_to_it_or_the_missing_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = env(&dir.path().join("home"), dir.path());
+        std::fs::write(dir.path().join("hosts.ini"), "web1\n").unwrap();
+        let error = locate(Some(&dir.path().join("hosts")), &env)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains(&format!(
+                "= hint: did you mean `{}`? Check the path, or leave out --inventory",
+                dir.path().join("hosts.ini").display()
+            )),
+            "{error}"
+        );
+        let error = locate(Some(&dir.path().join("prod/hosts")), &env)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains(&format!(
+                "= hint: the directory `{}` does not exist either; check the path",
+                dir.path().join("prod").display()
+            )),
+            "{error}"
+        );
     }
 
     #[test]
