@@ -120,9 +120,15 @@ pub struct HostEntry {
     pub addr: String,
     pub port: u16,
     pub user: String,
-    /// Which of `addr`, `port` and `user` the host's own entry set.
+    /// Which of `addr`, `port`, `user` and `identity_files` the host's own
+    /// entry set.
     pub explicit: Explicit,
     pub tags: IndexMap<String, String>,
+    /// Private keys the inventory names for this host (Ansible's
+    /// `ansible_ssh_private_key_file`), each an existing file; empty when it
+    /// names none, and then the inventory's [`Settings::identity_files`] or
+    /// ssh_config's apply.
+    pub identity_files: Vec<PathBuf>,
 }
 
 /// Which of a host's connection settings were set for that host: by its own
@@ -135,6 +141,7 @@ pub struct Explicit {
     pub addr: bool,
     pub port: bool,
     pub user: bool,
+    pub identity_files: bool,
 }
 
 /// Command-line settings that win over the file's defaults.
@@ -289,12 +296,21 @@ fn finish(
     env: &Env,
 ) -> InventoryResult<Inventory> {
     let settings = settings::resolve(source, &defaults, overrides, env)?;
+    let mut keys = hosts::KeyFiles::new(source, env);
     let hosts = read
         .hosts
         .into_iter()
-        .map(|host| host.resolve(overrides, env))
-        .collect::<Result<_, _>>()
-        .map_err(|reason| source.unusable(reason))?;
+        .map(|mut host| {
+            let key = host.identity_file.take();
+            let mut entry = host
+                .resolve(overrides, env)
+                .map_err(|reason| source.unusable(reason))?;
+            if let Some(key) = key {
+                entry.identity_files = vec![keys.path(&key)?];
+            }
+            Ok(entry)
+        })
+        .collect::<InventoryResult<_>>()?;
     Ok(Inventory {
         path: source.path.to_path_buf(),
         settings,

@@ -426,7 +426,12 @@ fn explicit_records_what_each_host_set_itself() {
     let scratch = Scratch::new();
     let inventory = scratch.load(FLEET, &Overrides::default()).unwrap();
     let explicit: Vec<Explicit> = inventory.hosts.iter().map(|h| h.explicit).collect();
-    let set = |addr, port, user| Explicit { addr, port, user };
+    let set = |addr, port, user| Explicit {
+        addr,
+        port,
+        user,
+        identity_files: false,
+    };
     // web001 sets addr; web002 port and user; db001 nothing (its port and
     // user are [defaults]).
     assert_eq!(
@@ -475,7 +480,8 @@ fn other_formats_load_through_detection_with_the_flags_applied() {
         Explicit {
             addr: true,
             port: true,
-            user: false
+            user: false,
+            identity_files: false,
         }
     );
     assert_eq!(

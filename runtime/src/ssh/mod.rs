@@ -389,7 +389,9 @@ mod tests {
                         addr: true,
                         port: true,
                         user: true,
+                        identity_files: false,
                     },
+                    identity_files: Vec::new(),
                 })
                 .collect(),
             groups: IndexMap::new(),

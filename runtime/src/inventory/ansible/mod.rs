@@ -9,9 +9,11 @@
 //!   it is in, shallower groups before deeper ones (a child beats its parent)
 //!   and, at one depth, by name; then the host's own vars.
 //! - `ansible_host`, `ansible_port` and `ansible_user` (or the older
-//!   `ansible_ssh_*`) are the address, port and user. Set by a host or any
-//!   group but `all` they are the host's own ([`super::Explicit`]); set only
-//!   by `all` they are the inventory's defaults.
+//!   `ansible_ssh_*`) are the address, port and user, and
+//!   `ansible_private_key_file` (or `ansible_ssh_private_key_file`) the key
+//!   to log in with. Set by a host or any group but `all` they are the
+//!   host's own ([`super::Explicit`]); set only by `all` they are the
+//!   inventory's defaults.
 //! - Every other `ansible_*` variable is connection plumbing shoal does not
 //!   use and is dropped; the rest are tags, as text (lists and maps as
 //!   compact JSON).
@@ -30,7 +32,7 @@ use serde_json::Value;
 
 use super::InventoryResult;
 use super::error::{Place, Source};
-use super::hosts::{self, HostOrder, Read, Written};
+use super::hosts::{self, HostOrder, KeyFile, Read, Written};
 
 pub(super) use ini::read as read_ini;
 pub(super) use json::read as read_json;
@@ -284,6 +286,7 @@ fn canonical(key: &str) -> &str {
         "ansible_ssh_host" => "ansible_host",
         "ansible_ssh_port" => "ansible_port",
         "ansible_ssh_user" => "ansible_user",
+        "ansible_ssh_private_key_file" => "ansible_private_key_file",
         other => other,
     }
 }
@@ -310,6 +313,14 @@ fn host(
             "ansible_user" => {
                 written.user = Some(not_empty(&var.value).map_err(invalid)?);
                 written.explicit.user = *explicit;
+            }
+            "ansible_private_key_file" => {
+                written.identity_file = Some(KeyFile {
+                    raw: not_empty(&var.value).map_err(invalid)?,
+                    at: var.at.clone(),
+                    var: (*key).to_string(),
+                });
+                written.explicit.identity_files = *explicit;
             }
             plumbing if plumbing.starts_with("ansible_") => {}
             tag => {
