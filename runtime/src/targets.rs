@@ -60,7 +60,7 @@ impl Routes {
     /// The route of every inventory host, and of every concrete `Host` of
     /// ssh_config that is not also in the inventory (`hosts from ssh_config`).
     pub fn resolve(inventory: &Inventory, ssh_config: &SshConfig) -> Routes {
-        let mut warnings = Vec::new();
+        let mut warnings = inventory.warnings.clone();
         let unsupported = ssh_config.unsupported();
         if let (false, Some(path)) = (unsupported.is_empty(), ssh_config.path()) {
             warnings.push(format!(

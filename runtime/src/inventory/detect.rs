@@ -43,6 +43,16 @@ pub(super) enum Format {
     Plain,
 }
 
+impl Format {
+    /// One of Ansible's own formats, to which ansible.cfg's settings apply.
+    pub fn is_ansible(self) -> bool {
+        matches!(
+            self,
+            Format::AnsibleIni | Format::AnsibleYaml | Format::AnsibleJson
+        )
+    }
+}
+
 impl fmt::Display for Format {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

@@ -49,6 +49,7 @@
 //! (ssh_config) can rank between the file's defaults and the host's own.
 
 mod ansible;
+mod ansible_cfg;
 mod clustershell;
 mod command;
 mod csv_table;
@@ -67,6 +68,7 @@ use std::time::Duration;
 use indexmap::IndexMap;
 use shoal_stdlib::fleet::{Fleet, FleetHost};
 
+use ansible_cfg::{AnsibleConfig, AnsibleDefaults};
 use detect::{Detected, Format};
 pub use error::InventoryError;
 use error::Source;
@@ -90,6 +92,9 @@ pub struct Inventory {
     /// The command-line flags as given, already applied to `settings` and
     /// `hosts`; kept for settings read later from elsewhere.
     pub overrides: Overrides,
+    /// What the user should be told before the first query: settings read
+    /// but not applied (ansible.cfg's `host_key_checking = False`, say).
+    pub warnings: Vec<String>,
 }
 
 /// How every connection is made, after overrides.
@@ -220,8 +225,10 @@ impl Inventory {
             format: Format::AnsibleJson,
             why: "it is what --inventory-cmd printed".into(),
         };
+        let env = Env::from_process();
         let read = read_as(source, &detected)?;
-        finish(source, read, overrides, &Env::from_process())
+        let ansible = Ansible::load(&env)?;
+        finish_with(source, read, overrides, &env, ansible)
     }
 
     /// The query-visible view: names, addresses, tags and groups.
@@ -261,7 +268,39 @@ fn load(path: &Path, overrides: &Overrides, env: &Env) -> InventoryResult<Invent
 fn from_text(source: Source, overrides: &Overrides, env: &Env) -> InventoryResult<Inventory> {
     let detected = detect::detect(source.path, source.text);
     let read = read_as(source, &detected)?;
-    finish(source, read, overrides, env)
+    let ansible = if detected.format.is_ansible() {
+        Ansible::load(env)?
+    } else {
+        Ansible::default()
+    };
+    finish_with(source, read, overrides, env, ansible)
+}
+
+/// What Ansible's own configuration adds to an Ansible inventory: the
+/// defaults of ansible.cfg, and warnings about what shoal does not apply.
+#[derive(Debug, Default)]
+struct Ansible {
+    defaults: AnsibleDefaults,
+    warnings: Vec<String>,
+}
+
+impl Ansible {
+    /// From the ansible.cfg Ansible would use here, if any.
+    fn load(env: &Env) -> InventoryResult<Ansible> {
+        let (config, skipped) = AnsibleConfig::load(env)?;
+        let mut warnings: Vec<String> = skipped.into_iter().collect();
+        let Some(config) = config else {
+            return Ok(Ansible {
+                warnings,
+                ..Ansible::default()
+            });
+        };
+        warnings.extend(config.warning());
+        Ok(Ansible {
+            defaults: config.defaults(env)?,
+            warnings,
+        })
+    }
 }
 
 /// Hosts, groups and (for TOML) `[defaults]` read from `source` as the
@@ -291,16 +330,31 @@ fn without_defaults(read: Read) -> (Read, RawDefaults) {
 /// with defaults and overrides applied.
 fn finish(
     source: Source,
-    (read, defaults): (Read, RawDefaults),
+    read: (Read, RawDefaults),
     overrides: &Overrides,
     env: &Env,
 ) -> InventoryResult<Inventory> {
-    let settings = settings::resolve(source, &defaults, overrides, env)?;
+    finish_with(source, read, overrides, env, Ansible::default())
+}
+
+/// [`finish`], with ansible.cfg's defaults below the file's own.
+fn finish_with(
+    source: Source,
+    (read, defaults): (Read, RawDefaults),
+    overrides: &Overrides,
+    env: &Env,
+    ansible: Ansible,
+) -> InventoryResult<Inventory> {
+    let settings = settings::resolve(source, &defaults, &ansible.defaults, overrides, env)?;
     let mut keys = hosts::KeyFiles::new(source, env);
     let hosts = read
         .hosts
         .into_iter()
         .map(|mut host| {
+            if host.user.is_none() {
+                host.user.clone_from(&ansible.defaults.remote_user);
+            }
+            host.port = host.port.or(ansible.defaults.remote_port);
             let key = host.identity_file.take();
             let mut entry = host
                 .resolve(overrides, env)
@@ -317,6 +371,7 @@ fn finish(
         hosts,
         groups: read.groups,
         overrides: overrides.clone(),
+        warnings: ansible.warnings,
     })
 }
 

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::InventoryError;
+use super::ansible_cfg::{self, AnsibleConfig};
 
 /// The parts of the local environment the inventory depends on. Passed in
 /// rather than read where needed so that tests do not depend on (or have to
@@ -20,6 +21,11 @@ pub(crate) struct Env {
     pub ansible_inventory: Option<String>,
     /// Ansible's system-wide inventory; a field so tests can move it.
     pub ansible_hosts: PathBuf,
+    /// `$ANSIBLE_CONFIG`, when set and not empty: the ansible.cfg to use,
+    /// or a directory holding it.
+    pub ansible_config_var: Option<PathBuf>,
+    /// Ansible's system-wide ansible.cfg; a field so tests can move it.
+    pub ansible_system_config: PathBuf,
 }
 
 impl Env {
@@ -41,6 +47,8 @@ impl Env {
             inventory_var: var("SHOAL_INVENTORY").map(PathBuf::from),
             ansible_inventory: var("ANSIBLE_INVENTORY").and_then(|v| v.into_string().ok()),
             ansible_hosts: PathBuf::from("/etc/ansible/hosts"),
+            ansible_config_var: var("ANSIBLE_CONFIG").map(PathBuf::from),
+            ansible_system_config: PathBuf::from("/etc/ansible/ansible.cfg"),
         }
     }
 }
@@ -93,15 +101,18 @@ pub(super) fn locate(explicit: Option<&Path>, env: &Env) -> Result<PathBuf, Inve
             format!("$ANSIBLE_INVENTORY={first}"),
         ));
     }
-    if let Some(cwd) = &env.cwd {
-        let config = std::fs::read_to_string(cwd.join("ansible.cfg")).ok();
-        candidates.push(match config.as_deref().and_then(ansible_cfg_inventory) {
-            Some(inventory) => (
-                expand(inventory, &base, env).ok(),
-                format!("`inventory = {inventory}` in ./ansible.cfg"),
-            ),
-            None => (None, "./ansible.cfg".to_string()),
+    if let (Some(config), _) = ansible_cfg::find(env) {
+        let shown = ansible_cfg::shown(&config, env);
+        let text = std::fs::read_to_string(&config).unwrap_or_default();
+        let config = AnsibleConfig::parse(config, &text);
+        candidates.push(match config.inventory(env).into_iter().next() {
+            Some((inventory, path)) => {
+                (Some(path), format!("`inventory = {inventory}` in {shown}"))
+            }
+            None => (None, shown),
         });
+    } else {
+        candidates.push((None, "ansible.cfg".to_string()));
     }
     candidates.push((
         Some(env.ansible_hosts.clone()),
@@ -170,33 +181,6 @@ fn missing_hint(path: &Path, flag: bool) -> String {
     }
 }
 
-/// The first entry of `inventory` in the `[defaults]` section of an
-/// ansible.cfg (INI: `key = value` or `key: value`, `#`/`;` comments).
-fn ansible_cfg_inventory(text: &str) -> Option<&str> {
-    let mut in_defaults = false;
-    for line in text.lines().map(str::trim) {
-        if line.is_empty() || line.starts_with(['#', ';']) {
-            continue;
-        }
-        if let Some(section) = line.strip_prefix('[') {
-            in_defaults = section.trim_end_matches(']').trim() == "defaults";
-            continue;
-        }
-        let Some((key, value)) = line.split_once(['=', ':']) else {
-            continue;
-        };
-        if in_defaults && key.trim() == "inventory" {
-            let value = value.split([';', '#']).next().unwrap_or_default();
-            return value
-                .split(',')
-                .next()
-                .map(str::trim)
-                .filter(|v| !v.is_empty());
-        }
-    }
-    None
-}
-
 /// Expands a path written in the inventory file: `~` is the home directory,
 /// and a relative path is relative to the file's directory (so an inventory
 /// can ship with its keys next to it). `Err` says why it cannot be expanded.
@@ -251,6 +235,8 @@ mod tests {
             inventory_var: None,
             ansible_inventory: None,
             ansible_hosts: cwd.join("etc-ansible-hosts"),
+            ansible_config_var: None,
+            ansible_system_config: cwd.join("etc-ansible.cfg"),
         }
     }
 
@@ -296,7 +282,7 @@ mod tests {
             error,
             format!(
                 "no inventory file found (tried ./shoal.toml, ~/.config/shoal/inventory.toml, \
-                 ./ansible.cfg, {}); write one or pass --inventory PATH or --inventory-cmd CMD",
+                 ansible.cfg, {}); write one or pass --inventory PATH or --inventory-cmd CMD",
                 env.ansible_hosts.display()
             )
         );

@@ -589,3 +589,84 @@ fn a_csv_file_is_read_as_hosts_with_tags_never_as_a_list_of_hosts() {
         "{error}"
     );
 }
+
+#[test]
+fn ansible_cfg_defaults_apply_to_ansible_inventories_below_their_vars() {
+    let scratch = Scratch::new();
+    let key = scratch.touch("keys/deploy");
+    let flag_key = scratch.touch("keys/flag");
+    std::fs::write(
+        scratch.dir.path().join("ansible.cfg"),
+        "[defaults]\nremote_user = deploy\nremote_port = 2222\nprivate_key_file = keys/deploy\n\
+         timeout = 5\nhost_key_checking = False\n",
+    )
+    .unwrap();
+    let ini = "web1 ansible_port=22\nweb2 ansible_user=own\n";
+    let inventory = scratch
+        .load_as("hosts", ini, &Overrides::default())
+        .unwrap();
+    let [web1, web2] = &inventory.hosts[..] else {
+        panic!("two hosts: {:?}", inventory.hosts);
+    };
+    assert_eq!((web1.user.as_str(), web1.port), ("deploy", 22));
+    assert_eq!((web2.user.as_str(), web2.port), ("own", 2222));
+    assert!(
+        !web1.explicit.user && !web2.explicit.port,
+        "defaults, not own"
+    );
+    assert_eq!(inventory.settings.identity_files, [key]);
+    assert_eq!(inventory.settings.default_user.as_deref(), Some("deploy"));
+    assert_eq!(inventory.settings.default_port, 2222);
+    assert_eq!(inventory.settings.connect_timeout, Duration::from_secs(5));
+    assert_eq!(inventory.warnings.len(), 1, "{:?}", inventory.warnings);
+    assert!(
+        inventory.warnings[0].contains("host_key_checking = False"),
+        "{:?}",
+        inventory.warnings
+    );
+
+    let all_vars = "web1\n[all:vars]\nansible_user=fromall\n";
+    let inventory = scratch
+        .load_as("hosts", all_vars, &Overrides::default())
+        .unwrap();
+    assert_eq!(
+        inventory.hosts[0].user, "fromall",
+        "all's vars beat ansible.cfg"
+    );
+
+    let flags = Overrides {
+        user: Some("flag".into()),
+        identity_files: vec![flag_key.clone()],
+        ..Overrides::default()
+    };
+    let inventory = scratch.load_as("hosts", ini, &flags).unwrap();
+    assert_eq!(inventory.hosts[0].user, "flag");
+    assert_eq!(inventory.settings.identity_files, [flag_key]);
+
+    for (name, text) in [
+        ("hosts.txt", "web1\n"),
+        ("shoal.toml", "[[hosts]]\nname = \"web1\"\n"),
+    ] {
+        let inventory = scratch.load_as(name, text, &Overrides::default()).unwrap();
+        assert_eq!(
+            (inventory.hosts[0].user.as_str(), inventory.hosts[0].port),
+            ("localme", 22),
+            "{name}: not an Ansible inventory"
+        );
+        assert!(inventory.warnings.is_empty());
+    }
+
+    std::fs::write(
+        scratch.dir.path().join("ansible.cfg"),
+        "[defaults]\nprivate_key_file = keys/missing\n",
+    )
+    .unwrap();
+    let error = scratch
+        .load_as("hosts", ini, &Overrides::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("ansible.cfg:2:1: private_key_file: ") && error.contains("does not exist"),
+        "{error}"
+    );
+}

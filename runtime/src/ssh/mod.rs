@@ -396,6 +396,7 @@ mod tests {
                 .collect(),
             groups: IndexMap::new(),
             overrides: Default::default(),
+            warnings: Vec::new(),
         }
     }
 
