@@ -254,14 +254,13 @@ fn open_engine(options: &Options) -> Option<Engine> {
     let overrides = options.overrides();
     let loaded = match &options.inventory_cmd {
         Some(command) => Inventory::from_command(command, &overrides),
-        None => match Inventory::locate(options.inventory.as_deref()) {
-            Ok(path) => Inventory::load(&path, &overrides),
+        None => match Inventory::discover(options.inventory.as_deref(), &overrides) {
             // No inventory file, but an ssh_config: its hosts are the fleet
             // (`hosts from ssh_config`).
             Err(InventoryError::NotFound { .. }) if ssh_config.path().is_some() => {
                 Inventory::from_toml("", Path::new("(no inventory)"), &overrides)
             }
-            Err(error) => Err(error),
+            loaded => loaded,
         },
     };
     let inventory = match loaded {

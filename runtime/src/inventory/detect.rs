@@ -21,8 +21,9 @@
 //!    then says what is wrong with it.
 //! 8. Anything else → a plain list of host names or nodesets, one per line.
 //!
-//! A directory is ClusterShell's `groups.d`; `Inventory::load` handles it
-//! before any text is read.
+//! A directory is ClusterShell's `groups.d` when its `*.yaml` files are
+//! ClusterShell groups, else an Ansible inventory directory whose files are
+//! each detected by these rules (`sources.rs`).
 
 use std::fmt;
 use std::path::Path;

@@ -28,7 +28,9 @@
 //!
 //! - Ansible inventories in INI, YAML and `ansible-inventory --list` JSON
 //!   (`ansible/`), the JSON also from a command (`--inventory-cmd`,
-//!   `command.rs`): groups become `@group`, host vars become tags;
+//!   `command.rs`): groups become `@group`, host vars become tags; several
+//!   of them, and inventory directories, merged as Ansible merges sources
+//!   (`sources.rs`); ansible.cfg's defaults apply to them (`ansible_cfg.rs`);
 //! - ClusterShell group files, one or a `groups.d` directory
 //!   (`clustershell.rs`);
 //! - a CSV file with a header row, `name` first, other columns tags
@@ -37,8 +39,9 @@
 //!
 //! `detect.rs` picks the format from the file name and text, by rules it
 //! lists; an error in a detected format says which format it was read as
-//! and why. Only TOML sets connection [`Settings`]; the others take the
-//! command line's and the built-in defaults.
+//! and why. TOML's `[defaults]` and, for Ansible's formats, ansible.cfg set
+//! connection [`Settings`]; the others take the command line's and the
+//! built-in defaults.
 //!
 //! Invariants of a loaded [`Inventory`]: host names are unique and not empty,
 //! every group member is a host, every group can be named after `@`, no tag
@@ -61,6 +64,7 @@ pub(crate) mod paths;
 mod plain;
 mod raw;
 mod settings;
+mod sources;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -164,17 +168,30 @@ pub struct Overrides {
 }
 
 impl Inventory {
-    /// `--inventory PATH`, then `$SHOAL_INVENTORY`, then `./shoal.toml`, then
-    /// `~/.config/shoal/inventory.toml`, then Ansible's own: the first entry
-    /// of `$ANSIBLE_INVENTORY`, `inventory =` in `./ansible.cfg`, then
-    /// `/etc/ansible/hosts`. The error lists what was tried. A path the user
-    /// named for shoal is never skipped for the next one.
-    pub fn locate(explicit: Option<&Path>) -> Result<PathBuf, InventoryError> {
-        paths::locate(explicit, &Env::from_process())
+    /// Finds the inventory and reads it: `--inventory PATH` (`explicit`),
+    /// then `$SHOAL_INVENTORY`, then `./shoal.toml`, then
+    /// `~/.config/shoal/inventory.toml`, then Ansible's own places:
+    /// `$ANSIBLE_INVENTORY`, `inventory =` in ansible.cfg, then
+    /// `/etc/ansible/hosts`, each a comma-separated list of files and
+    /// directories read as one. A path the user named for shoal is never
+    /// skipped for the next one: it is read or reported missing
+    /// ([`InventoryError::Missing`]); [`InventoryError::NotFound`] lists the
+    /// places tried when none has an inventory.
+    pub fn discover(
+        explicit: Option<&Path>,
+        overrides: &Overrides,
+    ) -> Result<Inventory, InventoryError> {
+        let env = Env::from_process();
+        let located = paths::locate(explicit, &env)?;
+        let mut inventory = load_sources(&located.sources, overrides, &env, located.ansible)?;
+        inventory.warnings.splice(0..0, located.warnings);
+        Ok(inventory)
     }
 
     /// Reads the inventory at `path` in whichever format it is in (see
-    /// `detect.rs`); a directory is ClusterShell's `groups.d`.
+    /// `detect.rs`). A directory is ClusterShell's `groups.d` when its
+    /// `*.yaml` files are ClusterShell groups, else an Ansible inventory
+    /// directory (`sources.rs`).
     pub fn load(path: &Path, overrides: &Overrides) -> Result<Inventory, InventoryError> {
         load(path, overrides, &Env::from_process())
     }
@@ -250,25 +267,75 @@ impl Inventory {
 }
 
 fn load(path: &Path, overrides: &Overrides, env: &Env) -> InventoryResult<Inventory> {
-    if path.is_dir() {
-        let source = Source { path, text: "" };
-        let read = clustershell::read_dir(path).map_err(|error| InventoryError::Detected {
-            error: Box::new(error),
-            read_as: format!("{} because it is a directory", Format::ClusterShell),
-        })?;
-        return finish(source, (read, RawDefaults::default()), overrides, env);
+    load_sources(
+        std::slice::from_ref(&path.to_path_buf()),
+        overrides,
+        env,
+        false,
+    )
+}
+
+/// Reads `sources` as one inventory: one file in its own format, one
+/// ClusterShell `groups.d`, or Ansible inventory files and directories
+/// merged. `ansible_places`: they were found through Ansible's places, so
+/// ansible.cfg applies whatever their format.
+fn load_sources(
+    sources: &[PathBuf],
+    overrides: &Overrides,
+    env: &Env,
+    ansible_places: bool,
+) -> InventoryResult<Inventory> {
+    match sources {
+        [path] if path.is_dir() && sources::is_groups_d(path) => {
+            let source = Source { path, text: "" };
+            let read = clustershell::read_dir(path).map_err(|error| InventoryError::Detected {
+                error: Box::new(error),
+                read_as: format!("{} because it is a directory of them", Format::ClusterShell),
+            })?;
+            finish(source, (read, RawDefaults::default()), overrides, env)
+        }
+        [path] if !path.is_dir() => {
+            let text = std::fs::read_to_string(path).map_err(|source| InventoryError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            from_text_as(Source { path, text: &text }, overrides, env, ansible_places)
+        }
+        _ => {
+            let shown: Vec<String> = sources.iter().map(|p| p.display().to_string()).collect();
+            let shown = PathBuf::from(shown.join(","));
+            let merged = sources::read(sources, &shown)?;
+            let mut ansible = Ansible::load(env)?;
+            ansible.warnings.extend(merged.warnings);
+            let source = Source {
+                path: &shown,
+                text: "",
+            };
+            finish_with(
+                source,
+                (merged.read, RawDefaults::default()),
+                overrides,
+                env,
+                ansible,
+            )
+        }
     }
-    let text = std::fs::read_to_string(path).map_err(|source| InventoryError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    from_text(Source { path, text: &text }, overrides, env)
 }
 
 fn from_text(source: Source, overrides: &Overrides, env: &Env) -> InventoryResult<Inventory> {
+    from_text_as(source, overrides, env, false)
+}
+
+/// [`from_text`]; `ansible_places` as for [`load_sources`].
+fn from_text_as(
+    source: Source,
+    overrides: &Overrides,
+    env: &Env,
+    ansible_places: bool,
+) -> InventoryResult<Inventory> {
     let detected = detect::detect(source.path, source.text);
     let read = read_as(source, &detected)?;
-    let ansible = if detected.format.is_ansible() {
+    let ansible = if ansible_places || detected.format.is_ansible() {
         Ansible::load(env)?
     } else {
         Ansible::default()

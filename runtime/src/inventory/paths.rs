@@ -53,18 +53,43 @@ impl Env {
     }
 }
 
+/// Where the inventory is, and how it was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Located {
+    /// One path, or (from Ansible's places) every source of a list that
+    /// exists: files and directories.
+    pub sources: Vec<PathBuf>,
+    /// Found through Ansible's places, so Ansible's settings apply to it
+    /// whatever its format.
+    pub ansible: bool,
+    /// Sources of a list that do not exist, each named once.
+    pub warnings: Vec<String>,
+}
+
+impl Located {
+    fn one(path: PathBuf) -> Located {
+        Located {
+            sources: vec![path],
+            ansible: false,
+            warnings: Vec::new(),
+        }
+    }
+}
+
 /// `--inventory PATH`, then `$SHOAL_INVENTORY`, then `./shoal.toml`, then
-/// `~/.config/shoal/inventory.toml`, then Ansible's: the first entry of
-/// `$ANSIBLE_INVENTORY`, `inventory =` in `./ansible.cfg`'s `[defaults]`,
-/// then `/etc/ansible/hosts`, so shoal works in an Ansible checkout as it is.
+/// `~/.config/shoal/inventory.toml`, then Ansible's places:
+/// `$ANSIBLE_INVENTORY`, `inventory =` in ansible.cfg's `[defaults]` (the
+/// ansible.cfg Ansible would use), then `/etc/ansible/hosts`, so shoal works
+/// in an Ansible checkout as it is.
 ///
 /// A path the user named for shoal (the flag or `$SHOAL_INVENTORY`) is used
 /// or reported missing, never silently skipped: falling through to another
 /// fleet's inventory because of a typo would run commands on the wrong
-/// hosts. It may be a directory (ClusterShell's `groups.d`); the places
-/// searched must be files, since Ansible's inventory directories (a mix of
-/// sources and `group_vars/`) are not read.
-pub(super) fn locate(explicit: Option<&Path>, env: &Env) -> Result<PathBuf, InventoryError> {
+/// hosts. Ansible's places hold comma-separated lists of sources, files or
+/// directories, as Ansible reads them: the first place with any source that
+/// exists is used, all of its sources that exist, with a warning naming
+/// those that do not (Ansible warns and goes on too).
+pub(super) fn locate(explicit: Option<&Path>, env: &Env) -> Result<Located, InventoryError> {
     let named = explicit.map(|p| (p.to_path_buf(), "")).or_else(|| {
         env.inventory_var
             .as_ref()
@@ -72,7 +97,7 @@ pub(super) fn locate(explicit: Option<&Path>, env: &Env) -> Result<PathBuf, Inve
     });
     if let Some((path, named_by)) = named {
         return if path.exists() {
-            Ok(path)
+            Ok(Located::one(path))
         } else {
             Err(InventoryError::Missing {
                 hint: missing_hint(&path, explicit.is_some()),
@@ -81,55 +106,83 @@ pub(super) fn locate(explicit: Option<&Path>, env: &Env) -> Result<PathBuf, Inve
             })
         };
     }
-    // Each place looked at, as the user would recognise it, with the file it
-    // names (none when it names nothing, as an ansible.cfg without one).
-    let mut candidates: Vec<(Option<PathBuf>, String)> = Vec::new();
-    if let Some(cwd) = &env.cwd {
-        candidates.push((Some(cwd.join("shoal.toml")), "./shoal.toml".to_string()));
+    let mut tried = Vec::new();
+    for (file, shown) in [
+        (
+            env.cwd.as_ref().map(|cwd| cwd.join("shoal.toml")),
+            "./shoal.toml",
+        ),
+        (
+            env.home
+                .as_ref()
+                .map(|home| home.join(".config/shoal/inventory.toml")),
+            "~/.config/shoal/inventory.toml",
+        ),
+    ] {
+        match file {
+            Some(file) if file.is_file() => return Ok(Located::one(file)),
+            Some(_) => tried.push(shown.to_string()),
+            None => {}
+        }
     }
-    if let Some(home) = &env.home {
-        candidates.push((
-            Some(home.join(".config/shoal/inventory.toml")),
-            "~/.config/shoal/inventory.toml".to_string(),
-        ));
-    }
+    // Ansible's places: each a list of (source as written, path), and how
+    // the user would recognise the place.
+    let mut places: Vec<(Vec<(String, PathBuf)>, String)> = Vec::new();
     let base = env.cwd.clone().unwrap_or_default();
     if let Some(list) = &env.ansible_inventory {
-        let first = list.split(',').next().unwrap_or_default().trim();
-        candidates.push((
-            expand(first, &base, env).ok(),
-            format!("$ANSIBLE_INVENTORY={first}"),
-        ));
+        let sources = list
+            .split(',')
+            .map(str::trim)
+            .filter(|source| !source.is_empty())
+            .filter_map(|source| Some((source.to_string(), expand(source, &base, env).ok()?)))
+            .collect();
+        places.push((sources, format!("$ANSIBLE_INVENTORY={list}")));
     }
-    if let (Some(config), _) = ansible_cfg::find(env) {
-        let shown = ansible_cfg::shown(&config, env);
-        let text = std::fs::read_to_string(&config).unwrap_or_default();
-        let config = AnsibleConfig::parse(config, &text);
-        candidates.push(match config.inventory(env).into_iter().next() {
-            Some((inventory, path)) => {
-                (Some(path), format!("`inventory = {inventory}` in {shown}"))
-            }
-            None => (None, shown),
-        });
-    } else {
-        candidates.push((None, "ansible.cfg".to_string()));
+    match ansible_cfg::find(env) {
+        (Some(config), _) => {
+            let shown = ansible_cfg::shown(&config, env);
+            let text = std::fs::read_to_string(&config).unwrap_or_default();
+            let sources = AnsibleConfig::parse(config, &text).inventory(env);
+            let described = if sources.is_empty() {
+                shown
+            } else {
+                let written: Vec<&str> = sources.iter().map(|(s, _)| s.as_str()).collect();
+                format!("`inventory = {}` in {shown}", written.join(", "))
+            };
+            places.push((sources, described));
+        }
+        (None, _) => places.push((Vec::new(), "ansible.cfg".to_string())),
     }
-    candidates.push((
-        Some(env.ansible_hosts.clone()),
+    places.push((
+        vec![(
+            env.ansible_hosts.display().to_string(),
+            env.ansible_hosts.clone(),
+        )],
         env.ansible_hosts.display().to_string(),
     ));
-    if let Some(path) = candidates
-        .iter()
-        .find_map(|(path, _)| path.as_ref().filter(|p| p.is_file()))
-    {
-        return Ok(path.clone());
+    for (sources, described) in places {
+        let (present, missing): (Vec<_>, Vec<_>) =
+            sources.into_iter().partition(|(_, path)| path.exists());
+        if present.is_empty() {
+            tried.push(described);
+            continue;
+        }
+        let warnings = missing
+            .iter()
+            .map(|(source, _)| {
+                format!(
+                    "warning: inventory source `{source}` ({described}) does not exist; \
+                     reading the others"
+                )
+            })
+            .collect();
+        return Ok(Located {
+            sources: present.into_iter().map(|(_, path)| path).collect(),
+            ansible: true,
+            warnings,
+        });
     }
-    Err(InventoryError::NotFound {
-        tried: candidates
-            .into_iter()
-            .map(|(_, described)| described)
-            .collect(),
-    })
+    Err(InventoryError::NotFound { tried })
 }
 
 /// What to do about `path`, which the user named and which does not exist:
@@ -240,6 +293,10 @@ mod tests {
         }
     }
 
+    fn sources(located: Result<Located, InventoryError>) -> Vec<PathBuf> {
+        located.unwrap().sources
+    }
+
     #[test]
     fn expands_home_and_relative_paths() {
         let env = env(Path::new("/home/me"), Path::new("/work"));
@@ -289,11 +346,11 @@ mod tests {
 
         let user_file = home.join(".config/shoal/inventory.toml");
         std::fs::write(&user_file, "").unwrap();
-        assert_eq!(locate(None, &env).unwrap(), user_file);
+        assert_eq!(sources(locate(None, &env)), [user_file]);
 
         let local = cwd.join("shoal.toml");
         std::fs::write(&local, "").unwrap();
-        assert_eq!(locate(None, &env).unwrap(), local);
+        assert_eq!(sources(locate(None, &env)), [local]);
 
         let from_var = dir.path().join("var.toml");
         env.inventory_var = Some(from_var.clone());
@@ -306,7 +363,7 @@ mod tests {
             "{error}"
         );
         std::fs::write(&from_var, "").unwrap();
-        assert_eq!(locate(None, &env).unwrap(), from_var);
+        assert_eq!(sources(locate(None, &env)), [from_var]);
 
         let flag = dir.path().join("flag.toml");
         let error = locate(Some(&flag), &env).unwrap_err().to_string();
@@ -320,9 +377,10 @@ mod tests {
             )
         );
         std::fs::write(&flag, "").unwrap();
-        assert_eq!(locate(Some(&flag), &env).unwrap(), flag);
-        // A directory the user names is ClusterShell's groups.d.
-        assert_eq!(locate(Some(dir.path()), &env).unwrap(), dir.path());
+        assert_eq!(sources(locate(Some(&flag), &env)), [flag]);
+        // A directory the user names is read as a directory.
+        assert_eq!(sources(locate(Some(dir.path()), &env)), [dir.path()]);
+        assert!(!locate(Some(dir.path()), &env).unwrap().ansible);
     }
 
     #[test]
@@ -353,48 +411,84 @@ mod tests {
     }
 
     #[test]
-    fn after_shoals_places_come_ansibles_that_exist() {
+    fn after_shoals_places_come_ansibles_that_exist_each_a_list_of_sources() {
         let dir = tempfile::tempdir().unwrap();
         let cwd = dir.path().join("checkout");
         std::fs::create_dir_all(&cwd).unwrap();
         let mut env = env(&dir.path().join("home"), &cwd);
         let system = env.ansible_hosts.clone();
         std::fs::write(&system, "web1\n").unwrap();
-        assert_eq!(locate(None, &env).unwrap(), system);
+        let located = locate(None, &env).unwrap();
+        assert_eq!(located.sources, std::slice::from_ref(&system));
+        assert!(
+            located.ansible,
+            "Ansible's settings apply to what Ansible's places name"
+        );
         std::fs::remove_file(&system).unwrap();
 
         std::fs::write(
             cwd.join("ansible.cfg"),
             "[ssh_connection]\ninventory = wrong\n[defaults]\n# comment\n\
-             inventory = inventories/prod.ini, other.yml ; comment\n",
+             inventory = inventories/prod, other.yml ; comment\n",
         )
         .unwrap();
         let error = locate(None, &env).unwrap_err().to_string();
         assert!(
-            error.contains("`inventory = inventories/prod.ini` in ./ansible.cfg"),
-            "an ansible.cfg naming a missing file is tried, not used: {error}"
+            error.contains("`inventory = inventories/prod, other.yml` in ./ansible.cfg"),
+            "an ansible.cfg naming missing sources is tried, not used: {error}"
         );
-        let from_config = cwd.join("inventories/prod.ini");
-        std::fs::create_dir_all(from_config.parent().unwrap()).unwrap();
-        std::fs::write(&from_config, "").unwrap();
-        assert_eq!(locate(None, &env).unwrap(), from_config);
+        // A directory is a source too.
+        let from_config = cwd.join("inventories/prod");
+        std::fs::create_dir_all(&from_config).unwrap();
+        let located = locate(None, &env).unwrap();
+        assert_eq!(located.sources, std::slice::from_ref(&from_config));
+        assert_eq!(
+            located.warnings,
+            [
+                "warning: inventory source `other.yml` (`inventory = inventories/prod, \
+              other.yml` in ./ansible.cfg) does not exist; reading the others"
+            ]
+        );
+        std::fs::write(cwd.join("other.yml"), "").unwrap();
+        let located = locate(None, &env).unwrap();
+        assert_eq!(
+            located.sources,
+            [from_config.clone(), cwd.join("other.yml")]
+        );
+        assert!(located.warnings.is_empty());
+
+        // $ANSIBLE_CONFIG names another ansible.cfg, whose paths are relative to it.
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::create_dir_all(elsewhere.join("inv")).unwrap();
+        std::fs::write(
+            elsewhere.join("ansible.cfg"),
+            "[defaults]\ninventory = inv\n",
+        )
+        .unwrap();
+        env.ansible_config_var = Some(elsewhere.join("ansible.cfg"));
+        assert_eq!(sources(locate(None, &env)), [elsewhere.join("inv")]);
+        env.ansible_config_var = None;
 
         env.ansible_inventory = Some("missing.yml,other".into());
         assert_eq!(
-            locate(None, &env).unwrap(),
-            from_config,
-            "a missing one is skipped"
+            sources(locate(None, &env)),
+            [from_config.clone(), cwd.join("other.yml")],
+            "a variable naming nothing that exists is skipped"
         );
         let from_var = cwd.join("hosts.yml");
         std::fs::write(&from_var, "").unwrap();
-        env.ansible_inventory = Some("hosts.yml, missing".into());
-        assert_eq!(locate(None, &env).unwrap(), from_var);
+        env.ansible_inventory = Some("hosts.yml, missing, inventories/prod".into());
+        let located = locate(None, &env).unwrap();
+        assert_eq!(located.sources, [from_var, from_config]);
+        assert_eq!(located.warnings.len(), 1, "{:?}", located.warnings);
 
         std::fs::write(cwd.join("shoal.toml"), "").unwrap();
+        let located = locate(None, &env).unwrap();
         assert_eq!(
-            locate(None, &env).unwrap(),
-            cwd.join("shoal.toml"),
+            located.sources,
+            [cwd.join("shoal.toml")],
             "shoal's own first"
         );
+        assert!(!located.ansible);
     }
 }

@@ -534,13 +534,6 @@ fn an_error_in_a_detected_format_says_what_was_assumed_and_why() {
         ),
         "{error}"
     );
-    let empty = scratch.dir.path().join("empty");
-    std::fs::create_dir(&empty).unwrap();
-    let error = load(&empty, &Overrides::default(), &scratch.env)
-        .unwrap_err()
-        .to_string();
-    assert!(error.contains("no *.yaml files here"), "{error}");
-    assert!(error.ends_with("because it is a directory"), "{error}");
 }
 
 #[test]
@@ -667,6 +660,134 @@ fn ansible_cfg_defaults_apply_to_ansible_inventories_below_their_vars() {
         .to_string();
     assert!(
         error.contains("ansible.cfg:2:1: private_key_file: ") && error.contains("does not exist"),
+        "{error}"
+    );
+}
+
+#[test]
+fn an_ansible_inventory_directory_is_its_files_merged_as_ansible_merges_them() {
+    let scratch = Scratch::new();
+    let dir = scratch.dir.path().join("inventory");
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "01-hosts.ini",
+        "web1 ansible_host=10.0.0.1\nweb2\ndb1\n[web]\nweb[1:2]\n",
+    );
+    // Groups in another file: children of a group the first file defines.
+    write(
+        "02-groups.yml",
+        "prod:\n  children:\n    web:\n    db:\n  vars: {env: production}\ndb:\n  hosts:\n    db1: {role: primary}\n",
+    );
+    write(
+        "extra/cloud.json",
+        r#"{"cloud": {"hosts": ["web2", "cache1"]}}"#,
+    );
+    write("plain", "cache2\n");
+    // Skipped as Ansible skips them: not inventories at all.
+    for skipped in [
+        "README.md",
+        "notes.txt",
+        "hosts.bak",
+        "hosts~",
+        ".hidden",
+        "ansible.cfg",
+    ] {
+        write(skipped, "this is not [an inventory\n");
+    }
+    write("group_vars/all.yml", "ansible_user: fromvars\n");
+
+    let inventory = load(&dir, &Overrides::default(), &scratch.env).unwrap();
+    let names: Vec<&str> = inventory.hosts.iter().map(|h| h.name.as_str()).collect();
+    assert_eq!(names, ["web1", "web2", "db1", "cache1", "cache2"]);
+    assert_eq!(inventory.groups["prod"], ["web1", "web2", "db1"]);
+    assert_eq!(inventory.groups["cloud"], ["web2", "cache1"]);
+    assert_eq!(inventory.hosts[0].addr, "10.0.0.1");
+    assert_eq!(inventory.hosts[2].tags["role"], "primary");
+    assert_eq!(inventory.hosts[2].tags["env"], "production");
+    assert_eq!(inventory.path, dir);
+    assert_eq!(inventory.warnings.len(), 1, "{:?}", inventory.warnings);
+    assert!(
+        inventory.warnings[0].starts_with(&format!(
+            "warning: shoal does not read Ansible's group_vars/ and host_vars/ ({})",
+            dir.join("group_vars").display()
+        )),
+        "{:?}",
+        inventory.warnings
+    );
+
+    // An error names the file it is in, and how it was read.
+    write("03-bad.ini", "[web]\nweb3 ansible_port=x\n");
+    let error = load(&dir, &Overrides::default(), &scratch.env)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with(&format!(
+            "inventory {}:2:19: ansible_port: `x` is not a port",
+            dir.join("03-bad.ini").display()
+        )),
+        "{error}"
+    );
+    std::fs::remove_file(dir.join("03-bad.ini")).unwrap();
+
+    // A script is not run.
+    write("04-cloud.py", "#!/bin/sh\necho '{}'\n");
+    let script = dir.join("04-cloud.py");
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let error = load(&dir, &Overrides::default(), &scratch.env)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("an inventory script, which Ansible would run")
+            && error.contains(&format!("--inventory-cmd '{} --list'", script.display())),
+        "{error}"
+    );
+    std::fs::remove_file(&script).unwrap();
+
+    // Several sources, as ansible.cfg's `inventory = a, b` names them.
+    let other = scratch.dir.path().join("other.ini");
+    std::fs::write(&other, "[web]\nweb9\n").unwrap();
+    let inventory = load_sources(
+        &[dir.clone(), other.clone()],
+        &Overrides::default(),
+        &scratch.env,
+        true,
+    )
+    .unwrap();
+    assert_eq!(inventory.groups["web"], ["web1", "web2", "web9"]);
+    assert_eq!(
+        inventory.path,
+        PathBuf::from(format!("{},{}", dir.display(), other.display()))
+    );
+
+    // An empty directory says what a directory can be.
+    let empty = scratch.dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let error = load(&empty, &Overrides::default(), &scratch.env)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("no inventory files here"), "{error}");
+}
+
+#[test]
+fn an_ansible_inventory_plugin_configuration_is_refused_with_what_to_run() {
+    let scratch = Scratch::new();
+    let error = scratch
+        .load_as(
+            "aws_ec2.yml",
+            "plugin: amazon.aws.aws_ec2\nregions: [us-east-1]\n",
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains(
+            "this is the configuration of Ansible's inventory plugin `amazon.aws.aws_ec2`, \
+             which shoal cannot run; pass --inventory-cmd 'ansible-inventory -i "
+        ),
         "{error}"
     );
 }
