@@ -79,6 +79,11 @@ pub struct Options {
     /// Run CMD with sh and read what it prints as `ansible-inventory --list` JSON.
     #[arg(long, global = true, value_name = "CMD", conflicts_with = "inventory")]
     pub inventory_cmd: Option<String>,
+    /// Hosts as a nodeset, as pdsh and clush take them: `web[01-05],db1` (repeatable).
+    /// Alone they are the fleet, reached at their names; with --inventory or
+    /// --inventory-cmd they pick that inventory's hosts.
+    #[arg(short = 'w', long = "nodes", global = true, value_name = "NODESET")]
+    pub nodes: Vec<String>,
     /// How results are printed.
     #[arg(long, global = true, value_enum, default_value = "table")]
     pub format: Format,
@@ -252,7 +257,11 @@ fn open_engine(options: &Options) -> Option<Engine> {
         }
     };
     let overrides = options.overrides();
+    // `-w` alone: its hosts are the fleet, and no inventory file is read.
+    let nodes_only =
+        !options.nodes.is_empty() && options.inventory.is_none() && options.inventory_cmd.is_none();
     let loaded = match &options.inventory_cmd {
+        _ if nodes_only => Inventory::from_nodesets(&options.nodes, &overrides),
         Some(command) => Inventory::from_command(command, &overrides),
         None => match Inventory::discover(options.inventory.as_deref(), &overrides) {
             // No inventory file, but an ssh_config: its hosts are the fleet
@@ -263,6 +272,7 @@ fn open_engine(options: &Options) -> Option<Engine> {
             loaded => loaded,
         },
     };
+    let loaded = loaded.and_then(|inventory| inventory.restrict(&options.nodes));
     let inventory = match loaded {
         Ok(inventory) => inventory,
         Err(error) => {

@@ -31,6 +31,11 @@ pub enum InventoryError {
         hint: String,
     },
 
+    /// `-w NODESET` is malformed, names no host, or (with an inventory)
+    /// names hosts the inventory does not have.
+    #[error("-w: {message}")]
+    Nodes { message: String },
+
     /// The file exists (or was named) but could not be read.
     #[error("inventory {}: {source}", path.display())]
     Read {

@@ -60,6 +60,7 @@ mod detect;
 mod error;
 mod hosts;
 mod native;
+mod nodes;
 pub(crate) mod paths;
 mod plain;
 mod raw;
@@ -246,6 +247,64 @@ impl Inventory {
         let read = read_as(source, &detected)?;
         let ansible = Ansible::load(&env)?;
         finish_with(source, read, overrides, &env, ansible)
+    }
+
+    /// The hosts `nodesets` name (`-w 'web[01-05]'`, as pdsh and clush take
+    /// it), each reached at its name, with no tags and no groups: a fleet
+    /// without an inventory file. ssh_config applies to them as to any host,
+    /// and `overrides` as to any inventory. A malformed nodeset, or one that
+    /// names no host, is [`InventoryError::Nodes`].
+    pub fn from_nodesets(
+        nodesets: &[String],
+        overrides: &Overrides,
+    ) -> Result<Inventory, InventoryError> {
+        let names = nodes::names(nodesets)?;
+        let shown: Vec<String> = nodesets
+            .iter()
+            .map(|n| format!("-w {}", shoal_lang::shell_quote(n)))
+            .collect();
+        let path = PathBuf::from(shown.join(" "));
+        let read = Read {
+            hosts: names.into_iter().map(hosts::Written::named).collect(),
+            groups: IndexMap::new(),
+        };
+        let source = Source {
+            path: &path,
+            text: "",
+        };
+        finish(
+            source,
+            (read, RawDefaults::default()),
+            overrides,
+            &Env::from_process(),
+        )
+    }
+
+    /// Only the hosts `nodesets` name (`-w` with an inventory), in inventory
+    /// order; groups keep those of their members. Names the inventory does
+    /// not have are an error listing them, since they are most likely typos.
+    /// No nodesets leave the inventory as it is.
+    pub fn restrict(mut self, nodesets: &[String]) -> Result<Inventory, InventoryError> {
+        if nodesets.is_empty() {
+            return Ok(self);
+        }
+        let names = nodes::names(nodesets)?;
+        let known: std::collections::HashSet<&str> =
+            self.hosts.iter().map(|h| h.name.as_str()).collect();
+        let unknown: Vec<&str> = names
+            .iter()
+            .map(String::as_str)
+            .filter(|name| !known.contains(name))
+            .collect();
+        if !unknown.is_empty() {
+            return Err(nodes::not_in(&unknown, &self.path));
+        }
+        let wanted: std::collections::HashSet<String> = names.into_iter().collect();
+        self.hosts.retain(|host| wanted.contains(&host.name));
+        for members in self.groups.values_mut() {
+            members.retain(|name| wanted.contains(name));
+        }
+        Ok(self)
     }
 
     /// The query-visible view: names, addresses, tags and groups.

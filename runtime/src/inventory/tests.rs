@@ -791,3 +791,71 @@ fn an_ansible_inventory_plugin_configuration_is_refused_with_what_to_run() {
         "{error}"
     );
 }
+
+#[test]
+fn a_nodeset_alone_is_a_fleet_and_with_an_inventory_it_picks_hosts() {
+    let overrides = Overrides {
+        user: Some("ops".into()),
+        ..Overrides::default()
+    };
+    let nodes = vec!["web[01-03]".to_string(), "db1".to_string()];
+    let inventory = Inventory::from_nodesets(&nodes, &overrides).unwrap();
+    let hosts: Vec<(&str, &str, &str)> = inventory
+        .hosts
+        .iter()
+        .map(|h| (h.name.as_str(), h.addr.as_str(), h.user.as_str()))
+        .collect();
+    assert_eq!(
+        hosts,
+        [
+            ("web01", "web01", "ops"),
+            ("web02", "web02", "ops"),
+            ("web03", "web03", "ops"),
+            ("db1", "db1", "ops")
+        ]
+    );
+    assert!(
+        !inventory.hosts[0].explicit.addr,
+        "ssh_config's HostName applies"
+    );
+    assert!(inventory.groups.is_empty());
+    assert!(inventory.fleet().tag_names().is_empty());
+    assert_eq!(inventory.path, PathBuf::from("-w 'web[01-03]' -w 'db1'"));
+    let error = Inventory::from_nodesets(&["web[01-".into()], &overrides)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with("-w: \"web[01-\" is not a valid nodeset"),
+        "{error}"
+    );
+
+    let scratch = Scratch::new();
+    let inventory = scratch
+        .load_as(
+            "hosts",
+            "[web]\nweb[1:4]\n[db]\ndb1\n",
+            &Overrides::default(),
+        )
+        .unwrap();
+    let picked = inventory
+        .clone()
+        .restrict(&["web[3-4],db1".to_string()])
+        .unwrap();
+    let names: Vec<&str> = picked.hosts.iter().map(|h| h.name.as_str()).collect();
+    assert_eq!(names, ["web3", "web4", "db1"]);
+    assert_eq!(picked.groups["web"], ["web3", "web4"]);
+    assert_eq!(picked.groups["db"], ["db1"]);
+    assert_eq!(inventory.clone().restrict(&[]).unwrap(), inventory);
+    let error = inventory
+        .restrict(&["web[4-6]".to_string()])
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        error,
+        format!(
+            "-w: hosts web5, web6 are not in the inventory {}: with an inventory, -w picks \
+             among its hosts; leave out --inventory to reach hosts by name",
+            scratch.dir.path().join("hosts").display()
+        )
+    );
+}
