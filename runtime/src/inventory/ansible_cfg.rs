@@ -288,12 +288,12 @@ impl AnsibleConfig {
     }
 
     /// The warning naming [`Self::ignored`], if any.
-    pub fn warning(&self) -> Option<String> {
+    pub fn warning(&self, env: &Env) -> Option<String> {
         let ignored = self.ignored();
         (!ignored.is_empty()).then(|| {
             format!(
                 "warning: shoal does not apply these settings of {}: {}",
-                paths::display(&self.path),
+                shown(&self.path, env),
                 ignored.join("; ")
             )
         })
@@ -430,7 +430,7 @@ mod tests {
             }
         );
         assert_eq!(
-            config.warning(),
+            config.warning(&env),
             None,
             "forks and the rest are not warned about"
         );
@@ -472,7 +472,7 @@ mod tests {
              [ssh_connection]\nssh_args = -o ControlMaster=auto\n[inventory]\nignore_patterns = x\n",
         );
         assert_eq!(
-            config.warning().unwrap(),
+            config.warning(&Env::default()).unwrap(),
             "warning: shoal does not apply these settings of /checkout/ansible.cfg: \
              host_key_checking = False (host keys are still checked against known_hosts; \
              --accept-new adds unknown ones); ask_pass (shoal logs in with keys only); \
@@ -484,6 +484,10 @@ mod tests {
             PathBuf::from("ansible.cfg"),
             "[defaults]\nhost_key_checking = True\nbecome = yes\n",
         );
-        assert_eq!(strict.warning(), None, "only what would differ is named");
+        assert_eq!(
+            strict.warning(&Env::default()),
+            None,
+            "only what would differ is named"
+        );
     }
 }

@@ -421,7 +421,7 @@ impl Ansible {
                 ..Ansible::default()
             });
         };
-        warnings.extend(config.warning());
+        warnings.extend(config.warning(env));
         Ok(Ansible {
             defaults: config.defaults(env)?,
             warnings,
