@@ -16,6 +16,7 @@ mod faults;
 mod fleet_harness;
 mod host_selection;
 mod inventories;
+mod own_hosts;
 mod population_fleet;
 mod repl;
 mod runtime_fleet;
