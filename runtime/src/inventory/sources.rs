@@ -22,6 +22,7 @@
 //! names those that exist, since their variables (`ansible_user`, ...) then
 //! apply to no host.
 
+use std::collections::HashSet;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -84,8 +85,9 @@ pub(super) fn is_groups_d(dir: &Path) -> bool {
 pub(super) fn read(paths: &[PathBuf], shown: &Path) -> InventoryResult<Merged> {
     let mut files = Vec::new();
     let mut vars_dirs = Vec::new();
+    let mut seen = HashSet::new();
     for path in paths {
-        collect(path, &mut files, &mut vars_dirs)?;
+        collect(path, &mut files, &mut vars_dirs, &mut seen)?;
         // Ansible reads group_vars/ beside a file source too.
         if path.is_file()
             && let Some(parent) = path.parent()
@@ -140,11 +142,14 @@ pub(super) fn read(paths: &[PathBuf], shown: &Path) -> InventoryResult<Merged> {
     })
 }
 
-/// The files of `path`, in the order Ansible reads them.
+/// The files of `path`, in the order Ansible reads them. `seen` holds the
+/// directories read so far, so that a symlink back up the tree (or a
+/// directory named twice) is read once rather than for ever.
 fn collect(
     path: &Path,
     files: &mut Vec<PathBuf>,
     vars_dirs: &mut Vec<PathBuf>,
+    seen: &mut HashSet<PathBuf>,
 ) -> InventoryResult<()> {
     if !path.is_dir() {
         if !path.exists() {
@@ -161,6 +166,9 @@ fn collect(
         path: path.to_path_buf(),
         source,
     };
+    if !seen.insert(path.canonicalize().map_err(unreadable)?) {
+        return Ok(());
+    }
     let mut names: Vec<String> = Vec::new();
     for entry in std::fs::read_dir(path).map_err(unreadable)? {
         names.push(
@@ -174,7 +182,7 @@ fn collect(
     names.sort();
     note_vars_dirs(path, vars_dirs);
     for name in names.iter().filter(|name| !ignored(name)) {
-        collect(&path.join(name), files, vars_dirs)?;
+        collect(&path.join(name), files, vars_dirs, seen)?;
     }
     Ok(())
 }
@@ -243,5 +251,17 @@ mod tests {
         for name in ["hosts", "prod.ini", "web.yml", "cloud.json", "hosts.yaml"] {
             assert!(!ignored(name), "{name}");
         }
+    }
+
+    #[test]
+    fn a_symlink_back_up_the_tree_is_read_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let inventory = dir.path().join("inventory");
+        std::fs::create_dir_all(inventory.join("sub")).unwrap();
+        std::fs::write(inventory.join("hosts"), "web1\n").unwrap();
+        std::os::unix::fs::symlink(&inventory, inventory.join("sub/loop")).unwrap();
+        let merged = read(std::slice::from_ref(&inventory), &inventory).unwrap();
+        let names: Vec<&str> = merged.read.hosts.iter().map(|h| h.name.as_str()).collect();
+        assert_eq!(names, ["web1"]);
     }
 }
