@@ -95,6 +95,11 @@ pub struct Options {
     /// Run CMD with sh and read what it prints as `ansible-inventory --list` JSON.
     #[arg(long, global = true, value_name = "CMD", conflicts_with = "inventory")]
     pub inventory_cmd: Option<String>,
+    /// Hosts as a nodeset, as pdsh and clush take them: `web[01-05],db1` (repeatable).
+    /// Alone they are the fleet, reached at their names; with --inventory or
+    /// --inventory-cmd they pick that inventory's hosts.
+    #[arg(short = 'w', long = "nodes", global = true, value_name = "NODESET")]
+    pub nodes: Vec<String>,
     /// How results are printed: a table; JSON Lines (one line per result, an array of row
     /// objects); or CSV (one block per result, each with its header, separated by an empty line).
     #[arg(long, global = true, value_enum, default_value = "table")]
@@ -278,18 +283,22 @@ fn open_engine(options: &Options) -> Option<Engine> {
         }
     };
     let overrides = options.overrides();
+    // `-w` alone: its hosts are the fleet, and no inventory file is read.
+    let nodes_only =
+        !options.nodes.is_empty() && options.inventory.is_none() && options.inventory_cmd.is_none();
     let loaded = match &options.inventory_cmd {
+        _ if nodes_only => Inventory::from_nodesets(&options.nodes, &overrides),
         Some(command) => Inventory::from_command(command, &overrides),
-        None => match Inventory::locate(options.inventory.as_deref()) {
-            Ok(path) => Inventory::load(&path, &overrides),
+        None => match Inventory::discover(options.inventory.as_deref(), &overrides) {
             // No inventory file, but an ssh_config: its hosts are the fleet
             // (`hosts from ssh_config`).
             Err(InventoryError::NotFound { .. }) if ssh_config.path().is_some() => {
                 Inventory::from_toml("", Path::new("(no inventory)"), &overrides)
             }
-            Err(error) => Err(error),
+            loaded => loaded,
         },
     };
+    let loaded = loaded.and_then(|inventory| inventory.restrict(&options.nodes));
     let inventory = match loaded {
         Ok(inventory) => inventory,
         Err(error) => {
@@ -323,7 +332,10 @@ fn open_engine(options: &Options) -> Option<Engine> {
 /// Whether an inventory is given or can be found: `--explain` checks the
 /// plan against one when there is one, and works without.
 fn inventory_at_hand(options: &Options) -> bool {
-    options.inventory_cmd.is_some() || Inventory::locate(options.inventory.as_deref()).is_ok()
+    options.inventory.is_some()
+        || options.inventory_cmd.is_some()
+        || !options.nodes.is_empty()
+        || Inventory::discover(None, &options.overrides()).is_ok()
 }
 
 /// Runs statements non-interactively (`-c` and scripts).
@@ -340,11 +352,13 @@ fn run_source(source: &str, options: &Options, color: bool) -> ExitCode {
         // With an inventory at hand, the plan is checked against it as a run
         // would be (column names, groups), so --explain fails where the run
         // would, before any host is contacted. Without one it is only parsed.
-        if inventory_at_hand(options)
-            && let Some(engine) = open_engine(options)
-            && let Err(error) = engine.compile(source)
-        {
-            return fail(&error.render(source, color));
+        if inventory_at_hand(options) {
+            let Some(engine) = open_engine(options) else {
+                return ExitCode::from(EXIT_USAGE);
+            };
+            if let Err(error) = engine.compile(source) {
+                return fail(&render_error(&error, source, color));
+            }
         }
         let json = serde_json::to_string_pretty(&plan).expect("plans serialise");
         return print_and_exit(json + "\n", EXIT_OK);

@@ -60,7 +60,7 @@ impl Routes {
     /// The route of every inventory host, and of every concrete `Host` of
     /// ssh_config that is not also in the inventory (`hosts from ssh_config`).
     pub fn resolve(inventory: &Inventory, ssh_config: &SshConfig) -> Routes {
-        let mut warnings = Vec::new();
+        let mut warnings = inventory.warnings.clone();
         let unsupported = ssh_config.unsupported();
         if let (false, Some(path)) = (unsupported.is_empty(), ssh_config.path()) {
             warnings.push(format!(
@@ -217,11 +217,15 @@ impl Resolver<'_> {
             user: &user,
             local: &self.local,
         };
-        let identity_files = match &ssh.identity_files {
-            Some(files) if flags.identity_files.is_empty() => {
-                files.iter().map(|f| tokens.expand(f)).collect()
-            }
-            _ => defaults.identity_files.clone(),
+        // The host's own key (an Ansible host or group var) ranks with its
+        // other own settings; one from `all` with the inventory's defaults.
+        let own_key = entry.filter(|e| !e.identity_files.is_empty());
+        let identity_files = match (own_key, &ssh.identity_files) {
+            _ if !flags.identity_files.is_empty() => defaults.identity_files.clone(),
+            (Some(e), _) if explicit.identity_files => e.identity_files.clone(),
+            (_, Some(files)) => files.iter().map(|f| tokens.expand(f)).collect(),
+            (Some(e), None) => e.identity_files.clone(),
+            (None, None) => defaults.identity_files.clone(),
         };
         let known_hosts = match (&flags.known_hosts, &ssh.known_hosts) {
             (None, Some(file)) => tokens.expand(file),

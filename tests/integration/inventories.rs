@@ -130,7 +130,8 @@ ansible_python_interpreter=/usr/bin/python3
         Explicit {
             addr: true,
             port: false,
-            user: true
+            user: true,
+            identity_files: false,
         },
         "ansible_host is the host's own, the user prod's, the port only all's"
     );

@@ -18,6 +18,7 @@ mod fleet_harness;
 mod host_selection;
 mod inventories;
 mod output;
+mod own_hosts;
 mod population_fleet;
 mod repl;
 mod runtime_fleet;

@@ -2,28 +2,35 @@
 //! order and the first that matches decides.
 //!
 //! 1. The name ends in `.toml` → shoal's TOML; `.json` → Ansible `--list`
-//!    JSON; `.ini` → Ansible INI; `.yml`/`.yaml` → YAML (rule 6 says which).
+//!    JSON; `.ini` → Ansible INI; `.yml`/`.yaml` → YAML (rule 7 says which);
+//!    `.csv` → CSV.
 //! 2. The text starts with `{` → Ansible `--list` JSON.
-//! 3. A line is `[[hosts]]` or `[defaults]`, or starts `hosts = [` → TOML.
-//! 4. The first line that is not blank or a comment is `---`, or a bare YAML
-//!    key (`all:`, `local: {…}`) → YAML (rule 6 says which).
-//! 5. A line is a `[section]` header, sets a variable after a host name
+//! 3. The first line that is not blank or a comment has a comma and its
+//!    first field is `name` or `host` → CSV with a header row. This comes
+//!    before the rules below so that a CSV file is never read as a list of
+//!    hosts named `name,addr,…`.
+//! 4. A line is `[[hosts]]` or `[defaults]`, or starts `hosts = [` → TOML.
+//! 5. The first line that is not blank or a comment is `---`, or a bare YAML
+//!    key (`all:`, `local: {…}`) → YAML (rule 7 says which).
+//! 6. A line is a `[section]` header, sets a variable after a host name
 //!    (`web1 ansible_host=…`), names a port (`web1:2222`) or has an Ansible
 //!    range (`web[01:20]`) → Ansible INI.
-//! 6. YAML whose every top-level value maps group names to nodeset strings
+//! 7. YAML whose every top-level value maps group names to nodeset strings
 //!    (or lists of them) → ClusterShell groups; any other YAML, including
 //!    YAML that does not parse, → an Ansible YAML inventory, whose reader
 //!    then says what is wrong with it.
-//! 7. Anything else → a plain list of host names or nodesets, one per line.
+//! 8. Anything else → a plain list of host names or nodesets, one per line.
 //!
-//! A directory is ClusterShell's `groups.d`; `Inventory::load` handles it
-//! before any text is read.
+//! A directory is ClusterShell's `groups.d` when its `*.yaml` files are
+//! ClusterShell groups, else an Ansible inventory directory whose files are
+//! each detected by these rules (`sources.rs`).
 
 use std::fmt;
 use std::path::Path;
 
 use serde_norway::Value;
 
+use super::csv_table;
 use super::error::lines;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,7 +40,18 @@ pub(super) enum Format {
     AnsibleYaml,
     AnsibleJson,
     ClusterShell,
+    Csv,
     Plain,
+}
+
+impl Format {
+    /// One of Ansible's own formats, to which ansible.cfg's settings apply.
+    pub fn is_ansible(self) -> bool {
+        matches!(
+            self,
+            Format::AnsibleIni | Format::AnsibleYaml | Format::AnsibleJson
+        )
+    }
 }
 
 impl fmt::Display for Format {
@@ -44,6 +62,7 @@ impl fmt::Display for Format {
             Format::AnsibleYaml => "an Ansible YAML inventory",
             Format::AnsibleJson => "Ansible inventory JSON (as `ansible-inventory --list` prints)",
             Format::ClusterShell => "ClusterShell groups (namespace: group: nodeset)",
+            Format::Csv => "a CSV inventory (a header row, then one host per row)",
             Format::Plain => "a plain list of hosts",
         })
     }
@@ -77,6 +96,7 @@ pub(super) fn detect(path: &Path, text: &str) -> Detected {
             "json" => return detected(Format::AnsibleJson, why),
             "ini" => return detected(Format::AnsibleIni, why),
             "yml" | "yaml" => return yaml(text, why),
+            "csv" => return detected(Format::Csv, why),
             _ => {}
         }
     }
@@ -89,6 +109,14 @@ pub(super) fn detect(path: &Path, text: &str) -> Detected {
             .map(|(i, (_, line))| (i + 1, line.trim()))
             .filter(|(_, line)| !line.is_empty() && !line.starts_with(['#', ';']))
     };
+    if let Some((number, line)) = meaningful().next()
+        && csv_table::is_header(line)
+    {
+        return detected(
+            Format::Csv,
+            format!("line {number} is `{line}`, a CSV header (its first field names the host)"),
+        );
+    }
     if let Some((number, line)) = meaningful().find(|(_, line)| {
         matches!(*line, "[[hosts]]" | "[defaults]") || line.starts_with("hosts = [")
     }) {
@@ -106,7 +134,7 @@ pub(super) fn detect(path: &Path, text: &str) -> Detected {
     }
     detected(
         Format::Plain,
-        "no rule for TOML, JSON, YAML or INI matched it".into(),
+        "no rule for TOML, JSON, CSV, YAML or INI matched it".into(),
     )
 }
 
@@ -194,6 +222,7 @@ mod tests {
             format("cluster.yaml", "local:\n  web: web[1-2]\n"),
             Format::ClusterShell
         );
+        assert_eq!(format("fleet.CSV", "web1\n"), Format::Csv);
     }
 
     #[test]
@@ -215,6 +244,9 @@ mod tests {
             ("web[01:20].example.com\n", Format::AnsibleIni),
             ("web1:2222\nweb2\n", Format::AnsibleIni),
             ("# fleet\nweb[01-20]\ndb1\n", Format::Plain),
+            ("name,addr,az,role\nweb1,10.0.0.1,a,web\n", Format::Csv),
+            ("# export\n\nHost, az\nweb1, a\n", Format::Csv),
+            ("web1,web2\n", Format::Plain),
             ("", Format::Plain),
         ];
         for (text, expected) in cases {

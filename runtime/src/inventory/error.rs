@@ -6,6 +6,7 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use thiserror::Error;
 
@@ -18,6 +19,22 @@ pub enum InventoryError {
         tried.join(", ")
     )]
     NotFound { tried: Vec<String> },
+
+    /// A path the user named (`--inventory PATH`, `$SHOAL_INVENTORY`) does
+    /// not exist; shoal never falls back to another inventory then.
+    /// `named_by` says where the path came from when not the flag, and
+    /// `hint` what to do.
+    #[error("inventory file `{}`{named_by} does not exist\n  = hint: {hint}", path.display())]
+    Missing {
+        path: PathBuf,
+        named_by: String,
+        hint: String,
+    },
+
+    /// `-w NODESET` is malformed, names no host, or (with an inventory)
+    /// names hosts the inventory does not have.
+    #[error("-w: {message}")]
+    Nodes { message: String },
 
     /// The file exists (or was named) but could not be read.
     #[error("inventory {}: {source}", path.display())]
@@ -82,6 +99,25 @@ pub(super) enum Place {
     /// The keys leading to a value in YAML or JSON (`all.vars.ansible_port`),
     /// whose parsers keep no positions once a document has parsed.
     Keys(String),
+    /// A place in one of several files read as one inventory (an Ansible
+    /// inventory directory): the file, then the place in it.
+    In(Arc<File>, Box<Place>),
+}
+
+/// An input kept for errors found once it has been merged with others.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct File {
+    pub path: PathBuf,
+    pub text: String,
+}
+
+impl File {
+    pub fn source(&self) -> Source<'_> {
+        Source {
+            path: &self.path,
+            text: &self.text,
+        }
+    }
 }
 
 impl Place {
@@ -92,6 +128,16 @@ impl Place {
             Place::Offset(offset) => Place::Offset(*offset),
             Place::Keys(keys) if keys.is_empty() => Place::Keys(key.to_string()),
             Place::Keys(keys) => Place::Keys(format!("{keys}.{key}")),
+            Place::In(file, inner) => Place::In(file.clone(), Box::new(inner.key(key))),
+        }
+    }
+
+    /// The place, in `file`: how a place found while reading `file` alone is
+    /// kept once `file` is merged with others.
+    pub fn within(self, file: &Arc<File>) -> Place {
+        match self {
+            Place::In(..) => self,
+            other => Place::In(file.clone(), Box::new(other)),
         }
     }
 }
@@ -114,6 +160,7 @@ impl Source<'_> {
         match place {
             Place::Offset(offset) => self.at(*offset, message.as_ref()),
             Place::Keys(keys) => self.unusable(format!("{keys}: {}", message.as_ref())),
+            Place::In(file, inner) => file.source().error(inner, message),
         }
     }
 

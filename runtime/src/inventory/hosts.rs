@@ -4,12 +4,15 @@
 //! nodesets bounded before they expand.
 
 use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
 
 use indexmap::IndexMap;
 use shoal_lang::NodeSet;
 use shoal_lang::plan::BUILTIN_COLUMNS;
 
-use super::paths::Env;
+use super::InventoryResult;
+use super::error::{Place, Source};
+use super::paths::{self, Env};
 use super::{Explicit, HostEntry, Overrides};
 
 /// The SSH port when neither the host nor the file's defaults name one.
@@ -33,6 +36,62 @@ pub(super) struct Written {
     pub user: Option<String>,
     pub explicit: Explicit,
     pub tags: IndexMap<String, String>,
+    /// The private key the host's entry names, as written; the loader
+    /// expands and checks it ([`KeyFiles`]).
+    pub identity_file: Option<KeyFile>,
+}
+
+/// A private key file as an inventory wrote it for a host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct KeyFile {
+    /// The path as written: `~` is the home directory, and a relative path
+    /// is relative to the working directory, as Ansible (whose ssh is
+    /// handed the path as it is) reads it.
+    pub raw: String,
+    /// Where it was written, for errors.
+    pub at: Place,
+    /// The variable that named it, for errors (`ansible_ssh_private_key_file`).
+    pub var: String,
+}
+
+/// The key files of one inventory, each expanded and checked once however
+/// many hosts name it (a group's key is every member's).
+pub(super) struct KeyFiles<'a> {
+    source: Source<'a>,
+    env: &'a Env,
+    checked: HashMap<String, PathBuf>,
+}
+
+impl<'a> KeyFiles<'a> {
+    pub fn new(source: Source<'a>, env: &'a Env) -> KeyFiles<'a> {
+        KeyFiles {
+            source,
+            env,
+            checked: HashMap::new(),
+        }
+    }
+
+    /// The file `key` names; `Err` at its place when it cannot be used.
+    pub fn path(&mut self, key: &KeyFile) -> InventoryResult<PathBuf> {
+        if let Some(path) = self.checked.get(&key.raw) {
+            return Ok(path.clone());
+        }
+        let error = |reason: String| self.source.error(&key.at, format!("{}: {reason}", key.var));
+        if key.raw.contains("{{") {
+            return Err(error(format!(
+                "`{}` is a Jinja template, which shoal does not evaluate; write the path \
+                 itself",
+                key.raw
+            )));
+        }
+        let base = self.env.cwd.clone().unwrap_or_default();
+        let path = paths::expand(&key.raw, &base, self.env).map_err(error)?;
+        if !path.is_file() {
+            return Err(error(format!("{} does not exist", path.display())));
+        }
+        self.checked.insert(key.raw.clone(), path.clone());
+        Ok(path)
+    }
 }
 
 impl Written {
@@ -45,6 +104,7 @@ impl Written {
             user: None,
             explicit: Explicit::default(),
             tags: IndexMap::new(),
+            identity_file: None,
         }
     }
 
@@ -74,6 +134,7 @@ impl Written {
             explicit,
             tags: self.tags,
             name: self.name,
+            identity_files: Vec::new(),
         })
     }
 }

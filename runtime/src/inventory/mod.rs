@@ -28,15 +28,20 @@
 //!
 //! - Ansible inventories in INI, YAML and `ansible-inventory --list` JSON
 //!   (`ansible/`), the JSON also from a command (`--inventory-cmd`,
-//!   `command.rs`): groups become `@group`, host vars become tags;
+//!   `command.rs`): groups become `@group`, host vars become tags; several
+//!   of them, and inventory directories, merged as Ansible merges sources
+//!   (`sources.rs`); ansible.cfg's defaults apply to them (`ansible_cfg.rs`);
 //! - ClusterShell group files, one or a `groups.d` directory
 //!   (`clustershell.rs`);
+//! - a CSV file with a header row, `name` first, other columns tags
+//!   (`csv_table.rs`);
 //! - a plain list of host names or nodesets (`plain.rs`).
 //!
 //! `detect.rs` picks the format from the file name and text, by rules it
 //! lists; an error in a detected format says which format it was read as
-//! and why. Only TOML sets connection [`Settings`]; the others take the
-//! command line's and the built-in defaults.
+//! and why. TOML's `[defaults]` and, for Ansible's formats, ansible.cfg set
+//! connection [`Settings`]; the others take the command line's and the
+//! built-in defaults.
 //!
 //! Invariants of a loaded [`Inventory`]: host names are unique and not empty,
 //! every group member is a host, every group can be named after `@`, no tag
@@ -47,16 +52,20 @@
 //! (ssh_config) can rank between the file's defaults and the host's own.
 
 mod ansible;
+mod ansible_cfg;
 mod clustershell;
 mod command;
+mod csv_table;
 mod detect;
 mod error;
 mod hosts;
 mod native;
+mod nodes;
 pub(crate) mod paths;
 mod plain;
 mod raw;
 mod settings;
+mod sources;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -64,6 +73,7 @@ use std::time::Duration;
 use indexmap::IndexMap;
 use shoal_stdlib::fleet::{Fleet, FleetHost};
 
+use ansible_cfg::{AnsibleConfig, AnsibleDefaults};
 use detect::{Detected, Format};
 pub use error::InventoryError;
 use error::Source;
@@ -87,6 +97,9 @@ pub struct Inventory {
     /// The command-line flags as given, already applied to `settings` and
     /// `hosts`; kept for settings read later from elsewhere.
     pub overrides: Overrides,
+    /// What the user should be told before the first query: settings read
+    /// but not applied (ansible.cfg's `host_key_checking = False`, say).
+    pub warnings: Vec<String>,
 }
 
 /// How every connection is made, after overrides.
@@ -117,9 +130,15 @@ pub struct HostEntry {
     pub addr: String,
     pub port: u16,
     pub user: String,
-    /// Which of `addr`, `port` and `user` the host's own entry set.
+    /// Which of `addr`, `port`, `user` and `identity_files` the host's own
+    /// entry set.
     pub explicit: Explicit,
     pub tags: IndexMap<String, String>,
+    /// Private keys the inventory names for this host (Ansible's
+    /// `ansible_ssh_private_key_file`), each an existing file; empty when it
+    /// names none, and then the inventory's [`Settings::identity_files`] or
+    /// ssh_config's apply.
+    pub identity_files: Vec<PathBuf>,
 }
 
 /// Which of a host's connection settings were set for that host: by its own
@@ -132,6 +151,7 @@ pub struct Explicit {
     pub addr: bool,
     pub port: bool,
     pub user: bool,
+    pub identity_files: bool,
 }
 
 /// Command-line settings that win over the file's defaults.
@@ -149,17 +169,30 @@ pub struct Overrides {
 }
 
 impl Inventory {
-    /// `--inventory PATH`, then `$SHOAL_INVENTORY`, then `./shoal.toml`, then
-    /// `~/.config/shoal/inventory.toml`, then Ansible's own: the first entry
-    /// of `$ANSIBLE_INVENTORY`, `inventory =` in `./ansible.cfg`, then
-    /// `/etc/ansible/hosts`. The error lists what was tried. A path the user
-    /// named for shoal is never skipped for the next one.
-    pub fn locate(explicit: Option<&Path>) -> Result<PathBuf, InventoryError> {
-        paths::locate(explicit, &Env::from_process())
+    /// Finds the inventory and reads it: `--inventory PATH` (`explicit`),
+    /// then `$SHOAL_INVENTORY`, then `./shoal.toml`, then
+    /// `~/.config/shoal/inventory.toml`, then Ansible's own places:
+    /// `$ANSIBLE_INVENTORY`, `inventory =` in ansible.cfg, then
+    /// `/etc/ansible/hosts`, each a comma-separated list of files and
+    /// directories read as one. A path the user named for shoal is never
+    /// skipped for the next one: it is read or reported missing
+    /// ([`InventoryError::Missing`]); [`InventoryError::NotFound`] lists the
+    /// places tried when none has an inventory.
+    pub fn discover(
+        explicit: Option<&Path>,
+        overrides: &Overrides,
+    ) -> Result<Inventory, InventoryError> {
+        let env = Env::from_process();
+        let located = paths::locate(explicit, &env)?;
+        let mut inventory = load_sources(&located.sources, overrides, &env, located.ansible)?;
+        inventory.warnings.splice(0..0, located.warnings);
+        Ok(inventory)
     }
 
     /// Reads the inventory at `path` in whichever format it is in (see
-    /// `detect.rs`); a directory is ClusterShell's `groups.d`.
+    /// `detect.rs`). A directory is ClusterShell's `groups.d` when its
+    /// `*.yaml` files are ClusterShell groups, else an Ansible inventory
+    /// directory (`sources.rs`).
     pub fn load(path: &Path, overrides: &Overrides) -> Result<Inventory, InventoryError> {
         load(path, overrides, &Env::from_process())
     }
@@ -210,8 +243,68 @@ impl Inventory {
             format: Format::AnsibleJson,
             why: "it is what --inventory-cmd printed".into(),
         };
+        let env = Env::from_process();
         let read = read_as(source, &detected)?;
-        finish(source, read, overrides, &Env::from_process())
+        let ansible = Ansible::load(&env)?;
+        finish_with(source, read, overrides, &env, ansible)
+    }
+
+    /// The hosts `nodesets` name (`-w 'web[01-05]'`, as pdsh and clush take
+    /// it), each reached at its name, with no tags and no groups: a fleet
+    /// without an inventory file. ssh_config applies to them as to any host,
+    /// and `overrides` as to any inventory. A malformed nodeset, or one that
+    /// names no host, is [`InventoryError::Nodes`].
+    pub fn from_nodesets(
+        nodesets: &[String],
+        overrides: &Overrides,
+    ) -> Result<Inventory, InventoryError> {
+        let names = nodes::names(nodesets)?;
+        let shown: Vec<String> = nodesets
+            .iter()
+            .map(|n| format!("-w {}", shoal_lang::shell_quote(n)))
+            .collect();
+        let path = PathBuf::from(shown.join(" "));
+        let read = Read {
+            hosts: names.into_iter().map(hosts::Written::named).collect(),
+            groups: IndexMap::new(),
+        };
+        let source = Source {
+            path: &path,
+            text: "",
+        };
+        finish(
+            source,
+            (read, RawDefaults::default()),
+            overrides,
+            &Env::from_process(),
+        )
+    }
+
+    /// Only the hosts `nodesets` name (`-w` with an inventory), in inventory
+    /// order; groups keep those of their members. Names the inventory does
+    /// not have are an error listing them, since they are most likely typos.
+    /// No nodesets leave the inventory as it is.
+    pub fn restrict(mut self, nodesets: &[String]) -> Result<Inventory, InventoryError> {
+        if nodesets.is_empty() {
+            return Ok(self);
+        }
+        let names = nodes::names(nodesets)?;
+        let known: std::collections::HashSet<&str> =
+            self.hosts.iter().map(|h| h.name.as_str()).collect();
+        let unknown: Vec<&str> = names
+            .iter()
+            .map(String::as_str)
+            .filter(|name| !known.contains(name))
+            .collect();
+        if !unknown.is_empty() {
+            return Err(nodes::not_in(&unknown, &self.path));
+        }
+        let wanted: std::collections::HashSet<String> = names.into_iter().collect();
+        self.hosts.retain(|host| wanted.contains(&host.name));
+        for members in self.groups.values_mut() {
+            members.retain(|name| wanted.contains(name));
+        }
+        Ok(self)
     }
 
     /// The query-visible view: names, addresses, tags and groups.
@@ -233,25 +326,107 @@ impl Inventory {
 }
 
 fn load(path: &Path, overrides: &Overrides, env: &Env) -> InventoryResult<Inventory> {
-    if path.is_dir() {
-        let source = Source { path, text: "" };
-        let read = clustershell::read_dir(path).map_err(|error| InventoryError::Detected {
-            error: Box::new(error),
-            read_as: format!("{} because it is a directory", Format::ClusterShell),
-        })?;
-        return finish(source, (read, RawDefaults::default()), overrides, env);
+    load_sources(
+        std::slice::from_ref(&path.to_path_buf()),
+        overrides,
+        env,
+        false,
+    )
+}
+
+/// Reads `sources` as one inventory: one file in its own format, one
+/// ClusterShell `groups.d`, or Ansible inventory files and directories
+/// merged. `ansible_places`: they were found through Ansible's places, so
+/// ansible.cfg applies whatever their format.
+fn load_sources(
+    sources: &[PathBuf],
+    overrides: &Overrides,
+    env: &Env,
+    ansible_places: bool,
+) -> InventoryResult<Inventory> {
+    match sources {
+        [path] if path.is_dir() && sources::is_groups_d(path) => {
+            let source = Source { path, text: "" };
+            let read = clustershell::read_dir(path).map_err(|error| InventoryError::Detected {
+                error: Box::new(error),
+                read_as: format!("{} because it is a directory of them", Format::ClusterShell),
+            })?;
+            finish(source, (read, RawDefaults::default()), overrides, env)
+        }
+        [path] if !path.is_dir() => {
+            let text = std::fs::read_to_string(path).map_err(|source| InventoryError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            from_text_as(Source { path, text: &text }, overrides, env, ansible_places)
+        }
+        _ => {
+            let shown: Vec<String> = sources.iter().map(|p| p.display().to_string()).collect();
+            let shown = PathBuf::from(shown.join(","));
+            let merged = sources::read(sources, &shown)?;
+            let mut ansible = Ansible::load(env)?;
+            ansible.warnings.extend(merged.warnings);
+            let source = Source {
+                path: &shown,
+                text: "",
+            };
+            finish_with(
+                source,
+                (merged.read, RawDefaults::default()),
+                overrides,
+                env,
+                ansible,
+            )
+        }
     }
-    let text = std::fs::read_to_string(path).map_err(|source| InventoryError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    from_text(Source { path, text: &text }, overrides, env)
 }
 
 fn from_text(source: Source, overrides: &Overrides, env: &Env) -> InventoryResult<Inventory> {
+    from_text_as(source, overrides, env, false)
+}
+
+/// [`from_text`]; `ansible_places` as for [`load_sources`].
+fn from_text_as(
+    source: Source,
+    overrides: &Overrides,
+    env: &Env,
+    ansible_places: bool,
+) -> InventoryResult<Inventory> {
     let detected = detect::detect(source.path, source.text);
     let read = read_as(source, &detected)?;
-    finish(source, read, overrides, env)
+    let ansible = if ansible_places || detected.format.is_ansible() {
+        Ansible::load(env)?
+    } else {
+        Ansible::default()
+    };
+    finish_with(source, read, overrides, env, ansible)
+}
+
+/// What Ansible's own configuration adds to an Ansible inventory: the
+/// defaults of ansible.cfg, and warnings about what shoal does not apply.
+#[derive(Debug, Default)]
+struct Ansible {
+    defaults: AnsibleDefaults,
+    warnings: Vec<String>,
+}
+
+impl Ansible {
+    /// From the ansible.cfg Ansible would use here, if any.
+    fn load(env: &Env) -> InventoryResult<Ansible> {
+        let (config, skipped) = AnsibleConfig::load(env)?;
+        let mut warnings: Vec<String> = skipped.into_iter().collect();
+        let Some(config) = config else {
+            return Ok(Ansible {
+                warnings,
+                ..Ansible::default()
+            });
+        };
+        warnings.extend(config.warning(env));
+        Ok(Ansible {
+            defaults: config.defaults(env)?,
+            warnings,
+        })
+    }
 }
 
 /// Hosts, groups and (for TOML) `[defaults]` read from `source` as the
@@ -263,6 +438,7 @@ fn read_as(source: Source, detected: &Detected) -> InventoryResult<(Read, RawDef
         Format::AnsibleYaml => ansible::read_yaml(source).map(without_defaults),
         Format::AnsibleJson => ansible::read_json(source).map(without_defaults),
         Format::ClusterShell => clustershell::read_file(source).map(without_defaults),
+        Format::Csv => csv_table::read(source).map(without_defaults),
         Format::Plain => plain::read(source).map(without_defaults),
     };
     read.map_err(|error| InventoryError::Detected {
@@ -280,23 +456,48 @@ fn without_defaults(read: Read) -> (Read, RawDefaults) {
 /// with defaults and overrides applied.
 fn finish(
     source: Source,
-    (read, defaults): (Read, RawDefaults),
+    read: (Read, RawDefaults),
     overrides: &Overrides,
     env: &Env,
 ) -> InventoryResult<Inventory> {
-    let settings = settings::resolve(source, &defaults, overrides, env)?;
+    finish_with(source, read, overrides, env, Ansible::default())
+}
+
+/// [`finish`], with ansible.cfg's defaults below the file's own.
+fn finish_with(
+    source: Source,
+    (read, defaults): (Read, RawDefaults),
+    overrides: &Overrides,
+    env: &Env,
+    ansible: Ansible,
+) -> InventoryResult<Inventory> {
+    let settings = settings::resolve(source, &defaults, &ansible.defaults, overrides, env)?;
+    let mut keys = hosts::KeyFiles::new(source, env);
     let hosts = read
         .hosts
         .into_iter()
-        .map(|host| host.resolve(overrides, env))
-        .collect::<Result<_, _>>()
-        .map_err(|reason| source.unusable(reason))?;
+        .map(|mut host| {
+            if host.user.is_none() {
+                host.user.clone_from(&ansible.defaults.remote_user);
+            }
+            host.port = host.port.or(ansible.defaults.remote_port);
+            let key = host.identity_file.take();
+            let mut entry = host
+                .resolve(overrides, env)
+                .map_err(|reason| source.unusable(reason))?;
+            if let Some(key) = key {
+                entry.identity_files = vec![keys.path(&key)?];
+            }
+            Ok(entry)
+        })
+        .collect::<InventoryResult<_>>()?;
     Ok(Inventory {
         path: source.path.to_path_buf(),
         settings,
         hosts,
         groups: read.groups,
         overrides: overrides.clone(),
+        warnings: ansible.warnings,
     })
 }
 

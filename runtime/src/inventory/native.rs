@@ -102,8 +102,10 @@ fn hosts(
                 addr: raw.addr.is_some(),
                 port: port.is_some(),
                 user: raw.user.is_some(),
+                identity_files: false,
             },
             tags,
+            identity_file: None,
         });
     }
     Ok(written)

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::InventoryError;
+use super::ansible_cfg::{self, AnsibleConfig};
 
 /// The parts of the local environment the inventory depends on. Passed in
 /// rather than read where needed so that tests do not depend on (or have to
@@ -20,6 +21,11 @@ pub(crate) struct Env {
     pub ansible_inventory: Option<String>,
     /// Ansible's system-wide inventory; a field so tests can move it.
     pub ansible_hosts: PathBuf,
+    /// `$ANSIBLE_CONFIG`, when set and not empty: the ansible.cfg to use,
+    /// or a directory holding it.
+    pub ansible_config_var: Option<PathBuf>,
+    /// Ansible's system-wide ansible.cfg; a field so tests can move it.
+    pub ansible_system_config: PathBuf,
 }
 
 impl Env {
@@ -41,111 +47,191 @@ impl Env {
             inventory_var: var("SHOAL_INVENTORY").map(PathBuf::from),
             ansible_inventory: var("ANSIBLE_INVENTORY").and_then(|v| v.into_string().ok()),
             ansible_hosts: PathBuf::from("/etc/ansible/hosts"),
+            ansible_config_var: var("ANSIBLE_CONFIG").map(PathBuf::from),
+            ansible_system_config: PathBuf::from("/etc/ansible/ansible.cfg"),
+        }
+    }
+}
+
+/// Where the inventory is, and how it was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Located {
+    /// One path, or (from Ansible's places) every source of a list that
+    /// exists: files and directories.
+    pub sources: Vec<PathBuf>,
+    /// Found through Ansible's places, so Ansible's settings apply to it
+    /// whatever its format.
+    pub ansible: bool,
+    /// Sources of a list that do not exist, each named once.
+    pub warnings: Vec<String>,
+}
+
+impl Located {
+    fn one(path: PathBuf) -> Located {
+        Located {
+            sources: vec![path],
+            ansible: false,
+            warnings: Vec::new(),
         }
     }
 }
 
 /// `--inventory PATH`, then `$SHOAL_INVENTORY`, then `./shoal.toml`, then
-/// `~/.config/shoal/inventory.toml`, then Ansible's: the first entry of
-/// `$ANSIBLE_INVENTORY`, `inventory =` in `./ansible.cfg`'s `[defaults]`,
-/// then `/etc/ansible/hosts`, so shoal works in an Ansible checkout as it is.
+/// `~/.config/shoal/inventory.toml`, then Ansible's places:
+/// `$ANSIBLE_INVENTORY`, `inventory =` in ansible.cfg's `[defaults]` (the
+/// ansible.cfg Ansible would use), then `/etc/ansible/hosts`, so shoal works
+/// in an Ansible checkout as it is.
 ///
 /// A path the user named for shoal (the flag or `$SHOAL_INVENTORY`) is used
 /// or reported missing, never silently skipped: falling through to another
 /// fleet's inventory because of a typo would run commands on the wrong
-/// hosts. It may be a directory (ClusterShell's `groups.d`); the places
-/// searched must be files, since Ansible's inventory directories (a mix of
-/// sources and `group_vars/`) are not read.
-pub(super) fn locate(explicit: Option<&Path>, env: &Env) -> Result<PathBuf, InventoryError> {
-    let named = explicit
-        .map(|p| (p.to_path_buf(), format!("--inventory {}", p.display())))
-        .or_else(|| {
-            env.inventory_var
-                .as_ref()
-                .map(|p| (p.clone(), format!("$SHOAL_INVENTORY={}", p.display())))
-        });
-    if let Some((path, described)) = named {
+/// hosts. Ansible's places hold comma-separated lists of sources, files or
+/// directories, as Ansible reads them: the first place with any source that
+/// exists is used, all of its sources that exist, with a warning naming
+/// those that do not (Ansible warns and goes on too).
+pub(super) fn locate(explicit: Option<&Path>, env: &Env) -> Result<Located, InventoryError> {
+    let named = explicit.map(|p| (p.to_path_buf(), "")).or_else(|| {
+        env.inventory_var
+            .as_ref()
+            .map(|p| (p.clone(), " (from $SHOAL_INVENTORY)"))
+    });
+    if let Some((path, named_by)) = named {
         return if path.exists() {
-            Ok(path)
+            Ok(Located::one(path))
         } else {
-            Err(InventoryError::NotFound {
-                tried: vec![described],
+            Err(InventoryError::Missing {
+                hint: missing_hint(&path, explicit.is_some()),
+                named_by: named_by.to_string(),
+                path,
             })
         };
     }
-    // Each place looked at, as the user would recognise it, with the file it
-    // names (none when it names nothing, as an ansible.cfg without one).
-    let mut candidates: Vec<(Option<PathBuf>, String)> = Vec::new();
-    if let Some(cwd) = &env.cwd {
-        candidates.push((Some(cwd.join("shoal.toml")), "./shoal.toml".to_string()));
+    let mut tried = Vec::new();
+    for (file, shown) in [
+        (
+            env.cwd.as_ref().map(|cwd| cwd.join("shoal.toml")),
+            "./shoal.toml",
+        ),
+        (
+            env.home
+                .as_ref()
+                .map(|home| home.join(".config/shoal/inventory.toml")),
+            "~/.config/shoal/inventory.toml",
+        ),
+    ] {
+        match file {
+            Some(file) if file.is_file() => return Ok(Located::one(file)),
+            Some(_) => tried.push(shown.to_string()),
+            None => {}
+        }
     }
-    if let Some(home) = &env.home {
-        candidates.push((
-            Some(home.join(".config/shoal/inventory.toml")),
-            "~/.config/shoal/inventory.toml".to_string(),
-        ));
-    }
+    // Ansible's places: each a list of (source as written, path), and how
+    // the user would recognise the place.
+    let mut places: Vec<(Vec<(String, PathBuf)>, String)> = Vec::new();
     let base = env.cwd.clone().unwrap_or_default();
     if let Some(list) = &env.ansible_inventory {
-        let first = list.split(',').next().unwrap_or_default().trim();
-        candidates.push((
-            expand(first, &base, env).ok(),
-            format!("$ANSIBLE_INVENTORY={first}"),
-        ));
+        let sources = list
+            .split(',')
+            .map(str::trim)
+            .filter(|source| !source.is_empty())
+            .filter_map(|source| Some((source.to_string(), expand(source, &base, env).ok()?)))
+            .collect();
+        places.push((sources, format!("$ANSIBLE_INVENTORY={list}")));
     }
-    if let Some(cwd) = &env.cwd {
-        let config = std::fs::read_to_string(cwd.join("ansible.cfg")).ok();
-        candidates.push(match config.as_deref().and_then(ansible_cfg_inventory) {
-            Some(inventory) => (
-                expand(inventory, &base, env).ok(),
-                format!("`inventory = {inventory}` in ./ansible.cfg"),
-            ),
-            None => (None, "./ansible.cfg".to_string()),
-        });
+    match ansible_cfg::find(env) {
+        (Some(config), _) => {
+            let shown = ansible_cfg::shown(&config, env);
+            let text = std::fs::read_to_string(&config).unwrap_or_default();
+            let sources = AnsibleConfig::parse(config, &text).inventory(env);
+            let described = if sources.is_empty() {
+                shown
+            } else {
+                let written: Vec<&str> = sources.iter().map(|(s, _)| s.as_str()).collect();
+                format!("`inventory = {}` in {shown}", written.join(", "))
+            };
+            places.push((sources, described));
+        }
+        (None, _) => places.push((Vec::new(), "ansible.cfg".to_string())),
     }
-    candidates.push((
-        Some(env.ansible_hosts.clone()),
+    places.push((
+        vec![(
+            env.ansible_hosts.display().to_string(),
+            env.ansible_hosts.clone(),
+        )],
         env.ansible_hosts.display().to_string(),
     ));
-    if let Some(path) = candidates
-        .iter()
-        .find_map(|(path, _)| path.as_ref().filter(|p| p.is_file()))
-    {
-        return Ok(path.clone());
+    for (sources, described) in places {
+        let (present, missing): (Vec<_>, Vec<_>) =
+            sources.into_iter().partition(|(_, path)| path.exists());
+        if present.is_empty() {
+            tried.push(described);
+            continue;
+        }
+        let warnings = missing
+            .iter()
+            .map(|(source, _)| {
+                format!(
+                    "warning: inventory source `{source}` ({described}) does not exist; \
+                     reading the others"
+                )
+            })
+            .collect();
+        return Ok(Located {
+            sources: present.into_iter().map(|(_, path)| path).collect(),
+            ansible: true,
+            warnings,
+        });
     }
-    Err(InventoryError::NotFound {
-        tried: candidates
-            .into_iter()
-            .map(|(_, described)| described)
-            .collect(),
-    })
+    Err(InventoryError::NotFound { tried })
 }
 
-/// The first entry of `inventory` in the `[defaults]` section of an
-/// ansible.cfg (INI: `key = value` or `key: value`, `#`/`;` comments).
-fn ansible_cfg_inventory(text: &str) -> Option<&str> {
-    let mut in_defaults = false;
-    for line in text.lines().map(str::trim) {
-        if line.is_empty() || line.starts_with(['#', ';']) {
-            continue;
-        }
-        if let Some(section) = line.strip_prefix('[') {
-            in_defaults = section.trim_end_matches(']').trim() == "defaults";
-            continue;
-        }
-        let Some((key, value)) = line.split_once(['=', ':']) else {
-            continue;
-        };
-        if in_defaults && key.trim() == "inventory" {
-            let value = value.split([';', '#']).next().unwrap_or_default();
-            return value
-                .split(',')
-                .next()
-                .map(str::trim)
-                .filter(|v| !v.is_empty());
-        }
+/// What to do about `path`, which the user named and which does not exist:
+/// the file next to it that was probably meant, else the directory that is
+/// missing too, and the places shoal looks without it.
+fn missing_hint(path: &Path, flag: bool) -> String {
+    let instead = if flag {
+        "or leave out --inventory"
+    } else {
+        "or unset $SHOAL_INVENTORY"
+    };
+    let places = format!(
+        "{instead} to use ./shoal.toml, ~/.config/shoal/inventory.toml or Ansible's \
+         inventory (ansible.cfg, $ANSIBLE_INVENTORY, /etc/ansible/hosts)"
+    );
+    let parent = match path.parent() {
+        Some(parent) if parent.as_os_str().is_empty() => Path::new("."),
+        Some(parent) => parent,
+        None => return format!("check the path, {places}"),
+    };
+    if !parent.is_dir() {
+        return format!(
+            "the directory `{}` does not exist either; check the path, {places}",
+            parent.display()
+        );
     }
-    None
+    let wanted = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let stem = wanted.split('.').next().unwrap_or_default().to_string();
+    let mut similar: Vec<String> = std::fs::read_dir(parent)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| {
+            let name = name.to_lowercase();
+            !stem.is_empty() && name.split('.').next() == Some(stem.as_str())
+        })
+        .collect();
+    similar.sort();
+    match similar.first() {
+        Some(name) => format!(
+            "did you mean `{}`? Check the path, {places}",
+            parent.join(name).display()
+        ),
+        None => format!("check the path, {places}"),
+    }
 }
 
 /// Expands a path written in the inventory file: `~` is the home directory,
@@ -202,7 +288,13 @@ mod tests {
             inventory_var: None,
             ansible_inventory: None,
             ansible_hosts: cwd.join("etc-ansible-hosts"),
+            ansible_config_var: None,
+            ansible_system_config: cwd.join("etc-ansible.cfg"),
         }
+    }
+
+    fn sources(located: Result<Located, InventoryError>) -> Vec<PathBuf> {
+        located.unwrap().sources
     }
 
     #[test]
@@ -247,78 +339,156 @@ mod tests {
             error,
             format!(
                 "no inventory file found (tried ./shoal.toml, ~/.config/shoal/inventory.toml, \
-                 ./ansible.cfg, {}); write one or pass --inventory PATH or --inventory-cmd CMD",
+                 ansible.cfg, {}); write one or pass --inventory PATH or --inventory-cmd CMD",
                 env.ansible_hosts.display()
             )
         );
 
         let user_file = home.join(".config/shoal/inventory.toml");
         std::fs::write(&user_file, "").unwrap();
-        assert_eq!(locate(None, &env).unwrap(), user_file);
+        assert_eq!(sources(locate(None, &env)), [user_file]);
 
         let local = cwd.join("shoal.toml");
         std::fs::write(&local, "").unwrap();
-        assert_eq!(locate(None, &env).unwrap(), local);
+        assert_eq!(sources(locate(None, &env)), [local]);
 
         let from_var = dir.path().join("var.toml");
         env.inventory_var = Some(from_var.clone());
         let error = locate(None, &env).unwrap_err().to_string();
-        assert!(error.contains("tried $SHOAL_INVENTORY="), "{error}");
+        assert!(
+            error.starts_with(&format!(
+                "inventory file `{}` (from $SHOAL_INVENTORY) does not exist\n  = hint: ",
+                from_var.display()
+            )),
+            "{error}"
+        );
         std::fs::write(&from_var, "").unwrap();
-        assert_eq!(locate(None, &env).unwrap(), from_var);
+        assert_eq!(sources(locate(None, &env)), [from_var]);
 
         let flag = dir.path().join("flag.toml");
         let error = locate(Some(&flag), &env).unwrap_err().to_string();
-        assert!(error.contains("tried --inventory "), "{error}");
+        assert_eq!(
+            error,
+            format!(
+                "inventory file `{}` does not exist\n  = hint: check the path, or leave out \
+                 --inventory to use ./shoal.toml, ~/.config/shoal/inventory.toml or Ansible's \
+                 inventory (ansible.cfg, $ANSIBLE_INVENTORY, /etc/ansible/hosts)",
+                flag.display()
+            )
+        );
         std::fs::write(&flag, "").unwrap();
-        assert_eq!(locate(Some(&flag), &env).unwrap(), flag);
-        // A directory the user names is ClusterShell's groups.d.
-        assert_eq!(locate(Some(dir.path()), &env).unwrap(), dir.path());
+        assert_eq!(sources(locate(Some(&flag), &env)), [flag]);
+        // A directory the user names is read as a directory.
+        assert_eq!(sources(locate(Some(dir.path()), &env)), [dir.path()]);
+        assert!(!locate(Some(dir.path()), &env).unwrap().ansible);
     }
 
     #[test]
-    fn after_shoals_places_come_ansibles_that_exist() {
+    fn a_missing_named_path_hints_at_the_file_next_to_it_or_the_missing_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = env(&dir.path().join("home"), dir.path());
+        std::fs::write(dir.path().join("hosts.ini"), "web1\n").unwrap();
+        let error = locate(Some(&dir.path().join("hosts")), &env)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains(&format!(
+                "= hint: did you mean `{}`? Check the path, or leave out --inventory",
+                dir.path().join("hosts.ini").display()
+            )),
+            "{error}"
+        );
+        let error = locate(Some(&dir.path().join("prod/hosts")), &env)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains(&format!(
+                "= hint: the directory `{}` does not exist either; check the path",
+                dir.path().join("prod").display()
+            )),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn after_shoals_places_come_ansibles_that_exist_each_a_list_of_sources() {
         let dir = tempfile::tempdir().unwrap();
         let cwd = dir.path().join("checkout");
         std::fs::create_dir_all(&cwd).unwrap();
         let mut env = env(&dir.path().join("home"), &cwd);
         let system = env.ansible_hosts.clone();
         std::fs::write(&system, "web1\n").unwrap();
-        assert_eq!(locate(None, &env).unwrap(), system);
+        let located = locate(None, &env).unwrap();
+        assert_eq!(located.sources, std::slice::from_ref(&system));
+        assert!(
+            located.ansible,
+            "Ansible's settings apply to what Ansible's places name"
+        );
         std::fs::remove_file(&system).unwrap();
 
         std::fs::write(
             cwd.join("ansible.cfg"),
             "[ssh_connection]\ninventory = wrong\n[defaults]\n# comment\n\
-             inventory = inventories/prod.ini, other.yml ; comment\n",
+             inventory = inventories/prod, other.yml ; comment\n",
         )
         .unwrap();
         let error = locate(None, &env).unwrap_err().to_string();
         assert!(
-            error.contains("`inventory = inventories/prod.ini` in ./ansible.cfg"),
-            "an ansible.cfg naming a missing file is tried, not used: {error}"
+            error.contains("`inventory = inventories/prod, other.yml` in ./ansible.cfg"),
+            "an ansible.cfg naming missing sources is tried, not used: {error}"
         );
-        let from_config = cwd.join("inventories/prod.ini");
-        std::fs::create_dir_all(from_config.parent().unwrap()).unwrap();
-        std::fs::write(&from_config, "").unwrap();
-        assert_eq!(locate(None, &env).unwrap(), from_config);
+        // A directory is a source too.
+        let from_config = cwd.join("inventories/prod");
+        std::fs::create_dir_all(&from_config).unwrap();
+        let located = locate(None, &env).unwrap();
+        assert_eq!(located.sources, std::slice::from_ref(&from_config));
+        assert_eq!(
+            located.warnings,
+            [
+                "warning: inventory source `other.yml` (`inventory = inventories/prod, \
+              other.yml` in ./ansible.cfg) does not exist; reading the others"
+            ]
+        );
+        std::fs::write(cwd.join("other.yml"), "").unwrap();
+        let located = locate(None, &env).unwrap();
+        assert_eq!(
+            located.sources,
+            [from_config.clone(), cwd.join("other.yml")]
+        );
+        assert!(located.warnings.is_empty());
+
+        // $ANSIBLE_CONFIG names another ansible.cfg, whose paths are relative to it.
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::create_dir_all(elsewhere.join("inv")).unwrap();
+        std::fs::write(
+            elsewhere.join("ansible.cfg"),
+            "[defaults]\ninventory = inv\n",
+        )
+        .unwrap();
+        env.ansible_config_var = Some(elsewhere.join("ansible.cfg"));
+        assert_eq!(sources(locate(None, &env)), [elsewhere.join("inv")]);
+        env.ansible_config_var = None;
 
         env.ansible_inventory = Some("missing.yml,other".into());
         assert_eq!(
-            locate(None, &env).unwrap(),
-            from_config,
-            "a missing one is skipped"
+            sources(locate(None, &env)),
+            [from_config.clone(), cwd.join("other.yml")],
+            "a variable naming nothing that exists is skipped"
         );
         let from_var = cwd.join("hosts.yml");
         std::fs::write(&from_var, "").unwrap();
-        env.ansible_inventory = Some("hosts.yml, missing".into());
-        assert_eq!(locate(None, &env).unwrap(), from_var);
+        env.ansible_inventory = Some("hosts.yml, missing, inventories/prod".into());
+        let located = locate(None, &env).unwrap();
+        assert_eq!(located.sources, [from_var, from_config]);
+        assert_eq!(located.warnings.len(), 1, "{:?}", located.warnings);
 
         std::fs::write(cwd.join("shoal.toml"), "").unwrap();
+        let located = locate(None, &env).unwrap();
         assert_eq!(
-            locate(None, &env).unwrap(),
-            cwd.join("shoal.toml"),
+            located.sources,
+            [cwd.join("shoal.toml")],
             "shoal's own first"
         );
+        assert!(!located.ansible);
     }
 }

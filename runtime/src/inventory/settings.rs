@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use toml::Spanned;
 
+use super::ansible_cfg::AnsibleDefaults;
 use super::error::{InventoryError, Source};
 use super::hosts::DEFAULT_PORT;
 use super::paths::{self, Env};
@@ -28,14 +29,16 @@ const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 const DEFAULT_IDENTITY_FILES: [&str; 3] = ["id_ed25519", "id_ecdsa", "id_rsa"];
 
 /// The settings of the inventory read from `source`, whose `[defaults]` are
-/// `defaults` (empty for formats that have none).
+/// `defaults` (empty for formats that have none) and, below them, those of
+/// ansible.cfg (`ansible`; empty but for Ansible's formats).
 pub(super) fn resolve(
     source: Source,
     defaults: &RawDefaults,
+    ansible: &AnsibleDefaults,
     overrides: &Overrides,
     env: &Env,
 ) -> Result<Settings, InventoryError> {
-    Resolver { source, env }.settings(defaults, overrides)
+    Resolver { source, env }.settings(defaults, ansible, overrides)
 }
 
 /// One resolution: what every error needs to say where it is.
@@ -52,6 +55,7 @@ impl Resolver<'_> {
     fn settings(
         &self,
         defaults: &RawDefaults,
+        ansible: &AnsibleDefaults,
         overrides: &Overrides,
     ) -> Result<Settings, InventoryError> {
         let source = self.source;
@@ -59,6 +63,8 @@ impl Resolver<'_> {
             self.override_identity_files(&overrides.identity_files)?
         } else if let Some(files) = &defaults.identity_files {
             self.file_identity_files(files)?
+        } else if let Some(file) = &ansible.private_key_file {
+            vec![file.clone()]
         } else {
             // Like OpenSSH: offer whichever of the usual keys exist.
             self.env.home.as_ref().map_or_else(Vec::new, |home| {
@@ -96,6 +102,7 @@ impl Resolver<'_> {
             Some(timeout) => timeout,
             None => self
                 .duration("defaults.connect_timeout", &defaults.connect_timeout)?
+                .or(ansible.timeout)
                 .unwrap_or(DEFAULT_CONNECT_TIMEOUT),
         };
         let command_timeout = match overrides.command_timeout {
@@ -116,11 +123,14 @@ impl Resolver<'_> {
                 .user
                 .clone()
                 .or_else(|| defaults.user.clone())
+                .or_else(|| ansible.remote_user.clone())
                 .or_else(|| self.env.user.clone()),
             default_port: defaults
                 .port
                 .as_ref()
-                .map_or(DEFAULT_PORT, |port| *port.get_ref()),
+                .map(|port| *port.get_ref())
+                .or(ansible.remote_port)
+                .unwrap_or(DEFAULT_PORT),
         })
     }
 

@@ -426,7 +426,12 @@ fn explicit_records_what_each_host_set_itself() {
     let scratch = Scratch::new();
     let inventory = scratch.load(FLEET, &Overrides::default()).unwrap();
     let explicit: Vec<Explicit> = inventory.hosts.iter().map(|h| h.explicit).collect();
-    let set = |addr, port, user| Explicit { addr, port, user };
+    let set = |addr, port, user| Explicit {
+        addr,
+        port,
+        user,
+        identity_files: false,
+    };
     // web001 sets addr; web002 port and user; db001 nothing (its port and
     // user are [defaults]).
     assert_eq!(
@@ -475,7 +480,8 @@ fn other_formats_load_through_detection_with_the_flags_applied() {
         Explicit {
             addr: true,
             port: true,
-            user: false
+            user: false,
+            identity_files: false,
         }
     );
     assert_eq!(
@@ -523,16 +529,333 @@ fn an_error_in_a_detected_format_says_what_was_assumed_and_why() {
         .to_string();
     assert!(
         error.ends_with(
-            "= note: read as a plain list of hosts because no rule for TOML, JSON, YAML \
-             or INI matched it"
+            "= note: read as a plain list of hosts because no rule for TOML, JSON, CSV, \
+             YAML or INI matched it"
         ),
         "{error}"
     );
+}
+
+#[test]
+fn a_csv_file_is_read_as_hosts_with_tags_never_as_a_list_of_hosts() {
+    let scratch = Scratch::new();
+    let csv = "name,addr,az,role\nweb01,10.0.0.1,us-east-1a,web\nweb02,10.0.0.2,us-east-1b,web\n";
+    // No `.csv` in the name: the header row is what tells.
+    let inventory = scratch
+        .load_as("hosts", csv, &Overrides::default())
+        .unwrap();
+    let names: Vec<&str> = inventory.hosts.iter().map(|h| h.name.as_str()).collect();
+    assert_eq!(names, ["web01", "web02"]);
+    assert_eq!(inventory.hosts[1].addr, "10.0.0.2");
+    assert_eq!(inventory.hosts[1].user, "localme");
+    assert_eq!(inventory.fleet().tag_names(), ["az", "role"]);
+
+    let error = scratch
+        .load_as(
+            "hosts",
+            "name,addr,az\nweb01,10.0.0.1\n",
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        error,
+        format!(
+            "inventory {}:2:1: this row has 2 fields but the header (`name,addr,az`) has 3: \
+             give every row one value per column (leave a cell empty with `,,`), and quote \
+             a value that holds a comma (\"a,b\")\n  = note: read as a CSV inventory (a \
+             header row, then one host per row) because line 1 is `name,addr,az`, a CSV \
+             header (its first field names the host)",
+            scratch.dir.path().join("hosts").display()
+        )
+    );
+    let error = scratch
+        .load_as("fleet.csv", "addr,az\n10.0.0.1,a\n", &Overrides::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("fleet.csv:1:1: the header `addr,az` has no `name` column"),
+        "{error}"
+    );
+    assert!(
+        error.ends_with("because its name ends in `.csv`"),
+        "{error}"
+    );
+}
+
+#[test]
+fn ansible_cfg_defaults_apply_to_ansible_inventories_below_their_vars() {
+    let scratch = Scratch::new();
+    let key = scratch.touch("keys/deploy");
+    let flag_key = scratch.touch("keys/flag");
+    std::fs::write(
+        scratch.dir.path().join("ansible.cfg"),
+        "[defaults]\nremote_user = deploy\nremote_port = 2222\nprivate_key_file = keys/deploy\n\
+         timeout = 5\nhost_key_checking = False\n",
+    )
+    .unwrap();
+    let ini = "web1 ansible_port=22\nweb2 ansible_user=own\n";
+    let inventory = scratch
+        .load_as("hosts", ini, &Overrides::default())
+        .unwrap();
+    let [web1, web2] = &inventory.hosts[..] else {
+        panic!("two hosts: {:?}", inventory.hosts);
+    };
+    assert_eq!((web1.user.as_str(), web1.port), ("deploy", 22));
+    assert_eq!((web2.user.as_str(), web2.port), ("own", 2222));
+    assert!(
+        !web1.explicit.user && !web2.explicit.port,
+        "defaults, not own"
+    );
+    assert_eq!(inventory.settings.identity_files, [key]);
+    assert_eq!(inventory.settings.default_user.as_deref(), Some("deploy"));
+    assert_eq!(inventory.settings.default_port, 2222);
+    assert_eq!(inventory.settings.connect_timeout, Duration::from_secs(5));
+    assert_eq!(inventory.warnings.len(), 1, "{:?}", inventory.warnings);
+    assert!(
+        inventory.warnings[0].contains("host_key_checking = False"),
+        "{:?}",
+        inventory.warnings
+    );
+
+    let all_vars = "web1\n[all:vars]\nansible_user=fromall\n";
+    let inventory = scratch
+        .load_as("hosts", all_vars, &Overrides::default())
+        .unwrap();
+    assert_eq!(
+        inventory.hosts[0].user, "fromall",
+        "all's vars beat ansible.cfg"
+    );
+
+    let flags = Overrides {
+        user: Some("flag".into()),
+        identity_files: vec![flag_key.clone()],
+        ..Overrides::default()
+    };
+    let inventory = scratch.load_as("hosts", ini, &flags).unwrap();
+    assert_eq!(inventory.hosts[0].user, "flag");
+    assert_eq!(inventory.settings.identity_files, [flag_key]);
+
+    for (name, text) in [
+        ("hosts.txt", "web1\n"),
+        ("shoal.toml", "[[hosts]]\nname = \"web1\"\n"),
+    ] {
+        let inventory = scratch.load_as(name, text, &Overrides::default()).unwrap();
+        assert_eq!(
+            (inventory.hosts[0].user.as_str(), inventory.hosts[0].port),
+            ("localme", 22),
+            "{name}: not an Ansible inventory"
+        );
+        assert!(inventory.warnings.is_empty());
+    }
+
+    std::fs::write(
+        scratch.dir.path().join("ansible.cfg"),
+        "[defaults]\nprivate_key_file = keys/missing\n",
+    )
+    .unwrap();
+    let error = scratch
+        .load_as("hosts", ini, &Overrides::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("ansible.cfg:2:1: private_key_file: ") && error.contains("does not exist"),
+        "{error}"
+    );
+}
+
+#[test]
+fn an_ansible_inventory_directory_is_its_files_merged_as_ansible_merges_them() {
+    let scratch = Scratch::new();
+    let dir = scratch.dir.path().join("inventory");
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "01-hosts.ini",
+        "web1 ansible_host=10.0.0.1\nweb2\ndb1\n[web]\nweb[1:2]\n",
+    );
+    // Groups in another file: children of a group the first file defines.
+    write(
+        "02-groups.yml",
+        "prod:\n  children:\n    web:\n    db:\n  vars: {env: production}\ndb:\n  hosts:\n    db1: {role: primary}\n",
+    );
+    write(
+        "extra/cloud.json",
+        r#"{"cloud": {"hosts": ["web2", "cache1"]}}"#,
+    );
+    write("plain", "cache2\n");
+    // Skipped as Ansible skips them: not inventories at all.
+    for skipped in [
+        "README.md",
+        "notes.txt",
+        "hosts.bak",
+        "hosts~",
+        ".hidden",
+        "ansible.cfg",
+    ] {
+        write(skipped, "this is not [an inventory\n");
+    }
+    write("group_vars/all.yml", "ansible_user: fromvars\n");
+
+    let inventory = load(&dir, &Overrides::default(), &scratch.env).unwrap();
+    let names: Vec<&str> = inventory.hosts.iter().map(|h| h.name.as_str()).collect();
+    assert_eq!(names, ["web1", "web2", "db1", "cache1", "cache2"]);
+    assert_eq!(inventory.groups["prod"], ["web1", "web2", "db1"]);
+    assert_eq!(inventory.groups["cloud"], ["web2", "cache1"]);
+    assert_eq!(inventory.hosts[0].addr, "10.0.0.1");
+    assert_eq!(inventory.hosts[2].tags["role"], "primary");
+    assert_eq!(inventory.hosts[2].tags["env"], "production");
+    assert_eq!(inventory.path, dir);
+    assert_eq!(inventory.warnings.len(), 1, "{:?}", inventory.warnings);
+    assert!(
+        inventory.warnings[0].starts_with(&format!(
+            "warning: shoal does not read Ansible's group_vars/ and host_vars/ ({})",
+            dir.join("group_vars").display()
+        )),
+        "{:?}",
+        inventory.warnings
+    );
+
+    // An error names the file it is in, and how it was read.
+    write("03-bad.ini", "[web]\nweb3 ansible_port=x\n");
+    let error = load(&dir, &Overrides::default(), &scratch.env)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with(&format!(
+            "inventory {}:2:19: ansible_port: `x` is not a port",
+            dir.join("03-bad.ini").display()
+        )),
+        "{error}"
+    );
+    std::fs::remove_file(dir.join("03-bad.ini")).unwrap();
+
+    // A script is not run.
+    write("04-cloud.py", "#!/bin/sh\necho '{}'\n");
+    let script = dir.join("04-cloud.py");
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let error = load(&dir, &Overrides::default(), &scratch.env)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("an inventory script, which Ansible would run")
+            && error.contains(&format!("--inventory-cmd '{} --list'", script.display())),
+        "{error}"
+    );
+    std::fs::remove_file(&script).unwrap();
+
+    // Several sources, as ansible.cfg's `inventory = a, b` names them.
+    let other = scratch.dir.path().join("other.ini");
+    std::fs::write(&other, "[web]\nweb9\n").unwrap();
+    let inventory = load_sources(
+        &[dir.clone(), other.clone()],
+        &Overrides::default(),
+        &scratch.env,
+        true,
+    )
+    .unwrap();
+    assert_eq!(inventory.groups["web"], ["web1", "web2", "web9"]);
+    assert_eq!(
+        inventory.path,
+        PathBuf::from(format!("{},{}", dir.display(), other.display()))
+    );
+
+    // An empty directory says what a directory can be.
     let empty = scratch.dir.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
     let error = load(&empty, &Overrides::default(), &scratch.env)
         .unwrap_err()
         .to_string();
-    assert!(error.contains("no *.yaml files here"), "{error}");
-    assert!(error.ends_with("because it is a directory"), "{error}");
+    assert!(error.contains("no inventory files here"), "{error}");
+}
+
+#[test]
+fn an_ansible_inventory_plugin_configuration_is_refused_with_what_to_run() {
+    let scratch = Scratch::new();
+    let error = scratch
+        .load_as(
+            "aws_ec2.yml",
+            "plugin: amazon.aws.aws_ec2\nregions: [us-east-1]\n",
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains(
+            "this is the configuration of Ansible's inventory plugin `amazon.aws.aws_ec2`, \
+             which shoal cannot run; pass --inventory-cmd 'ansible-inventory -i "
+        ),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_nodeset_alone_is_a_fleet_and_with_an_inventory_it_picks_hosts() {
+    let overrides = Overrides {
+        user: Some("ops".into()),
+        ..Overrides::default()
+    };
+    let nodes = vec!["web[01-03]".to_string(), "db1".to_string()];
+    let inventory = Inventory::from_nodesets(&nodes, &overrides).unwrap();
+    let hosts: Vec<(&str, &str, &str)> = inventory
+        .hosts
+        .iter()
+        .map(|h| (h.name.as_str(), h.addr.as_str(), h.user.as_str()))
+        .collect();
+    assert_eq!(
+        hosts,
+        [
+            ("web01", "web01", "ops"),
+            ("web02", "web02", "ops"),
+            ("web03", "web03", "ops"),
+            ("db1", "db1", "ops")
+        ]
+    );
+    assert!(
+        !inventory.hosts[0].explicit.addr,
+        "ssh_config's HostName applies"
+    );
+    assert!(inventory.groups.is_empty());
+    assert!(inventory.fleet().tag_names().is_empty());
+    assert_eq!(inventory.path, PathBuf::from("-w 'web[01-03]' -w 'db1'"));
+    let error = Inventory::from_nodesets(&["web[01-".into()], &overrides)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with("-w: \"web[01-\" is not a valid nodeset"),
+        "{error}"
+    );
+
+    let scratch = Scratch::new();
+    let inventory = scratch
+        .load_as(
+            "hosts",
+            "[web]\nweb[1:4]\n[db]\ndb1\n",
+            &Overrides::default(),
+        )
+        .unwrap();
+    let picked = inventory
+        .clone()
+        .restrict(&["web[3-4],db1".to_string()])
+        .unwrap();
+    let names: Vec<&str> = picked.hosts.iter().map(|h| h.name.as_str()).collect();
+    assert_eq!(names, ["web3", "web4", "db1"]);
+    assert_eq!(picked.groups["web"], ["web3", "web4"]);
+    assert_eq!(picked.groups["db"], ["db1"]);
+    assert_eq!(inventory.clone().restrict(&[]).unwrap(), inventory);
+    let error = inventory
+        .restrict(&["web[4-6]".to_string()])
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        error,
+        format!(
+            "-w: hosts web5, web6 are not in the inventory {}: with an inventory, -w picks \
+             among its hosts; leave out --inventory to reach hosts by name",
+            scratch.dir.path().join("hosts").display()
+        )
+    );
 }

@@ -389,11 +389,14 @@ mod tests {
                         addr: true,
                         port: true,
                         user: true,
+                        identity_files: false,
                     },
+                    identity_files: Vec::new(),
                 })
                 .collect(),
             groups: IndexMap::new(),
             overrides: Default::default(),
+            warnings: Vec::new(),
         }
     }
 

@@ -207,3 +207,47 @@ fn percent_tokens_in_ssh_config_paths_are_expanded_per_host() {
         Some(PathBuf::from("/certs/plain-%x"))
     );
 }
+
+#[test]
+fn an_ansible_hosts_own_key_beats_ssh_config_and_an_all_key_ranks_with_the_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    for key in ["own.key", "group.key", "all.key", "flag.key"] {
+        std::fs::write(dir.path().join(key), "").unwrap();
+    }
+    let ini = format!(
+        "web1 ansible_ssh_private_key_file={dir}/own.key\nweb2\ndb1\n\
+         [web]\nweb1\nweb2\n[web:vars]\nansible_private_key_file={dir}/group.key\n\
+         [all:vars]\nansible_ssh_private_key_file={dir}/all.key\n",
+        dir = dir.path().display()
+    );
+    let path = dir.path().join("hosts.ini");
+    let load = |flags: &Overrides| Inventory::from_text(&ini, &path, flags).unwrap();
+    let key = |name: &str| vec![dir.path().join(name)];
+    let keys = |routes: &Routes, name: &str| route(routes, name).target.identity_files.clone();
+
+    let inventory = load(&Overrides::default());
+    let config = ssh_config(dir.path(), "Host *\n  IdentityFile /ssh/key\n");
+    let routes = Routes::resolve(&inventory, &config);
+    assert_eq!(keys(&routes, "web1"), key("own.key"), "the host's own var");
+    assert_eq!(keys(&routes, "web2"), key("group.key"), "its group's");
+    assert_eq!(
+        keys(&routes, "db1"),
+        [PathBuf::from("/ssh/key")],
+        "ssh_config over all's"
+    );
+    let routes = Routes::resolve(&inventory, &SshConfig::default());
+    assert_eq!(
+        keys(&routes, "db1"),
+        key("all.key"),
+        "all's over shoal's defaults"
+    );
+
+    let flags = Overrides {
+        identity_files: key("flag.key"),
+        ..Overrides::default()
+    };
+    let routes = Routes::resolve(&load(&flags), &config);
+    for host in ["web1", "web2", "db1"] {
+        assert_eq!(keys(&routes, host), key("flag.key"), "--identity over all");
+    }
+}

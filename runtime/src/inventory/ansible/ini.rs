@@ -32,6 +32,11 @@ enum Section {
 }
 
 pub(in crate::inventory) fn read(source: Source) -> InventoryResult<Read> {
+    model(source)?.resolve(source)
+}
+
+/// The inventory as written, to resolve alone or merged with others.
+pub(in crate::inventory) fn model(source: Source) -> InventoryResult<Model> {
     let mut model = Model::default();
     let mut section = Section::Hosts(UNGROUPED.to_string());
     for (start, line) in lines(source.text) {
@@ -70,7 +75,7 @@ pub(in crate::inventory) fn read(source: Source) -> InventoryResult<Read> {
             }
         }
     }
-    model.resolve(source)
+    Ok(model)
 }
 
 /// `[name]`, `[name:vars]` or `[name:children]`, and an optional comment.

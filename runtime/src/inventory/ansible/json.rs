@@ -21,6 +21,11 @@ use crate::inventory::hosts::Read;
 const META: &str = "_meta";
 
 pub(in crate::inventory) fn read(source: Source) -> InventoryResult<Read> {
+    model(source)?.resolve(source)
+}
+
+/// The inventory as written, to resolve alone or merged with others.
+pub(in crate::inventory) fn model(source: Source) -> InventoryResult<Model> {
     let top: IndexMap<String, Value> =
         serde_json::from_str(source.text).map_err(|e| source.json_error(&e))?;
     let mut model = Model::default();
@@ -59,7 +64,7 @@ pub(in crate::inventory) fn read(source: Source) -> InventoryResult<Read> {
             }
         }
     }
-    model.resolve(source)
+    Ok(model)
 }
 
 fn add_group(

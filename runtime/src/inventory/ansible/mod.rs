@@ -9,9 +9,11 @@
 //!   it is in, shallower groups before deeper ones (a child beats its parent)
 //!   and, at one depth, by name; then the host's own vars.
 //! - `ansible_host`, `ansible_port` and `ansible_user` (or the older
-//!   `ansible_ssh_*`) are the address, port and user. Set by a host or any
-//!   group but `all` they are the host's own ([`super::Explicit`]); set only
-//!   by `all` they are the inventory's defaults.
+//!   `ansible_ssh_*`) are the address, port and user, and
+//!   `ansible_private_key_file` (or `ansible_ssh_private_key_file`) the key
+//!   to log in with. Set by a host or any group but `all` they are the
+//!   host's own ([`super::Explicit`]); set only by `all` they are the
+//!   inventory's defaults.
 //! - Every other `ansible_*` variable is connection plumbing shoal does not
 //!   use and is dropped; the rest are tags, as text (lists and maps as
 //!   compact JSON).
@@ -24,17 +26,18 @@ mod range;
 mod yaml;
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use indexmap::{IndexMap, IndexSet};
 use serde_json::Value;
 
 use super::InventoryResult;
-use super::error::{Place, Source};
-use super::hosts::{self, HostOrder, Read, Written};
+use super::error::{File, Place, Source};
+use super::hosts::{self, HostOrder, KeyFile, Read, Written};
 
-pub(super) use ini::read as read_ini;
-pub(super) use json::read as read_json;
-pub(super) use yaml::read as read_yaml;
+pub(super) use ini::{model as model_ini, read as read_ini};
+pub(super) use json::{model as model_json, read as read_json};
+pub(super) use yaml::{model as model_yaml, read as read_yaml};
 
 /// The group every host is in, whose vars are the inventory's defaults.
 const ALL: &str = "all";
@@ -84,6 +87,61 @@ impl Model {
     /// Host `name`'s own vars, the host added if new.
     fn host(&mut self, name: &str) -> &mut Vars {
         self.hosts.entry(name.to_string()).or_default()
+    }
+
+    /// Hosts named only, each in `ungrouped`: a plain list of hosts, which
+    /// Ansible reads as an INI file of host lines.
+    pub(super) fn of_hosts(read: Read) -> Model {
+        let mut model = Model::default();
+        let at = Place::Keys(String::new());
+        for host in read.hosts {
+            model.add_host(UNGROUPED, &host.name, &at);
+        }
+        model
+    }
+
+    /// Every place in the model, as a place in `file`: see [`Model::merge`].
+    pub(super) fn within(mut self, file: &Arc<File>) -> Model {
+        let relocate = |place: &mut Place| {
+            *place = std::mem::replace(place, Place::Offset(0)).within(file);
+        };
+        for group in self.groups.values_mut() {
+            if let Some(at) = &mut group.at {
+                relocate(at);
+            }
+            group.children.values_mut().for_each(relocate);
+            group
+                .vars
+                .values_mut()
+                .for_each(|var| relocate(&mut var.at));
+        }
+        for vars in self.hosts.values_mut() {
+            vars.values_mut().for_each(|var| relocate(&mut var.at));
+        }
+        self
+    }
+
+    /// Adds `other`, read after `self`, as Ansible adds one inventory source
+    /// to those before it: groups and hosts are the union, a group's vars
+    /// and a host's own vars from `other` replace those of the same name.
+    /// Both should already be [`Model::within`] their files, so that errors
+    /// found later name the right one.
+    pub(super) fn merge(&mut self, other: Model) -> Result<(), String> {
+        for (name, group) in other.groups {
+            let mine = self.groups.entry(name).or_default();
+            if mine.at.is_none() {
+                mine.at = group.at;
+            }
+            mine.hosts.extend(group.hosts);
+            for (child, at) in group.children {
+                mine.children.entry(child).or_insert(at);
+            }
+            mine.vars.extend(group.vars);
+        }
+        for (name, vars) in other.hosts {
+            self.hosts.entry(name).or_default().extend(vars);
+        }
+        hosts::check_total(self.hosts.len())
     }
 
     /// Refuses `more` new hosts past the inventory's bound.
@@ -284,6 +342,7 @@ fn canonical(key: &str) -> &str {
         "ansible_ssh_host" => "ansible_host",
         "ansible_ssh_port" => "ansible_port",
         "ansible_ssh_user" => "ansible_user",
+        "ansible_ssh_private_key_file" => "ansible_private_key_file",
         other => other,
     }
 }
@@ -310,6 +369,14 @@ fn host(
             "ansible_user" => {
                 written.user = Some(not_empty(&var.value).map_err(invalid)?);
                 written.explicit.user = *explicit;
+            }
+            "ansible_private_key_file" => {
+                written.identity_file = Some(KeyFile {
+                    raw: not_empty(&var.value).map_err(invalid)?,
+                    at: var.at.clone(),
+                    var: (*key).to_string(),
+                });
+                written.explicit.identity_files = *explicit;
             }
             plumbing if plumbing.starts_with("ansible_") => {}
             tag => {

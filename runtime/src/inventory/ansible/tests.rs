@@ -111,8 +111,10 @@ fn written(
             addr: addr.is_some(),
             port: port_explicit,
             user: user_explicit,
+            identity_files: false,
         },
         tags,
+        identity_file: None,
     }
 }
 
@@ -476,5 +478,64 @@ fn ranges_may_not_take_the_inventory_past_its_bound() {
     assert_eq!(
         model.room_for(100_000),
         Err("the inventory would name more than 100000 hosts".to_string())
+    );
+}
+
+#[test]
+fn a_private_key_var_is_the_hosts_key_and_must_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(home.join(".ssh")).unwrap();
+    std::fs::write(home.join(".ssh/deploy"), "").unwrap();
+    std::fs::create_dir_all(dir.path().join("keys")).unwrap();
+    std::fs::write(dir.path().join("keys/web"), "").unwrap();
+    let env = crate::inventory::paths::Env {
+        home: Some(home.clone()),
+        user: Some("me".into()),
+        cwd: Some(dir.path().to_path_buf()),
+        ..Default::default()
+    };
+    let load = |text: &str| {
+        let path = dir.path().join("inventories/prod/hosts");
+        crate::inventory::from_text(
+            Source { path: &path, text },
+            &crate::inventory::Overrides::default(),
+            &env,
+        )
+    };
+    let inventory = load(
+        "web1 ansible_ssh_private_key_file=~/.ssh/deploy\nweb2\n\
+         [web]\nweb2\n[web:vars]\nansible_private_key_file=keys/web\n",
+    )
+    .unwrap();
+    assert_eq!(
+        inventory.hosts[0].identity_files,
+        [home.join(".ssh/deploy")]
+    );
+    assert!(inventory.hosts[0].explicit.identity_files);
+    assert_eq!(
+        inventory.hosts[1].identity_files,
+        [dir.path().join("keys/web")],
+        "relative to the working directory, as Ansible's ssh reads it"
+    );
+
+    let error = load("web1\nweb2 ansible_private_key_file=keys/missing\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains(&format!(
+            "hosts:2:31: ansible_private_key_file: {} does not exist",
+            dir.path().join("keys/missing").display()
+        )),
+        "{error}"
+    );
+    let error = load("all:\n  vars:\n    ansible_ssh_private_key_file: \"{{ inventory_dir }}/k\"\n  hosts:\n    web1:\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains(
+            "all.vars: ansible_private_key_file: `{{ inventory_dir }}/k` is a Jinja template"
+        ),
+        "{error}"
     );
 }

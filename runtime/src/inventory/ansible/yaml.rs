@@ -39,6 +39,20 @@ struct RawGroup {
 }
 
 pub(in crate::inventory) fn read(source: Source) -> InventoryResult<Read> {
+    model(source)?.resolve(source)
+}
+
+/// The inventory as written, to resolve alone or merged with others.
+pub(in crate::inventory) fn model(source: Source) -> InventoryResult<Model> {
+    if let Ok(serde_norway::Value::Mapping(top)) = serde_norway::from_str(source.text)
+        && let Some(serde_norway::Value::String(plugin)) = top.get("plugin")
+    {
+        return Err(source.unusable(format!(
+            "this is the configuration of Ansible's inventory plugin `{plugin}`, which \
+             shoal cannot run; pass --inventory-cmd 'ansible-inventory -i {} --list'",
+            source.path.display()
+        )));
+    }
     let top: Option<IndexMap<String, Option<RawGroup>>> =
         serde_norway::from_str(source.text).map_err(|e| source.yaml_error(&e))?;
     let mut model = Model::default();
@@ -51,7 +65,7 @@ pub(in crate::inventory) fn read(source: Source) -> InventoryResult<Read> {
             &Place::Keys(name.clone()),
         )?;
     }
-    model.resolve(source)
+    Ok(model)
 }
 
 fn add_group(
