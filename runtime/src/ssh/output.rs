@@ -44,7 +44,8 @@ impl Bounded {
     }
 
     /// The text, without trailing newlines as `$(...)` removes them, and
-    /// with invalid UTF-8 replaced rather than rejected. The second value is
+    /// with each byte that is not valid UTF-8 written `\xNN` (as Python's
+    /// `backslashreplace` does), so it is seen rather than rejected or lost. The second value is
     /// a note for the `error` column when output was cut, naming `stream`.
     pub fn finish(mut self, stream: &str) -> (String, Option<String>) {
         let end = self
@@ -62,9 +63,32 @@ impl Bounded {
         });
         let text = match String::from_utf8(self.kept) {
             Ok(text) => text,
-            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            Err(e) => backslash_replace(e.as_bytes()),
         };
         (text, note)
+    }
+}
+
+/// `bytes` as text, each byte of an invalid UTF-8 sequence written `\xNN`.
+fn backslash_replace(mut bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() + 8);
+    loop {
+        match std::str::from_utf8(bytes) {
+            Ok(valid) => {
+                out.push_str(valid);
+                return out;
+            }
+            Err(error) => {
+                let (valid, rest) = bytes.split_at(error.valid_up_to());
+                out.push_str(std::str::from_utf8(valid).expect("checked valid"));
+                // A sequence cut off at the end is `None`: every byte left.
+                let bad = error.error_len().unwrap_or(rest.len());
+                for byte in &rest[..bad] {
+                    out.push_str(&format!("\\x{byte:02x}"));
+                }
+                bytes = &rest[bad..];
+            }
+        }
     }
 }
 
@@ -134,9 +158,12 @@ mod tests {
     }
 
     #[test]
-    fn invalid_utf8_is_replaced_not_rejected() {
+    fn invalid_utf8_is_written_as_escapes_not_rejected_or_dropped() {
         let mut out = Bounded::default();
-        out.push(b"ok \xff\xfe end\n");
-        assert_eq!(out.finish("stdout").0, "ok \u{fffd}\u{fffd} end");
+        out.push(b"ok \xff\xfe end, caf\xc3\xa9, cut \xe2\x82\n");
+        assert_eq!(
+            out.finish("stdout").0,
+            "ok \\xff\\xfe end, caf\u{e9}, cut \\xe2\\x82"
+        );
     }
 }
