@@ -153,7 +153,7 @@ pub(super) const FAMILIES: &[Family] = &[
     Family {
         name: "etc",
         needs: "command -v find >/dev/null",
-        probe: "s=md5sum; command -v md5sum >/dev/null || s=cksum; for p in @PATHS@; do [ -e $p ] && find -L $p -type f -size -2048 -exec $s {} +; done; [ -d /etc/systemd/system ] && find /etc/systemd/system -path \"*.d/*.conf\" -type f -exec $s {} +",
+        probe: "s=md5sum; command -v md5sum >/dev/null || s=cksum; l=; for p in @PATHS@; do [ -e $p ] && l=\"$l $p\"; done; [ -d /etc/systemd/system ] && l=\"$l $(find /etc/systemd/system -path \"*.d/*.conf\")\"; [ -z \"$l\" ] || find -L $l -type f -size -2048 -exec $s {} +",
         share: 16,
         shape: Shape::Set(etc),
     },
