@@ -194,21 +194,21 @@ static SIGNATURE: Signature = Signature {
     name: "facts",
     aliases: &[],
     summary: "Gathers each host's OS, kernel, CPUs, memory, load, uptime, root disk use, BIOS, boot id and clock skew (host minus shoal, NTP-style, with its error bound) into typed columns, and its fingerprint in families (packages, changed config files, /etc hashes, sysctls, …), one text column each with one `key=value` a line; one command per host. Like `run`, it sets status, exit, error and duration_ms; its raw output is not kept, and stdout and stderr are removed.",
-    help: "Families (all by default; pick with `families=packages,sysctl`), each a column, with its probe and typical size per host:\n\
-  cpu_model     `model name` of /proc/cpuinfo; one line\n\
-  microcode     `microcode` of /proc/cpuinfo (x86); one line\n\
-  cmdline       /proc/cmdline, one boot parameter a line; ~0.2 KiB\n\
-  modules       /proc/modules, one module a line; ~1-3 KiB\n\
-  resolvers     nameserver, search, options of /etc/resolv.conf; ~0.1 KiB\n\
-  listening     TCP LISTEN sockets of /proc/net/tcp{,6} as port=address; ~1 KiB\n\
-  mounts        /proc/mounts as mountpoint=fstype options, no pseudo or container mounts; ~1-5 KiB\n\
-  nic           per device: driver (/sys/class/net), version and firmware (ethtool -i); ~0.1 KiB\n\
-  failed_units  systemctl --failed (null without systemd); usually empty\n\
-  time_sync     synced=yes|no and source= from timedatectl, chronyc or ntpq; ~0.1 KiB\n\
-  sysctl        kernel. vm. fs. net.core. net.ipv4.tcp_ from /proc/sys, no counters; ~10-20 KiB\n\
-  etc           path=hash (md5, 12 digits) of /etc/sysctl.conf, sysctl.d, security/limits*, systemd drop-ins, resolv.conf, hosts, nsswitch.conf, ssh/sshd_config*, chrony, ntp.conf, timesyncd.conf, and `etc=` paths; ~1 KiB\n\
-  packages      name=version from dpkg-query, rpm -qa or apk info -v; ~20-80 KiB\n\
-  modified      package config files changed on disk (dpkg conffiles vs md5sums, or rpm -Va: slow) as path=changed|missing; usually small\n\
+    help: "Families (all by default; pick with `families=packages,sysctl`), each a column, with its probe and typical size per host:\n\n\
+  - `cpu_model`: `model name` of /proc/cpuinfo; one line\n\
+  - `microcode`: `microcode` of /proc/cpuinfo (x86); one line\n\
+  - `cmdline`: /proc/cmdline, one boot parameter a line; ~0.2 KiB\n\
+  - `modules`: /proc/modules, one module a line; ~1-3 KiB\n\
+  - `resolvers`: nameserver, search, options of /etc/resolv.conf; ~0.1 KiB\n\
+  - `listening`: TCP LISTEN sockets of /proc/net/tcp{,6} as port=address; ~1 KiB\n\
+  - `mounts`: /proc/mounts as mountpoint=fstype options, no pseudo or container mounts; ~1-5 KiB\n\
+  - `nic`: per device: driver (/sys/class/net), version and firmware (ethtool -i); ~0.1 KiB\n\
+  - `failed_units`: systemctl --failed (null without systemd); usually empty\n\
+  - `time_sync`: synced=yes|no and source= from timedatectl, chronyc or ntpq; ~0.1 KiB\n\
+  - `sysctl`: kernel. vm. fs. net.core. net.ipv4.tcp_ from /proc/sys, no counters; ~10-20 KiB\n\
+  - `etc`: path=hash (md5, 12 digits) of /etc/sysctl.conf, sysctl.d, security/limits*, systemd drop-ins, resolv.conf, hosts, nsswitch.conf, ssh/sshd_config*, chrony, ntp.conf, timesyncd.conf, and `etc=` paths; ~1 KiB\n\
+  - `packages`: name=version from dpkg-query, rpm -qa or apk info -v; ~20-80 KiB\n\
+  - `modified`: package config files changed on disk (dpkg conffiles vs md5sums, or rpm -Va: slow) as path=changed|missing; usually small\n\n\
 A family whose tool is missing is null; one cut short (its share of `max_bytes`, or the timeout) keeps its whole lines and says so in `facts_notes`, and the host stays ok. `clock_skew_err_ms` bounds `clock_skew_ms`. Volatile columns (hostname, load, free memory, uptime, boot id, clock skew) differ between reads.",
     params: &[],
     options: &[
