@@ -325,6 +325,7 @@ impl Binder<'_> {
             | Kind::Duration
             | Kind::Percent
             | Kind::Number
+            | Kind::Words
             | Kind::Choice(_) => {
                 let pair = self.parse(&text, Rule::arg_value)?.next().expect("a value");
                 self.at = pair.as_span().end();
@@ -486,6 +487,7 @@ fn end_rule(kind: Kind) -> Rule {
         | Kind::Duration
         | Kind::Percent
         | Kind::Number
+        | Kind::Words
         | Kind::Choice(_) => Rule::arg_value_end,
     }
 }
@@ -549,6 +551,16 @@ fn check_value(param: &Param, value: &Value, written: Option<&str>) -> Result<Ar
                 })?,
         ),
         Kind::Number => Arg::Value(value.clone()),
+        Kind::Words => match value.kind {
+            ValueKind::Word | ValueKind::String => Arg::Value(value.clone()),
+            _ => {
+                return Err(Error::new(
+                    format!("{subject} needs words separated by `,`, not `{text}`"),
+                    value.span,
+                )
+                .with_hint(example));
+            }
+        },
         Kind::Choice(choices) => {
             if !choices.contains(&text) {
                 let hint = if param.doc.is_empty() {

@@ -199,6 +199,12 @@ pub(crate) fn build_option_value(pair: Pair<Rule>) -> Value {
             span: Span::from(value.as_span()),
             escapes: Vec::new(),
         },
+        Rule::word_list => Value {
+            kind: ValueKind::Word,
+            text: value.as_str().to_string(),
+            span: Span::from(value.as_span()),
+            escapes: Vec::new(),
+        },
         _ => build_value(value),
     }
 }

@@ -67,6 +67,10 @@ pub enum Kind {
     Number,
     /// One of a fixed set of words.
     Choice(&'static [&'static str]),
+    /// Words separated by `,` with no blanks (`packages,sysctl`,
+    /// `/etc/app,/opt/x/conf`), or one quoted string; the stage splits and
+    /// checks them.
+    Words,
     /// A column name.
     Column,
     /// Column names separated by `,`, each given once.

@@ -59,7 +59,7 @@ pub fn fleet() -> Fleet {
 /// | `cat /etc/app/app.conf` | `key=value` lines; `max_conns=64` on web03          |
 /// | `cat /etc/app/status.json` | a JSON object per host                           |
 /// | `df -h`                | a header line and two filesystems per host           |
-/// | `sh -c ': shoal facts; ...'` | `facts`: per-host facts; web03 has BIOS 2.1.7 and a high load, db02's clock is 1.5 s ahead |
+/// | `sh -c ': shoal facts; ...'` | `facts`: per-host facts and families; web03 has BIOS 2.1.7, a high load and an older libssl3, db02's clock is 1.5 s ahead and unsynced |
 /// | `sleep N`              | times out                                            |
 /// | `exit N`               | exits N                                              |
 /// | anything else          | exit 127, `sh: 1: CMD: not found`                    |
@@ -92,6 +92,7 @@ impl ScriptedExecutor {
             },
             error: (exit != 0).then(|| format!("exit {exit}")),
             duration,
+            exchange: None,
         };
         let word = command.split_whitespace().next().unwrap_or("");
         match command {
@@ -175,20 +176,26 @@ fn app_conf(host: &str, index: usize) -> String {
 }
 
 /// What the `facts` script prints on an example host. Load and disk use agree
-/// with the `cat /proc/loadavg` and `df -h` answers. The clock is read as if
-/// halfway through the command, as `facts` assumes, so the measured skew is
-/// 0 (give or take the millisecond the answer takes), 1500 on db02.
+/// with the `cat /proc/loadavg` and `df -h` answers. The clock line comes
+/// first and is read as if halfway through the command, as `facts` assumes
+/// when an executor reports no exchange, so the measured skew is 0 (give or
+/// take the millisecond the answer takes), 1500 on db02. The families are
+/// small but real-looking: web03, the broken host, also has an older
+/// libssl3, a hand-edited sysctl.d file and `vm.swappiness=10`.
 fn facts(host: &str, index: usize, duration: Duration) -> String {
     let load = [0.52, 0.61, 7.9, 1.2, 0.9][index % 5];
     let db = host.starts_with("db");
+    let web03 = host == "web03";
     let skew_ms = if host == "db02" { 1500 } else { 0 };
     let mem_avail_mb = if db { 20480 } else { 9000 } - 500 * index;
-    let bios_version = if host == "web03" { "2.1.7" } else { "2.1.0" };
+    let bios_version = if web03 { "2.1.7" } else { "2.1.0" };
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis());
     let clock_ms = now_ms + skew_ms - duration.as_millis() / 2;
-    [
+    let role_service = if db { "postgresql" } else { "nginx" };
+    let mut lines: Vec<String> = vec![
+        format!("clock={}.{:03}", clock_ms / 1000, clock_ms % 1000),
         format!("hostname={host}"),
         "os=debian".into(),
         "os_version=12".into(),
@@ -205,10 +212,97 @@ fn facts(host: &str, index: usize, duration: Duration) -> String {
         "bios_vendor=Dell Inc.".into(),
         format!("bios_version={bios_version}"),
         format!("boot_id=6f1c2a3e-0b7d-4c55-9e21-5d8a4b0c7e{index:02}"),
-        format!("clock_skew_ms={clock_ms}"),
-    ]
-    .join("\n")
-        + "\n"
+    ];
+    let sections: [(&str, Vec<String>); 14] = [
+        (
+            "cpu_model",
+            vec!["model name\t: Intel(R) Xeon(R) Gold 6230 CPU @ 2.10GHz".into()],
+        ),
+        ("microcode", vec!["microcode\t: 0x5003604".into()]),
+        (
+            "cmdline",
+            vec!["BOOT_IMAGE=/boot/vmlinuz-6.1.0-18-amd64 root=/dev/vda1 ro quiet".into()],
+        ),
+        (
+            "modules",
+            ["ext4", "virtio_net", "virtio_blk"]
+                .iter()
+                .map(|m| format!("{m} 16384 1 - Live 0x0000000000000000"))
+                .collect(),
+        ),
+        (
+            "resolvers",
+            vec!["nameserver 10.0.0.2".into(), "search ec2.internal".into()],
+        ),
+        (
+            "listening",
+            vec![
+                "   0: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1".into(),
+                format!(
+                    "   1: 00000000:{:04X} 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 2 1",
+                    if db { 5432 } else { 443 }
+                ),
+            ],
+        ),
+        (
+            "mounts",
+            vec![
+                "/dev/vda1 / ext4 rw,relatime 0 0".into(),
+                "proc /proc proc rw,nosuid,nodev,noexec,relatime 0 0".into(),
+            ],
+        ),
+        ("nic", vec!["eth0 driver: ena".into(), "eth0 version: 2.8.0g".into()]),
+        ("failed_units", Vec::new()),
+        (
+            "time_sync",
+            vec![
+                format!("NTPSynchronized={}", if host == "db02" { "no" } else { "yes" }),
+            ],
+        ),
+        (
+            "sysctl",
+            vec![
+                "kernel/osrelease:6.1.0-18-amd64".into(),
+                "net/core/somaxconn:4096".into(),
+                format!("vm/swappiness:{}", if web03 { 10 } else { 60 }),
+            ],
+        ),
+        (
+            "etc",
+            vec![
+                "9f3c1e0a7b2d4c5e6f708192a3b4c5d6  /etc/hosts".into(),
+                format!(
+                    "{}  /etc/sysctl.d/99-tuning.conf",
+                    if web03 {
+                        "1b2c3d4e5f60718293a4b5c6d7e8f901"
+                    } else {
+                        "c0ffee00112233445566778899aabbcc"
+                    }
+                ),
+            ],
+        ),
+        (
+            "packages",
+            vec![
+                "ii bash=5.2.15-2+b2".into(),
+                format!(
+                    "ii libssl3:amd64=3.0.11-1~deb12u{}",
+                    if web03 { 1 } else { 2 }
+                ),
+                format!(
+                    "ii {role_service}={}",
+                    if db { "15.6-0+deb12u1" } else { "1.22.1-9" }
+                ),
+            ],
+        ),
+        ("modified", Vec::new()),
+    ];
+    for (name, section) in sections {
+        lines.push(format!("#@{name}"));
+        lines.extend(section);
+    }
+    lines.push("#@end".into());
+    lines.join("\n") + "\n"
 }
 
 impl Executor for ScriptedExecutor {

@@ -6,7 +6,7 @@
 //! becomes an `error` row) so that no host ever silently disappears.
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
@@ -102,6 +102,23 @@ pub struct HostOutcome {
     /// Why the host is not `ok`, in words; also notes truncated output.
     pub error: Option<String>,
     pub duration: Duration,
+    /// When the command went out and when its first output came back, where
+    /// the executor knows; `None` otherwise.
+    pub exchange: Option<Exchange>,
+}
+
+/// The controller's side of one command's round trip: the command was sent
+/// at `sent`, and the first byte of its output (the start of its first line)
+/// arrived `first_output` later. Whatever the command printed first, the
+/// host printed it between those two instants, so `facts` can set the
+/// host's clock, printed first, against their midpoint as NTP does (error at
+/// most half of `first_output`), unaffected by how long the rest took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exchange {
+    /// shoal's wall clock just before the command was written to the host.
+    pub sent: SystemTime,
+    /// From `sent` until the first output arrived, by a monotonic clock.
+    pub first_output: Duration,
 }
 
 impl HostOutcome {
@@ -114,6 +131,7 @@ impl HostOutcome {
             status,
             error: Some(error.into()),
             duration: Duration::ZERO,
+            exchange: None,
         }
     }
 }

@@ -255,7 +255,7 @@ fn outliers_replace_an_earlier_score_and_reject_text() {
 // ---- facts ----
 
 /// The fact columns, in order.
-const FACTS: [&str; 17] = [
+const FACTS: [&str; 18] = [
     "hostname",
     "os",
     "os_version",
@@ -273,6 +273,25 @@ const FACTS: [&str; 17] = [
     "bios_version",
     "boot_id",
     "clock_skew_ms",
+    "clock_skew_err_ms",
+];
+
+/// The families' columns, in order.
+const FAMILIES: [&str; 14] = [
+    "cpu_model",
+    "microcode",
+    "cmdline",
+    "modules",
+    "resolvers",
+    "listening",
+    "mounts",
+    "nic",
+    "failed_units",
+    "time_sync",
+    "sysctl",
+    "etc",
+    "packages",
+    "modified",
 ];
 
 /// Answers every command with a fixed text per host, and remembers the
@@ -308,6 +327,7 @@ impl Executor for Canned {
                     status: Status::Ok,
                     error: None,
                     duration: Duration::from_millis(40),
+                    exchange: None,
                 },
                 None => HostOutcome::not_run(Status::Unreachable, "connection refused"),
             };
@@ -326,10 +346,12 @@ fn now_ms() -> u128 {
 #[test]
 fn facts_become_typed_columns_and_odd_values_become_null() {
     // The clock as the host would read it halfway through a 40 ms command,
-    // 5 s ahead of ours.
+    // 5 s ahead of ours; the executor reports no exchange, so the whole
+    // command is the round trip.
     let clock = now_ms() + 5000 - 20;
     let odd = format!(
-        "Welcome to db01!\n\
+        "clock={}.{:03}\n\
+         Welcome to db01!\n\
          hostname=db01\n\
          os=\n\
          os_version=  12  \n\
@@ -342,8 +364,9 @@ fn facts_become_typed_columns_and_odd_values_become_null() {
          uptime_s=99\n\
          bios_version=a=b\n\
          bios_version=second\n\
-         no_such_fact=1\n\
-         clock_skew_ms={clock}\n"
+         no_such_fact=1\n",
+        clock / 1000,
+        clock % 1000
     );
     let canned = Canned::new(&[("db01", odd), ("db02", "cpus=8\nload1=0.5\n".into())]);
     let df = eval_with(&canned, "hosts @db | facts").unwrap();
@@ -374,6 +397,11 @@ fn facts_become_typed_columns_and_odd_values_become_null() {
     );
     let skew: i64 = col(&df, "clock_skew_ms")[0].parse().unwrap();
     assert!((4900..=5000).contains(&skew), "skew {skew}");
+    assert_eq!(
+        col(&df, "clock_skew_err_ms")[0],
+        "21",
+        "half of 40 ms, and half a ms"
+    );
     assert_eq!(col(&df, "clock_skew_ms")[1], "null");
     for (name, kind) in [
         ("hostname", DataType::String),
@@ -404,6 +432,8 @@ fn facts_keep_failed_hosts_with_run_columns_and_null_facts() {
         .into_iter()
         .chain(run_columns)
         .chain(FACTS)
+        .chain(FAMILIES)
+        .chain(["facts_notes"])
         .collect();
     assert_eq!(columns, expected);
     assert_eq!(df.height(), 6);
@@ -495,6 +525,7 @@ impl Executor for Local {
                     },
                     error: None,
                     duration: started.elapsed(),
+                    exchange: None,
                 },
             );
         }

@@ -51,6 +51,7 @@ impl Executor for Prints {
                     status: Status::Ok,
                     error: None,
                     duration: Duration::from_millis(1),
+                    exchange: None,
                 },
                 None => HostOutcome::not_run(Status::Unreachable, "connection refused"),
             };

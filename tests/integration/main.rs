@@ -13,6 +13,7 @@ mod agent_auth;
 mod check_first;
 mod cli;
 mod embed_example;
+mod facts_fleet;
 mod faults;
 mod fleet_harness;
 mod host_selection;

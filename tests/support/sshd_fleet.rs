@@ -45,10 +45,12 @@ const START_TIMEOUT: Duration = Duration::from_secs(10);
 const POLL_INTERVAL: Duration = Duration::from_millis(10);
 
 /// Runs inside the new namespaces, as `sh -c SCRIPT sh NAME DATA APP_DIR SSHD CONFIG LOG
-/// SYS_CLASS`. `exec` keeps sshd at PID 1 of the namespace, where `unshare --fork` started
+/// SYS_CLASS OVERLAYS`. `exec` keeps sshd at PID 1 of the namespace, where `unshare --fork` started
 /// the shell. A non-empty SYS_CLASS is mounted over `/sys/class`, so the host has the DMI
 /// files (`/sys/class/dmi/id/bios_version`) its spec gives it, as real hardware would.
-const NAMESPACE_SCRIPT: &str = r#"hostname "$1" && mount --bind "$2" "$3" && { [ -z "$7" ] || mount --bind "$7" /sys/class; } && exec "$4" -D -f "$5" -E "$6""#;
+/// A non-empty OVERLAYS (`$8`) is a file of `SOURCE TARGET` lines, each bound over a file of
+/// the machine in the host's namespace only (see [`FleetSpec::overlays`]).
+const NAMESPACE_SCRIPT: &str = r#"hostname "$1" && mount --bind "$2" "$3" && { [ -z "$7" ] || mount --bind "$7" /sys/class; } && { [ -z "$8" ] || while read -r s t; do mount --bind "$s" "$t" || exit 1; done <"$8"; } && exec "$4" -D -f "$5" -E "$6""#;
 
 /// What to start: how many hosts and how each one looks.
 pub struct FleetSpec {
@@ -70,6 +72,11 @@ pub struct FleetSpec {
     /// Host `i`'s DMI files, as (name in `/sys/class/dmi/id`, contents). A host with any
     /// sees its own `/sys/class` holding only those; one with none sees the machine's.
     pub dmi: Box<dyn Fn(usize) -> Vec<(String, String)>>,
+    /// Host `i`'s own versions of files of the machine, as (absolute path of an existing
+    /// file, contents), bound over it in the host's mount namespace and executable: a `date`
+    /// that runs ahead, a `dpkg-query` that hangs. `{original}` in the contents is a copy of
+    /// the file it hides, so a wrapper can call the real program.
+    pub overlays: Box<dyn Fn(usize) -> Vec<(String, String)>>,
 }
 
 impl FleetSpec {
@@ -87,6 +94,7 @@ impl FleetSpec {
             extra_config: String::new(),
             files: Box::new(|_| Vec::new()),
             dmi: Box::new(|_| Vec::new()),
+            overlays: Box::new(|_| Vec::new()),
         }
     }
 }
@@ -110,6 +118,8 @@ struct Server {
     host_key: PathBuf,
     /// Mounted over `/sys/class` in the host's namespace, when the spec gives DMI files.
     sys_class: Option<PathBuf>,
+    /// The host's list of overlays to bind, when the spec gives any.
+    overlays: Option<PathBuf>,
     /// The `unshare` process whose child is sshd; it exits once everything in the host's
     /// namespaces has exited.
     child: Option<Child>,
@@ -166,10 +176,12 @@ impl SshdFleet {
                     write_data_file(sys_class, &format!("dmi/id/{name}"), &contents);
                 }
             }
+            let overlays = write_overlays(&host_dir, (spec.overlays)(i));
             let server = Server {
                 config: host_dir.join("sshd_config"),
                 host_key: host_dir.join("host_key"),
                 sys_class,
+                overlays,
                 child: None,
             };
             let log = host_dir.join("sshd.log");
@@ -422,6 +434,7 @@ impl SshdFleet {
             ])
             .arg(&node.log)
             .arg(server.sys_class.as_deref().unwrap_or(Path::new("")))
+            .arg(server.overlays.as_deref().unwrap_or(Path::new("")))
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(stderr)
@@ -612,6 +625,37 @@ fn write_data_file(data_dir: &Path, relative: &str, contents: &str) {
     write(&path, contents);
     // Readable by the test user, whatever the test process's umask.
     set_mode(&path, 0o644);
+}
+
+/// Writes a host's overlays (and a copy of each file they hide) under `host_dir`, and the list
+/// the namespace script binds them from; `None` when there are none.
+fn write_overlays(host_dir: &Path, overlays: Vec<(String, String)>) -> Option<PathBuf> {
+    if overlays.is_empty() {
+        return None;
+    }
+    let dir = host_dir.join("overlays");
+    create_dir(&dir);
+    let mut list = String::new();
+    for (n, (target, contents)) in overlays.into_iter().enumerate() {
+        assert!(
+            target.starts_with('/') && !target.contains(char::is_whitespace),
+            "overlay target {target:?} must be an absolute path without blanks"
+        );
+        let original = dir.join(format!("{n}.original"));
+        fs::copy(&target, &original)
+            .unwrap_or_else(|e| panic!("cannot copy {target} for an overlay: {e}"));
+        set_mode(&original, 0o755);
+        let source = dir.join(n.to_string());
+        write(
+            &source,
+            &contents.replace("{original}", original.to_str().expect("UTF-8 paths")),
+        );
+        set_mode(&source, 0o755);
+        let _ = writeln!(list, "{} {target}", source.display());
+    }
+    let path = dir.join("list");
+    write(&path, &list);
+    Some(path)
 }
 
 fn toml_path(path: &Path) -> String {

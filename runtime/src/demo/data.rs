@@ -143,6 +143,25 @@ else
 fi
 "#;
 
+/// The `cat` first in every host's PATH. A demo host's /sys and /etc/app
+/// live in its sandbox, so the absolute paths that `facts` probes read
+/// (`/sys/class/dmi/id/bios_version`) and that a runbook would use
+/// (`/etc/app/health`) are mapped there; anything else is the real `cat`.
+/// It works the same whether a command comes by exec or through shoal's
+/// persistent shell, since both find `cat` through PATH.
+const CAT: &str = r#"#!/bin/sh
+# The demo host's /sys/class/dmi/id and /etc/app are in its sandbox ($HOME).
+for a; do
+    case $a in
+        /sys/class/dmi/id/*) a=$HOME/sys/${a#/sys/class/dmi/id/} ;;
+        /etc/app/*) a=$HOME/etc/app/${a#/etc/app/} ;;
+    esac
+    set -- "$@" "$a"
+    shift
+done
+exec /bin/cat "$@"
+"#;
+
 impl Host {
     /// Inventory tags. Alphabetical, the order shoal shows tag columns in,
     /// so the inventory file reads like a `hosts` table.
@@ -174,7 +193,8 @@ impl Host {
     }
 
     /// Every file of the host's sandbox. `bin/` comes first in the
-    /// commands' PATH, so `hostname` and `nproc` answer as this host.
+    /// commands' PATH, so `hostname` and `nproc` answer as this host, and
+    /// `cat` reads its /sys and /etc/app ([`CAT`]).
     pub fn files(&self) -> Vec<File> {
         let health = if self.reflashed() { "FAIL" } else { "OK" };
         vec![
@@ -183,9 +203,11 @@ impl Host {
             File::new("etc/app/health", format!("{health}\n")),
             File::new("var/log/app.log", self.log()),
             File::new("sys/bios_version", format!("{}\n", self.bios)),
+            File::new("sys/bios_vendor", "Dell Inc.\n"),
             File::script("healthcheck.sh", HEALTHCHECK),
             File::script("bin/hostname", format!("#!/bin/sh\necho {}\n", self.name)),
             File::script("bin/nproc", format!("#!/bin/sh\necho {}\n", self.cpus())),
+            File::script("bin/cat", CAT),
         ]
     }
 

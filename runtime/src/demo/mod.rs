@@ -17,7 +17,9 @@
 //! against the generated known_hosts, and logs in with the generated key as
 //! user `demo`. Each host's commands run with its sandbox as working
 //! directory and `$HOME`, so paths in demo queries are relative
-//! (`cat etc/app/version`); `hostname` and `nproc` answer as the host.
+//! (`cat etc/app/version`); `hostname` and `nproc` answer as the host, and
+//! `cat` maps /sys/class/dmi/id and /etc/app into the sandbox, so that
+//! `facts` sees each host's BIOS.
 //!
 //! Invariant: dropping the [`DemoFleet`] stops its servers, kills every
 //! command still running, and removes the temporary directory.
@@ -59,7 +61,7 @@ impl DemoFleet {
     /// current tokio runtime; returns once every server listens. The
     /// runtime must keep running while the fleet is used (from synchronous
     /// code: `runtime.block_on(DemoFleet::start())`). Takes tens of
-    /// milliseconds, nearly all of it creating the sandboxes' 240 files.
+    /// milliseconds, nearly all of it creating the sandboxes' 330 files.
     /// Those writes block the calling task; nothing else runs yet at that
     /// point, and writing from 30 threads measured hardly faster.
     pub async fn start() -> io::Result<DemoFleet> {
@@ -163,7 +165,7 @@ impl Drop for DemoFleet {
 }
 
 /// The fleet's directory: on tmpfs (`/dev/shm`) where there is one, since
-/// the 30 sandboxes are ~240 small files made at start and removed at exit,
+/// the 30 sandboxes are ~330 small files made at start and removed at exit,
 /// and on a journalling disk that alone took half a second here.
 fn demo_dir() -> io::Result<tempfile::TempDir> {
     let mut builder = tempfile::Builder::new();

@@ -342,3 +342,33 @@ fn only_the_fleet_key_and_user_get_in_and_host_keys_are_checked() {
         assert_eq!(row.status, Status::HostkeyUnknown, "{row:?}");
     }
 }
+
+#[test]
+fn facts_sees_each_hosts_bios_and_one_query_finds_the_cause() {
+    let demo = Demo::start();
+    let inventory = Inventory::load(demo.fleet.inventory_path(), &Overrides::default()).unwrap();
+    let mut session = shoal_stdlib::Session::new(inventory.fleet());
+    let query = r#"hosts | facts | run "cat etc/app/health" as health | diff where health = FAIL"#;
+    let plan = shoal_stdlib::compile(query).unwrap();
+    demo.executor.begin_query();
+    let rows = session
+        .eval(
+            &plan.statements[0],
+            &demo.executor,
+            &mut shoal_stdlib::Quiet,
+        )
+        .unwrap();
+    let features = shoal_stdlib::frame::texts(rows.column("feature").unwrap()).unwrap();
+    assert_eq!(
+        features[0].as_deref(),
+        Some("bios_version = 2.1.7"),
+        "{features:?}"
+    );
+    // The absolute path a runbook would use reads the sandbox too.
+    let web04 = demo.run_on(
+        &["web04"],
+        "cat /sys/class/dmi/id/bios_version /etc/app/health",
+        None,
+    );
+    assert_eq!(web04[0].stdout, "2.1.7\nFAIL");
+}

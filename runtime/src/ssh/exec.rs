@@ -76,6 +76,7 @@ pub(crate) async fn run(
     let (mut reader, writer) = channel.split();
     let mut writer = Closing::new(writer);
     let mut ran = Ran::default();
+    ran.sending();
     if let Err(e) = writer.half.exec(true, remote::wrap(command)).await {
         writer.close().await;
         return ran.into_outcome(Ending::Lost(e.to_string()));
@@ -114,7 +115,10 @@ async fn read_until_closed(reader: &mut ChannelReadHalf, ran: &mut Ran) -> Endin
             };
         };
         match message {
-            ChannelMsg::Data { data } => ran.stdout.push(&data),
+            ChannelMsg::Data { data } => {
+                ran.output_arrived();
+                ran.stdout.push(&data);
+            }
             // Extended data type 1 is stderr (RFC 4254 §5.2); no other is defined.
             ChannelMsg::ExtendedData { data, ext: 1 } => ran.stderr.push(&data),
             ChannelMsg::ExitStatus { exit_status } => ran.exit = Some(exit_status),

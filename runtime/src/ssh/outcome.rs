@@ -2,9 +2,9 @@
 //! words. Every path through the executor ends here, so the mapping from
 //! events to statuses lives in one place.
 
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
-use shoal_stdlib::executor::{HostOutcome, Status};
+use shoal_stdlib::executor::{Exchange, HostOutcome, Status};
 
 use super::output::Bounded;
 
@@ -58,12 +58,37 @@ pub(crate) struct Ran {
     /// over. False after a timeout only if neither the signal nor the end of
     /// input stopped it within the grace period.
     pub closed: bool,
+    /// When the command was written to the host, by both clocks.
+    pub sent: Option<(SystemTime, Instant)>,
+    /// When the command's first output arrived.
+    pub first_output: Option<Instant>,
 }
 
 impl Ran {
+    /// Notes that the command is being sent now.
+    pub fn sending(&mut self) {
+        self.sent = Some((SystemTime::now(), Instant::now()));
+    }
+
+    /// Notes that the command's output has begun, unless it already had.
+    pub fn output_arrived(&mut self) {
+        if self.first_output.is_none() {
+            self.first_output = Some(Instant::now());
+        }
+    }
+
+    fn exchange(&self) -> Option<Exchange> {
+        let (sent, sent_instant) = self.sent?;
+        Some(Exchange {
+            sent,
+            first_output: self.first_output?.saturating_duration_since(sent_instant),
+        })
+    }
+
     /// The host's row. Partial output is kept for timeouts and
     /// cancellations: what a hung command printed is often the clue.
     pub fn into_outcome(self, ending: Ending) -> HostOutcome {
+        let exchange = self.exchange();
         let (stdout, stdout_note) = self.stdout.finish("stdout");
         let (stderr, stderr_note) = self.stderr.finish("stderr");
         let exit = self
@@ -121,6 +146,7 @@ impl Ran {
             status,
             error: (!notes.is_empty()).then(|| notes.join("; ")),
             duration: Duration::ZERO,
+            exchange,
         }
     }
 }

@@ -39,6 +39,11 @@
 //!   an earlier command of the session left running in the background, which
 //!   a channel per command would have left alone.
 //!
+//! * **Timing.** The command's [`Ran`] notes when its line was written and
+//!   when the first stdout past its start line arrived (exec.rs: the exec
+//!   request and the first stdout), which the row carries as its
+//!   `Exchange`; `facts` sets the host's clock against them.
+//!
 //! Also unlike a channel per command: a background process that keeps the
 //! command's stdout open does not hold the row open, and whatever it writes
 //! after the frame is dropped (or, if it writes while the next command runs,
@@ -192,10 +197,11 @@ impl Shell {
     ) -> Result<(HostOutcome, Option<Shell>), NotSent> {
         let marker = Marker::new().map_err(|_| NotSent)?;
         let line = remote::in_shell(command, &marker.0);
+        let mut ran = Ran::default();
+        ran.sending();
         if self.writer.half.data_bytes(line).await.is_err() {
             return Err(NotSent);
         }
-        let mut ran = Ran::default();
         let mut frames = Frames::awaiting_start(&marker);
         let wait = tokio::select! {
             read = read_frames(&mut self.reader, &mut frames, &mut ran) => Wait::Read(read),
@@ -242,7 +248,12 @@ async fn read_frames(reader: &mut ChannelReadHalf, frames: &mut Frames, ran: &mu
             return Read::Lost;
         };
         match message {
-            ChannelMsg::Data { data } => frames.push_stdout(&data, &mut ran.stdout),
+            ChannelMsg::Data { data } => {
+                frames.push_stdout(&data, &mut ran.stdout);
+                if frames.output_begun {
+                    ran.output_arrived();
+                }
+            }
             // Extended data type 1 is stderr (RFC 4254 §5.2).
             ChannelMsg::ExtendedData { data, ext: 1 } => frames.stderr.push(&data, &mut ran.stderr),
             // The only request sent with want_reply is the exec that starts
@@ -286,6 +297,9 @@ struct Frames {
     stdout: Frame,
     stderr: Frame,
     start: Start,
+    /// Stdout has gone past the start line: the command's output (or, for
+    /// a command that prints nothing, its end frame) has begun to arrive.
+    output_begun: bool,
 }
 
 /// Whether the shell has begun the command: it prints the command's start
@@ -308,6 +322,7 @@ impl Frames {
             stdout: Frame::new(marker),
             stderr: Frame::new(marker),
             start: Start::Started,
+            output_begun: false,
         }
     }
 
@@ -329,6 +344,7 @@ impl Frames {
     /// Stdout data: the command's output once its start line has passed.
     fn push_stdout(&mut self, data: &[u8], out: &mut Bounded) {
         let Start::Awaiting { line, held } = &mut self.start else {
+            self.output_begun |= !data.is_empty();
             self.stdout.push(data, out);
             return;
         };
@@ -337,6 +353,7 @@ impl Frames {
             Some(at) => {
                 let rest = held.split_off(at + line.len());
                 self.start = Start::Started;
+                self.output_begun |= !rest.is_empty();
                 self.stdout.push(&rest, out);
             }
             None => {

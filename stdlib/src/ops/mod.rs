@@ -117,6 +117,10 @@ registry! {
     outliers::Outliers,
 }
 
+/// `facts`' columns that change between reads (load, uptime, clock skew…):
+/// `diff` leaves them out of its causes unless asked.
+pub use facts::VOLATILE as VOLATILE_FACTS;
+
 /// The operator for a stage name or alias.
 pub fn find(name: &str) -> Option<&'static dyn Operator> {
     REGISTRY
