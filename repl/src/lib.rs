@@ -5,6 +5,6 @@ mod complete;
 pub mod help;
 mod output;
 mod progress;
-mod render;
+pub mod render;
 mod repl;
 mod script;
