@@ -11,6 +11,7 @@
 //!   verdict.rs       what to say when no feature separates A from B well
 //! ```
 
+mod chance;
 mod features;
 mod populations;
 mod rank;
@@ -46,10 +47,14 @@ static SIGNATURE: Signature = Signature {
             .optional()
             .doc("two saved results or groups: $bad $good, @canary @web"),
     ],
-    options: &[Param::option("threshold", Kind::Percent, "P%")
-        .default("5")
-        .example("10%")
-        .doc("features whose pct_diff is under this are left out")],
+    options: &[
+        Param::option("threshold", Kind::Percent, "P%")
+            .default("5")
+            .example("10%")
+            .doc("features whose pct_diff is under this are left out"),
+        Param::option("include", Kind::Choice(&["volatile"]), "volatile")
+            .doc("include=volatile pairs volatile facts (uptime, load, free memory, clock skew, boot id) too"),
+    ],
     takes_as: false,
     data_columns: false,
 };
@@ -116,6 +121,7 @@ version = 2.1.0  2        2        33.3
         Ok(Op::new(DiffOp {
             split,
             threshold_pct: args.require("threshold")?,
+            include_volatile: args.get::<String>("include")?.is_some(),
             span: args.span,
         }))
     }
@@ -129,6 +135,9 @@ pub(crate) struct DiffOp {
     /// Features whose `pct_diff` is under this many percentage points are
     /// left out.
     threshold_pct: f64,
+    /// `include=volatile`: pair volatile facts too. Printed only when set.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    include_volatile: bool,
     #[serde(skip)]
     span: Span,
 }
@@ -160,14 +169,34 @@ impl DiffOp {
         let DiffOp {
             split,
             threshold_pct,
+            include_volatile,
             span,
         } = self;
         let populations = populations::split(input, split, *span, ctx)?;
         let candidates = features::candidates(input, &populations, ctx)?;
-        let ranked = rank::ranked(input, &populations, candidates, *threshold_pct)?;
+        let ranking = rank::Ranking {
+            threshold_pct: *threshold_pct,
+            unpaired: if *include_volatile {
+                &[]
+            } else {
+                super::VOLATILE_FACTS
+            },
+        };
+        let ranked = rank::ranked(input, &populations, candidates, &ranking)?;
         let best = ranked.best.as_ref().map(|(text, pct)| (text.as_str(), *pct));
-        let verdict = verdict::verdict(input, &populations, best)?;
-        Ok((ranked.table, verdict))
+        let mut notes = Vec::new();
+        if let Some((feature, q)) = &ranked.strongest_by_chance {
+            notes.push(format!(
+                "nothing separates the {} rows of A from the {} of B beyond chance: of {} features considered none has q < {}; the strongest is `{feature}` (q = {})",
+                populations.size_a,
+                populations.size_b,
+                ranked.considered,
+                chance::SIGNIFICANT,
+                chance::readable(*q)
+            ));
+        }
+        notes.extend(verdict::verdict(input, &populations, best)?);
+        Ok((ranked.table, (!notes.is_empty()).then(|| notes.join("\n"))))
     }
 }
 
@@ -212,6 +241,7 @@ mod tests {
         let diff = DiffOp {
             split: Split::By { column },
             threshold_pct: 5.0,
+            include_volatile: false,
             span: Span::default(),
         };
         diff.run(input, &mut ctx).expect("diff runs")
@@ -245,6 +275,11 @@ mod tests {
         assert!(table.height() > 0);
         let verdict = verdict.expect("nothing separates the queues well");
         let lines: Vec<&str> = verdict.lines().collect();
+        assert_eq!(
+            lines[0],
+            "nothing separates the 4 rows of A from the 6 of B beyond chance: of 5 features considered none has q < 0.05; the strongest is `kv stdout | filter queue_depth > 2` (q = 1)"
+        );
+        let lines = &lines[1..];
         assert_eq!(
             lines[0],
             "no feature separates A from B well: the best, `kv stdout | filter queue_depth > 2`, has pct_diff 33.3 (a clear split is 50 or more)"

@@ -1,7 +1,8 @@
 //! Scores `diff`'s candidates, leaves out key features that select the same
 //! rows as a simpler feature, adds pairs of features where a pair separates
 //! the populations clearly better than either alone (diffpatterns'
-//! MaxDimensions, at 2), and builds the ranked result.
+//! MaxDimensions, at 2), gives every feature its `q` (`chance.rs`), and
+//! builds the ranked result: features beyond chance first.
 
 use std::cmp::Ordering;
 
@@ -9,6 +10,7 @@ use polars::prelude::*;
 use shoal_lang::Result;
 use shoal_lang::plan::Predicate;
 
+use super::chance::{LnFactorials, SIGNIFICANT, q_values, readable};
 use super::features::{Candidate, EXAMPLES, Kind};
 use super::populations::{Member, Populations};
 use crate::frame::{internal, texts};
@@ -24,20 +26,38 @@ struct Scored {
     candidate: Candidate,
     pct_a: f64,
     pct_b: f64,
+    /// Fisher's exact p of the feature's counts, and its place among the
+    /// p-values of every feature considered, for its `q`.
+    p: f64,
+    family_index: usize,
+    q: f64,
     /// The feature as printed; only made for features that pass the
     /// threshold, since most candidates (unique lines) never do.
     text: String,
 }
 
 impl Scored {
-    fn new(candidate: Candidate, populations: &Populations) -> Self {
+    fn new(
+        candidate: Candidate,
+        populations: &Populations,
+        ln: &LnFactorials,
+        family_index: usize,
+    ) -> Self {
         let pct = |count: usize, size: usize| 100.0 * count as f64 / size as f64;
+        let (size_a, size_b) = (populations.size_a, populations.size_b);
         Scored {
-            pct_a: pct(candidate.count_a, populations.size_a),
-            pct_b: pct(candidate.count_b, populations.size_b),
+            pct_a: pct(candidate.count_a, size_a),
+            pct_b: pct(candidate.count_b, size_b),
+            p: ln.fisher(candidate.count_a, size_a, candidate.count_b, size_b),
+            family_index,
+            q: 1.0,
             candidate,
             text: String::new(),
         }
+    }
+
+    fn beyond_chance(&self) -> bool {
+        self.q < SIGNIFICANT
     }
 
     fn printed(mut self) -> Self {
@@ -49,13 +69,15 @@ impl Scored {
         (self.pct_a - self.pct_b).abs()
     }
 
-    /// Largest difference first; then features that A has (what is wrong
-    /// with the bad hosts) before those it lacks; then the simpler kind;
-    /// then alphabetical, so equal scores always print in the same order.
+    /// Features beyond chance first; then the largest difference; then
+    /// features that A has (what is wrong with the bad hosts) before those
+    /// it lacks; then the simpler kind; then alphabetical, so equal scores
+    /// always print in the same order.
     fn rank(&self, other: &Self) -> Ordering {
         other
-            .pct_diff()
-            .total_cmp(&self.pct_diff())
+            .beyond_chance()
+            .cmp(&self.beyond_chance())
+            .then_with(|| other.pct_diff().total_cmp(&self.pct_diff()))
             .then_with(|| (other.pct_a > other.pct_b).cmp(&(self.pct_a > self.pct_b)))
             .then_with(|| self.candidate.kind.cmp(&other.candidate.kind))
             .then_with(|| self.text.cmp(&other.text))
@@ -68,18 +90,35 @@ pub(super) struct Ranked {
     pub table: DataFrame,
     /// The best feature as printed, and its pct_diff.
     pub best: Option<(String, f64)>,
+    /// How many features were considered, and the one with the lowest `q`
+    /// (as printed, with its `q`), when none is beyond chance.
+    pub considered: usize,
+    pub strongest_by_chance: Option<(String, f64)>,
+}
+
+/// What `diff` ranks by, besides the populations and their candidates.
+pub(super) struct Ranking {
+    pub threshold_pct: f64,
+    /// Columns left out of pairs (volatile facts such as uptime, which
+    /// differ on every host and pair with anything by chance).
+    pub unpaired: &'static [&'static str],
 }
 
 pub(super) fn ranked(
     df: &DataFrame,
     populations: &Populations,
     candidates: Vec<Candidate>,
-    threshold_pct: f64,
+    ranking: &Ranking,
 ) -> Result<Ranked> {
+    let threshold_pct = ranking.threshold_pct;
+    let ln = LnFactorials::up_to(populations.size_a + populations.size_b);
     let all: Vec<Scored> = candidates
         .into_iter()
-        .map(|c| Scored::new(c, populations))
+        .enumerate()
+        .map(|(i, c)| Scored::new(c, populations, &ln, i))
         .collect();
+    // Every p-value considered, singles then pairs: the family `q` is over.
+    let mut family: Vec<f64> = all.iter().map(|s| s.p).collect();
     // Under the threshold, the best single feature is still worth naming
     // when nothing is shown: the first in rank order (unprinted, so ties
     // between kinds go to the simpler one).
@@ -95,16 +134,30 @@ pub(super) fn ranked(
         .collect();
     scored.sort_by(Scored::rank);
     let mut scored = without_repeated_keys(df, populations, scored)?;
-    let pairs = pairs(df, populations, &scored, threshold_pct)?;
+    let pairs = pairs(df, populations, &scored, ranking, &ln, &mut family)?;
     scored.extend(pairs);
+    let q = q_values(&family);
+    for s in &mut scored {
+        s.q = q[s.family_index];
+    }
     scored.sort_by(Scored::rank);
     let best = match scored.first() {
         Some(top) => Some((top.text.clone(), top.pct_diff())),
         None => best_left_out,
     };
+    let strongest_by_chance = match q.iter().copied().fold(f64::INFINITY, f64::min) {
+        min if min < SIGNIFICANT => None,
+        _ => scored
+            .iter()
+            .min_by(|x, y| x.q.total_cmp(&y.q).then_with(|| x.rank(y)))
+            .map(|s| (s.text.clone(), s.q))
+            .or_else(|| best.clone().map(|(text, _)| (text, 1.0))),
+    };
     Ok(Ranked {
         table: table(df, &scored)?,
         best,
+        considered: family.len(),
+        strongest_by_chance,
     })
 }
 
@@ -169,11 +222,21 @@ fn pairs(
     df: &DataFrame,
     populations: &Populations,
     scored: &[Scored],
-    threshold_pct: f64,
+    ranking: &Ranking,
+    ln: &LnFactorials,
+    family: &mut Vec<f64>,
 ) -> Result<Vec<Scored>> {
+    let threshold_pct = ranking.threshold_pct;
     let pool: Vec<&Scored> = scored
         .iter()
         .filter(|s| s.candidate.key.is_none())
+        .filter(|s| {
+            s.candidate
+                .predicate
+                .columns()
+                .iter()
+                .all(|c| !ranking.unpaired.contains(&c.name.as_str()))
+        })
         .take(PAIR_POOL)
         .collect();
     let masks: Vec<Vec<bool>> = pool
@@ -218,7 +281,10 @@ fn pairs(
                     key: None,
                 },
                 populations,
+                ln,
+                family.len(),
             ));
+            family.push(pair.p);
             let best_part = pool[i].pct_diff().max(pool[j].pct_diff());
             if pair.pct_diff() >= threshold_pct && pair.pct_diff() >= best_part + PAIR_GAIN {
                 out.push(pair);
@@ -277,6 +343,7 @@ fn table(df: &DataFrame, scored: &[Scored]) -> Result<DataFrame> {
             "pct_diff",
             scored.iter().map(|s| round(s.pct_diff())).collect(),
         ),
+        column("q", scored.iter().map(|s| readable(s.q)).collect()),
         Column::new(
             "examples".into(),
             scored

@@ -1,0 +1,138 @@
+//! Whether a difference is more than chance: Fisher's exact test on each
+//! feature's 2×2 counts, and Benjamini–Hochberg's `q` across every feature
+//! `diff` considered, so that trying a thousand features does not make one
+//! of them look special by luck.
+//!
+//! A feature holds on `with_a` of the `size_a` rows of A and `with_b` of the
+//! `size_b` rows of B. If the rows were split into A and B at random, the
+//! chance of a split at least this uneven is the p-value: the sum of the
+//! hypergeometric probabilities of every table with the same margins that is
+//! no more likely than the one seen (the two-sided test R's `fisher.test`
+//! does). `q` then bounds the share of false discoveries among the features
+//! called significant at that level.
+
+/// The level under which a feature counts as more than chance.
+pub(super) const SIGNIFICANT: f64 = 0.05;
+
+/// Natural logs of `0!..=n!`, to compute binomial coefficients without
+/// overflow for any fleet size.
+pub(super) struct LnFactorials(Vec<f64>);
+
+impl LnFactorials {
+    pub(super) fn up_to(n: usize) -> Self {
+        let mut table = Vec::with_capacity(n + 1);
+        table.push(0.0);
+        for k in 1..=n {
+            table.push(table[k - 1] + (k as f64).ln());
+        }
+        LnFactorials(table)
+    }
+
+    fn choose(&self, n: usize, k: usize) -> f64 {
+        self.0[n] - self.0[k] - self.0[n - k]
+    }
+
+    /// Two-sided Fisher's exact test of `with_a` of `size_a` against
+    /// `with_b` of `size_b`.
+    pub(super) fn fisher(&self, with_a: usize, size_a: usize, with_b: usize, size_b: usize) -> f64 {
+        let with = with_a + with_b;
+        let total = size_a + size_b;
+        if total == 0 || with == 0 || with == total {
+            return 1.0;
+        }
+        let ln_p = |a: usize| {
+            self.choose(size_a, a) + self.choose(size_b, with - a) - self.choose(total, with)
+        };
+        let observed = ln_p(with_a);
+        // Tables as likely as the observed one, to rounding, count as "no
+        // more likely": R uses the same relative tolerance.
+        let limit = observed + 1e-7_f64.ln_1p();
+        let low = with.saturating_sub(size_b);
+        let high = with.min(size_a);
+        let p: f64 = (low..=high)
+            .map(ln_p)
+            .filter(|&ln| ln <= limit)
+            .map(f64::exp)
+            .sum();
+        p.min(1.0)
+    }
+}
+
+/// Benjamini–Hochberg `q` for each p-value, in the same order.
+pub(super) fn q_values(p: &[f64]) -> Vec<f64> {
+    let m = p.len();
+    let mut order: Vec<usize> = (0..m).collect();
+    order.sort_by(|&x, &y| p[x].total_cmp(&p[y]));
+    let mut q = vec![1.0; m];
+    let mut running = 1.0_f64;
+    for (rank, &i) in order.iter().enumerate().rev() {
+        running = running.min(p[i] * m as f64 / (rank + 1) as f64);
+        q[i] = running.min(1.0);
+    }
+    q
+}
+
+/// Rounded to three significant digits, for reading: 0.000123, 0.0412, 1.
+pub(super) fn readable(q: f64) -> f64 {
+    if q == 0.0 || !q.is_finite() {
+        return q;
+    }
+    let digits = 2 - q.abs().log10().floor() as i32;
+    let scale = 10_f64.powi(digits);
+    (q * scale).round() / scale
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(x: f64, y: f64) -> bool {
+        (x - y).abs() <= 1e-6 * y.abs().max(1e-12)
+    }
+
+    #[test]
+    fn fisher_matches_r() {
+        let ln = LnFactorials::up_to(400);
+        // R: fisher.test(matrix(c(7, 0, 0, 23), 2))$p.value
+        assert!(close(ln.fisher(7, 7, 0, 23), 4.912_7e-7 / 1.0_f64.max(1.0)) || ln.fisher(7, 7, 0, 23) < 1e-6);
+        // R: fisher.test(matrix(c(3, 1, 1, 3), 2))$p.value == 0.4857143
+        assert!(close(ln.fisher(3, 4, 1, 4), 0.485_714_3), "{}", ln.fisher(3, 4, 1, 4));
+        // R: fisher.test(matrix(c(1, 0, 0, 5), 2))$p.value == 0.1666667
+        assert!(close(ln.fisher(1, 1, 0, 5), 0.166_666_7), "{}", ln.fisher(1, 1, 0, 5));
+        // R: fisher.test(matrix(c(12, 0, 0, 188), 2))$p.value
+        assert!(ln.fisher(12, 12, 0, 188) < 1e-18);
+        // The same share on both sides is no evidence at all.
+        assert!(close(ln.fisher(5, 10, 50, 100), 1.0));
+        assert_eq!(ln.fisher(0, 10, 0, 100), 1.0);
+    }
+
+    #[test]
+    fn fisher_is_exact_on_a_hand_computed_table() {
+        // A 1-of-2 against 0-of-2 split: tables a=0 (p=1/6? no: C(2,0)C(2,1)/C(4,1) = 2/4)
+        // and a=1 (C(2,1)C(2,0)/C(4,1) = 2/4): both as likely, so p = 1.
+        let ln = LnFactorials::up_to(10);
+        assert!(close(ln.fisher(1, 2, 0, 2), 1.0));
+        // 2 of 2 against 0 of 2: only the observed table and its mirror are
+        // that extreme: C(2,2)C(2,0)/C(4,2) = 1/6 each, p = 1/3.
+        assert!(close(ln.fisher(2, 2, 0, 2), 1.0 / 3.0));
+    }
+
+    #[test]
+    fn q_values_follow_benjamini_hochberg() {
+        // Worked by hand: m = 4, sorted p 0.01, 0.02, 0.03, 0.5:
+        // 0.04, 0.04, 0.04, 0.5 after the running minimum from the top.
+        let q = q_values(&[0.03, 0.5, 0.01, 0.02]);
+        for (got, want) in q.iter().zip([0.04, 0.5, 0.04, 0.04]) {
+            assert!(close(*got, want), "{q:?}");
+        }
+        assert!(q_values(&[]).is_empty());
+    }
+
+    #[test]
+    fn readable_keeps_three_significant_digits() {
+        assert_eq!(readable(0.000_123_456), 0.000_123);
+        assert_eq!(readable(0.041_234), 0.0412);
+        assert_eq!(readable(1.0), 1.0);
+        assert_eq!(readable(0.0), 0.0);
+    }
+}
