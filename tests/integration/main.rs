@@ -12,6 +12,7 @@ mod support;
 mod agent_auth;
 mod check_first;
 mod cli;
+mod diagnosis;
 mod embed_example;
 mod facts_fleet;
 mod faults;

@@ -10,6 +10,14 @@
 //! no more likely than the one seen (the two-sided test R's `fisher.test`
 //! does). `q` then bounds the share of false discoveries among the features
 //! called significant at that level.
+//!
+//! Most candidates can never be significant whatever the split: a line every
+//! host prints, a value only one host has (its uptime, its boot id). Their
+//! smallest achievable p-value, fixed by how many rows have them, is above
+//! the level, so they are left out of the family `q` counts (Tarone's
+//! method; the count is independent of the split, so leaving them out keeps
+//! the false discovery rate, as Bourgon, Gentleman and Huber 2010 show). A
+//! fingerprint of a thousand mostly shared facts thus costs little power.
 
 /// The level under which a feature counts as more than chance.
 pub(super) const SIGNIFICANT: f64 = 0.05;
@@ -58,15 +66,28 @@ impl LnFactorials {
     }
 }
 
-/// Benjamini–Hochberg `q` for each p-value, in the same order.
-pub(super) fn q_values(p: &[f64]) -> Vec<f64> {
-    let m = p.len();
-    let mut order: Vec<usize> = (0..m).collect();
-    order.sort_by(|&x, &y| p[x].total_cmp(&p[y]));
-    let mut q = vec![1.0; m];
+impl LnFactorials {
+    /// The smallest two-sided p any split could give a feature that `with`
+    /// of the `size_a + size_b` rows have: that of the most extreme table.
+    pub(super) fn smallest_p(&self, with: usize, size_a: usize, size_b: usize) -> f64 {
+        let low = with.saturating_sub(size_b);
+        let high = with.min(size_a);
+        self.fisher(low, size_a, with - low, size_b)
+            .min(self.fisher(high, size_a, with - high, size_b))
+    }
+}
+
+/// Benjamini–Hochberg `q` for each p-value, in the same order; a `None`
+/// (a feature that could never be significant) gets `q = 1` and is not
+/// counted.
+pub(super) fn q_values(p: &[Option<f64>]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..p.len()).filter(|&i| p[i].is_some()).collect();
+    let m = order.len();
+    order.sort_by(|&x, &y| p[x].unwrap_or(1.0).total_cmp(&p[y].unwrap_or(1.0)));
+    let mut q = vec![1.0; p.len()];
     let mut running = 1.0_f64;
     for (rank, &i) in order.iter().enumerate().rev() {
-        running = running.min(p[i] * m as f64 / (rank + 1) as f64);
+        running = running.min(p[i].unwrap_or(1.0) * m as f64 / (rank + 1) as f64);
         q[i] = running.min(1.0);
     }
     q
@@ -93,8 +114,9 @@ mod tests {
     #[test]
     fn fisher_matches_r() {
         let ln = LnFactorials::up_to(400);
-        // R: fisher.test(matrix(c(7, 0, 0, 23), 2))$p.value
-        assert!(close(ln.fisher(7, 7, 0, 23), 4.912_7e-7 / 1.0_f64.max(1.0)) || ln.fisher(7, 7, 0, 23) < 1e-6);
+        // 7 of 7 against 0 of 23: only the observed table is that extreme
+        // (its mirror, all 7 in B, is far likelier), so p = 1 / C(30, 7).
+        assert!(close(ln.fisher(7, 7, 0, 23), 1.0 / 2_035_800.0), "{}", ln.fisher(7, 7, 0, 23));
         // R: fisher.test(matrix(c(3, 1, 1, 3), 2))$p.value == 0.4857143
         assert!(close(ln.fisher(3, 4, 1, 4), 0.485_714_3), "{}", ln.fisher(3, 4, 1, 4));
         // R: fisher.test(matrix(c(1, 0, 0, 5), 2))$p.value == 0.1666667
@@ -108,8 +130,8 @@ mod tests {
 
     #[test]
     fn fisher_is_exact_on_a_hand_computed_table() {
-        // A 1-of-2 against 0-of-2 split: tables a=0 (p=1/6? no: C(2,0)C(2,1)/C(4,1) = 2/4)
-        // and a=1 (C(2,1)C(2,0)/C(4,1) = 2/4): both as likely, so p = 1.
+        // 1 of 2 against 0 of 2: the two possible tables, a = 0 and a = 1,
+        // are each C(2,1)C(2,0)/C(4,1) = 1/2 likely, so p = 1.
         let ln = LnFactorials::up_to(10);
         assert!(close(ln.fisher(1, 2, 0, 2), 1.0));
         // 2 of 2 against 0 of 2: only the observed table and its mirror are
@@ -121,11 +143,25 @@ mod tests {
     fn q_values_follow_benjamini_hochberg() {
         // Worked by hand: m = 4, sorted p 0.01, 0.02, 0.03, 0.5:
         // 0.04, 0.04, 0.04, 0.5 after the running minimum from the top.
-        let q = q_values(&[0.03, 0.5, 0.01, 0.02]);
+        let q = q_values(&[Some(0.03), Some(0.5), Some(0.01), Some(0.02)]);
         for (got, want) in q.iter().zip([0.04, 0.5, 0.04, 0.04]) {
             assert!(close(*got, want), "{q:?}");
         }
         assert!(q_values(&[]).is_empty());
+        // Features that could never be significant are not counted.
+        let q = q_values(&[Some(0.01), None, None, Some(0.02)]);
+        for (got, want) in q.iter().zip([0.02, 1.0, 1.0, 0.02]) {
+            assert!(close(*got, want), "{q:?}");
+        }
+    }
+
+    #[test]
+    fn a_value_on_one_host_of_six_or_on_every_host_can_never_be_significant() {
+        let ln = LnFactorials::up_to(100);
+        assert!(close(ln.smallest_p(1, 1, 5), 1.0 / 6.0));
+        assert_eq!(ln.smallest_p(6, 1, 5), 1.0);
+        // Seven rows of thirty can split 7 to 0: 1 / C(30, 7).
+        assert!(ln.smallest_p(7, 7, 23) < 1e-6);
     }
 
     #[test]

@@ -26,9 +26,10 @@ struct Scored {
     candidate: Candidate,
     pct_a: f64,
     pct_b: f64,
-    /// Fisher's exact p of the feature's counts, and its place among the
-    /// p-values of every feature considered, for its `q`.
-    p: f64,
+    /// Fisher's exact p of the feature's counts (`None` when no split could
+    /// make it significant), and its place among the p-values of every
+    /// feature considered, for its `q`.
+    p: Option<f64>,
     family_index: usize,
     q: f64,
     /// The feature as printed; only made for features that pass the
@@ -48,7 +49,9 @@ impl Scored {
         Scored {
             pct_a: pct(candidate.count_a, size_a),
             pct_b: pct(candidate.count_b, size_b),
-            p: ln.fisher(candidate.count_a, size_a, candidate.count_b, size_b),
+            p: (ln.smallest_p(candidate.count_a + candidate.count_b, size_a, size_b)
+                < SIGNIFICANT)
+                .then(|| ln.fisher(candidate.count_a, size_a, candidate.count_b, size_b)),
             family_index,
             q: 1.0,
             candidate,
@@ -118,7 +121,7 @@ pub(super) fn ranked(
         .map(|(i, c)| Scored::new(c, populations, &ln, i))
         .collect();
     // Every p-value considered, singles then pairs: the family `q` is over.
-    let mut family: Vec<f64> = all.iter().map(|s| s.p).collect();
+    let mut family: Vec<Option<f64>> = all.iter().map(|s| s.p).collect();
     // Under the threshold, the best single feature is still worth naming
     // when nothing is shown: the first in rank order (unprinted, so ties
     // between kinds go to the simpler one).
@@ -224,7 +227,7 @@ fn pairs(
     scored: &[Scored],
     ranking: &Ranking,
     ln: &LnFactorials,
-    family: &mut Vec<f64>,
+    family: &mut Vec<Option<f64>>,
 ) -> Result<Vec<Scored>> {
     let threshold_pct = ranking.threshold_pct;
     let pool: Vec<&Scored> = scored
