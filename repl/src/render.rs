@@ -89,8 +89,8 @@ pub fn render(df: &DataFrame, look: &Look) -> Result<String, String> {
 ///   `\u{NNNN}`.
 /// - Newlines stay line breaks; tabs become spaces up to the next multiple
 ///   of 8 columns, as `expand` does.
-/// - The replacement character `�`, which stands for bytes that are not
-///   UTF-8, is shown as it is.
+/// - Bytes that are not UTF-8 arrive already written `\xNN` (the runtime
+///   reads host output so); a `�` the host printed is shown as it is.
 pub fn visible(text: &str) -> Cow<'_, str> {
     escape(text, true)
 }

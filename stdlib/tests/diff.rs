@@ -469,3 +469,27 @@ fn a_weak_split_is_told_to_the_observer_and_a_clear_one_is_not() {
         .unwrap();
     assert!(notes.0.is_empty(), "{:?}", notes.0);
 }
+
+#[test]
+fn a_key_with_one_value_on_each_side_is_one_row_saying_both() {
+    // The fingerprint's `packages` column: one `name=version` line each.
+    let (mut session, _, _) = queue_session(|_, bad| {
+        let libfoo = if bad { "1.2.3" } else { "1.2.5" };
+        format!("bash=5.2\nlibfoo={libfoo}\nzlib=1.3\n")
+    });
+    let diff = eval_in(&mut session, "$input | diff where bad = y").unwrap();
+    let features = col(&diff, "feature");
+    assert_eq!(features[0], "stdout has \"libfoo=1.2.3\"", "{features:?}");
+    assert_eq!(
+        col(&diff, "range")[0],
+        "stdout: libfoo 1.2.3 on 4/4 of A, 1.2.5 on 6/6 of B"
+    );
+    // The other side's line is the same change: it has no row of its own.
+    assert!(
+        !features.iter().any(|f| f.contains("libfoo=1.2.5")),
+        "{features:?}"
+    );
+    // And the row still pastes: it selects exactly the four bad hosts.
+    let pasted = hosts(&mut session, &format!("$input | filter {}", features[0]));
+    assert_eq!(pasted, ["q01", "q02", "q03", "q04"]);
+}

@@ -148,6 +148,17 @@ fn a_package_version_on_the_failing_hosts_is_the_top_row() {
     let (_, name_version) = bumped_dpkg_status();
     let (rows, _) = diagnose(Planted::Package, planted_failing);
     assert_top_row(&rows, &format!("packages has \"{name_version}\""));
+    // One row says the change: the new version on A, the old on B.
+    let (name, version) = name_version.split_once('=').unwrap();
+    let old = version.trim_end_matches("+shoal1");
+    let row = rows
+        .iter()
+        .find(|r| r["feature"].as_str().unwrap().contains(&name_version))
+        .unwrap();
+    assert_eq!(
+        row["range"],
+        format!("packages: {name} {version} on 4/4 of A, {old} on 12/12 of B").as_str()
+    );
 }
 
 #[test]

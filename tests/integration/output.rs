@@ -406,10 +406,15 @@ fn output_from_hosts_never_drives_the_terminal() {
 }
 
 #[test]
-fn bytes_that_are_not_utf8_show_as_replacement_characters() {
+fn bytes_that_are_not_utf8_show_as_escapes() {
     let dir = tempfile::tempdir().unwrap();
     let (_fleet, inventory) = fleet_with_inventory(FleetSpec::new(1), dir.path());
     let query = r#"hosts | run 'printf "caf\351 \377\033[2J"' | select stdout"#;
     let (stdout, _) = expect(dir.path(), &["--inventory", &inventory, "-c", query], 0);
-    assert!(stdout.contains("caf\u{fffd} \u{fffd}\\e[2J"), "{stdout}");
+    assert!(stdout.contains(r"caf\xe9 \xff\e[2J"), "{stdout}");
+    // JSON carries the same text: each byte that is not UTF-8 as `\xNN`.
+    let json = ["--inventory", &inventory, "--format", "json", "-c", query];
+    let (stdout, _) = expect(dir.path(), &json, 0);
+    let rows: Vec<serde_json::Value> = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(rows[0]["stdout"], "caf\\xe9 \\xff\u{1b}[2J");
 }

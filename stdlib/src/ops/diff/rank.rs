@@ -35,6 +35,9 @@ struct Scored {
     /// The feature as printed; only made for features that pass the
     /// threshold, since most candidates (unique lines) never do.
     text: String,
+    /// For a `key=value` line whose key has another value on the other
+    /// side: both, in one line (see [`changed_keys`]).
+    changed: Option<String>,
 }
 
 impl Scored {
@@ -56,6 +59,7 @@ impl Scored {
             q: 1.0,
             candidate,
             text: String::new(),
+            changed: None,
         }
     }
 
@@ -144,6 +148,7 @@ pub(super) fn ranked(
         s.q = q[s.family_index];
     }
     scored.sort_by(Scored::rank);
+    let scored = changed_keys(scored, populations);
     let best = match scored.first() {
         Some(top) => Some((top.text.clone(), top.pct_diff())),
         None => best_left_out,
@@ -162,6 +167,73 @@ pub(super) fn ranked(
         considered: family.len(),
         strongest_by_chance,
     })
+}
+
+/// A `key=value` line of a fingerprint column (`packages has
+/// "libfoo=1.2.3"`) whose key has another value that the other side has
+/// (`libfoo=1.2.5`) is one change, not two: the first of the pair keeps its
+/// row, says both values in one line (`packages: libfoo 1.2.3 on 12/12 of A,
+/// 1.2.5 on 188/188 of B`, in `range`), and the other's row goes.
+fn changed_keys(scored: Vec<Scored>, populations: &Populations) -> Vec<Scored> {
+    // (column, key, value) of each `COL has "key=value"` line feature.
+    let key_line = |s: &Scored| -> Option<(String, String, String)> {
+        if s.candidate.kind != Kind::Line {
+            return None;
+        }
+        let Predicate::Text {
+            column,
+            op: shoal_lang::plan::TextOp::Has,
+            text,
+        } = &s.candidate.predicate
+        else {
+            return None;
+        };
+        let (key, value) = text.split_once('=')?;
+        Some((column.name.clone(), key.to_string(), value.to_string()))
+    };
+    let lines: Vec<Option<(String, String, String)>> = scored.iter().map(key_line).collect();
+    let mut dropped = vec![false; scored.len()];
+    let mut changed: Vec<Option<String>> = vec![None; scored.len()];
+    for i in 0..scored.len() {
+        let Some((column, key, value)) = &lines[i] else {
+            continue;
+        };
+        if dropped[i] || changed[i].is_some() {
+            continue;
+        }
+        let a_side = scored[i].pct_a > scored[i].pct_b;
+        // The other value of the same key that leans the other way.
+        let partner = (i + 1..scored.len()).find(|&j| {
+            !dropped[j]
+                && matches!(&lines[j], Some((c, k, _)) if c == column && k == key)
+                && (scored[j].pct_a > scored[j].pct_b) != a_side
+        });
+        let Some(j) = partner else {
+            continue;
+        };
+        let (a, b) = if a_side { (i, j) } else { (j, i) };
+        let value_of = |k: usize| lines[k].as_ref().map_or("", |l| l.2.as_str());
+        changed[i] = Some(format!(
+            "{column}: {key} {} on {}/{} of A, {} on {}/{} of B",
+            if a == i { value.as_str() } else { value_of(a) },
+            scored[a].candidate.count_a,
+            populations.size_a,
+            value_of(b),
+            scored[b].candidate.count_b,
+            populations.size_b
+        ));
+        dropped[j] = true;
+    }
+    scored
+        .into_iter()
+        .zip(changed)
+        .zip(dropped)
+        .filter(|(_, dropped)| !dropped)
+        .map(|((mut s, changed), _)| {
+            s.changed = changed;
+            s
+        })
+        .collect()
 }
 
 /// Leaves out each key feature that selects the same rows of A and B as a
@@ -358,7 +430,11 @@ fn table(df: &DataFrame, scored: &[Scored]) -> Result<DataFrame> {
             "range".into(),
             scored
                 .iter()
-                .map(|s| s.candidate.range.map(|r| r.to_string()))
+                .map(|s| {
+                    s.changed
+                        .clone()
+                        .or_else(|| s.candidate.range.map(|r| r.to_string()))
+                })
                 .collect::<Vec<_>>(),
         ),
     ];
