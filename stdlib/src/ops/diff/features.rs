@@ -71,6 +71,10 @@ pub(super) struct Candidate {
     pub examples: Vec<usize>,
     /// For a threshold, each side's lowest and highest value.
     pub range: Option<Range>,
+    /// How many splits were tried to find this one: 1, or for a threshold
+    /// the boundaries swept. The best of many cuts looks better than any
+    /// one cut would by chance, so its p-value answers for all of them.
+    pub tries: usize,
     /// For a key feature, where its column comes from.
     pub key: Option<KeySource>,
 }
@@ -164,6 +168,7 @@ impl Tally {
             count_b: self.b,
             examples: self.examples,
             range: None,
+            tries: 1,
             key: None,
         }
     }
@@ -437,6 +442,7 @@ fn numeric(
     }
     let mut candidate = tally.into_candidate(threshold.predicate(column), Kind::Numeric);
     candidate.range = Some(threshold.range);
+    candidate.tries = threshold.tries;
     out.push(candidate);
     out
 }
@@ -446,6 +452,8 @@ struct Threshold {
     op: CompareOp,
     value: f64,
     range: Range,
+    /// The boundaries between distinct values that were swept.
+    tries: usize,
 }
 
 impl Threshold {
@@ -462,6 +470,7 @@ impl Threshold {
         let (size_a, size_b) = (populations.size_a as f64, populations.size_b as f64);
         let mut best: Option<(f64, f64, f64, usize, usize)> = None; // score, lo, hi, le_a, le_b
         let (mut le_a, mut le_b) = (0, 0);
+        let mut tries = 0;
         for (i, (value, member)) in present.iter().enumerate() {
             match member {
                 Member::A => le_a += 1,
@@ -473,6 +482,7 @@ impl Threshold {
             if next.0 == *value {
                 continue;
             }
+            tries += 1;
             let above_a = (present_a - le_a) as f64 / size_a;
             let above_b = (present_b - le_b) as f64 / size_b;
             let score = (above_a - above_b).abs();
@@ -494,6 +504,7 @@ impl Threshold {
                 a: span(Member::A),
                 b: span(Member::B),
             },
+            tries,
         })
     }
 
@@ -560,6 +571,7 @@ fn keys(
         }
         let mut candidate = tally.into_candidate(predicate, Kind::Key);
         candidate.range = Some(threshold.range);
+        candidate.tries = threshold.tries;
         candidate.key = Some(KeySource {
             column: source.to_string(),
             rows,

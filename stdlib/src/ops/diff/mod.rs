@@ -260,13 +260,18 @@ mod tests {
     }
 
     #[test]
-    fn a_clear_split_has_no_verdict() {
+    fn a_clear_split_has_no_weak_split_verdict_but_ten_rows_are_few_for_a_threshold() {
         let (table, verdict) = diff_by_bad(&queues([4180, 4530, 4880, 5230, 12, 3, 7, 0, 9, 11]));
         assert_eq!(
             table.column("feature").unwrap().str().unwrap().get(0),
             Some("kv stdout | filter queue_depth > 1000")
         );
-        assert_eq!(verdict, None);
+        // A perfect 4-to-6 split has Fisher p = 2/210; as the best of the 9
+        // cuts tried, it answers for all of them (p = 0.086): with ten rows,
+        // diff does not call a threshold beyond chance, and says so.
+        let verdict = verdict.expect("ten rows are too few");
+        assert!(verdict.starts_with("nothing separates the 4 rows of A from the 6 of B beyond chance"), "{verdict}");
+        assert!(!verdict.contains("no feature separates A from B well"), "{verdict}");
     }
 
     #[test]

@@ -52,9 +52,15 @@ impl Scored {
         Scored {
             pct_a: pct(candidate.count_a, size_a),
             pct_b: pct(candidate.count_b, size_b),
+            // A threshold chosen as the best of `tries` cuts answers for
+            // all of them (Bonferroni within the feature).
             p: (ln.smallest_p(candidate.count_a + candidate.count_b, size_a, size_b)
+                * (candidate.tries as f64)
                 < SIGNIFICANT)
-                .then(|| ln.fisher(candidate.count_a, size_a, candidate.count_b, size_b)),
+                .then(|| {
+                    let p = ln.fisher(candidate.count_a, size_a, candidate.count_b, size_b);
+                    (p * candidate.tries as f64).min(1.0)
+                }),
             family_index,
             q: 1.0,
             candidate,
@@ -353,6 +359,7 @@ fn pairs(
                     count_b: count.1,
                     examples,
                     range: None,
+                    tries: 1,
                     key: None,
                 },
                 populations,
