@@ -5,6 +5,10 @@
 //! The data has a planted cause (hosts with BIOS 2.1.7 have `max_conns=64`
 //! and fail their health check), decoys, lines that differ only in numbers
 //! (timestamps, PIDs), and lines unique to each host.
+//!
+//! Also `diff` over a `facts`-sized fingerprint (issue 23's bar: about 1,000
+//! features over 200 hosts in under 300 ms): 700 `packages` lines and 300
+//! `sysctl` lines per host, a few of which vary, one package planted.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use polars::prelude::*;
@@ -98,6 +102,90 @@ fn diff(c: &mut Criterion) {
     );
 }
 
+/// 200 hosts' fingerprints: `packages` and `sysctl` as `facts` makes them
+/// (one sorted `key=value` a line), volatile scalars, and a health column;
+/// the failing tenth run libfoo 1.2.3 where the rest run 1.2.5.
+fn fingerprint() -> DataFrame {
+    const FLEET: usize = 200;
+    let bad = |i: usize| i % 10 == 4;
+    let packages: Vec<String> = (0..FLEET)
+        .map(|i| {
+            let mut lines: Vec<String> = (0..700)
+                .map(|p| {
+                    format!(
+                        "pkg{p:03}={}.{}",
+                        p % 5,
+                        if p % 50 == 0 { i % 3 } else { 0 }
+                    )
+                })
+                .collect();
+            lines.push(format!("libfoo={}", if bad(i) { "1.2.3" } else { "1.2.5" }));
+            lines.sort();
+            lines.join("\n")
+        })
+        .collect();
+    let sysctl: Vec<String> = (0..FLEET)
+        .map(|i| {
+            (0..300)
+                .map(|k| format!("net.core.k{k:03}={}", if k % 30 == 0 { i % 4 } else { k }))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect();
+    let columns = vec![
+        Column::new(
+            "host".into(),
+            (0..FLEET)
+                .map(|i| format!("host{i:03}"))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new("packages".into(), packages),
+        Column::new("sysctl".into(), sysctl),
+        Column::new(
+            "uptime_s".into(),
+            (0..FLEET)
+                .map(|i| (86_400 + i * 37) as i64)
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "load1".into(),
+            (0..FLEET)
+                .map(|i| (i % 17) as f64 / 10.0)
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "health".into(),
+            (0..FLEET)
+                .map(|i| if bad(i) { "FAIL" } else { "OK" })
+                .collect::<Vec<_>>(),
+        ),
+    ];
+    DataFrame::new(FLEET, columns).expect("columns have one length")
+}
+
+fn diff_fingerprint(c: &mut Criterion) {
+    let mut session = Session::new(fleet());
+    session.vars.insert("fleet".into(), fingerprint());
+    let plan = shoal_stdlib::compile("$fleet | diff where health = FAIL").expect("compiles");
+    let statement = &plan.statements[0];
+    let result = session
+        .eval(statement, &ScriptedExecutor, &mut Quiet)
+        .expect("query runs");
+    let first = result.column("feature").unwrap().str().unwrap().get(0);
+    assert_eq!(
+        first,
+        Some("packages has \"libfoo=1.2.3\""),
+        "the planted package ranks first"
+    );
+    c.bench_function("diff where, fingerprint 200 hosts x ~1,000 features", |b| {
+        b.iter(|| {
+            session
+                .eval(statement, &ScriptedExecutor, &mut Quiet)
+                .unwrap()
+        })
+    });
+}
+
 fn gather(c: &mut Criterion) {
     bench(
         c,
@@ -112,6 +200,6 @@ fn gather(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(10);
-    targets = diff, gather
+    targets = diff, diff_fingerprint, gather
 }
 criterion_main!(benches);

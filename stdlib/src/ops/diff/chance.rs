@@ -55,25 +55,44 @@ impl LnFactorials {
         // Tables as likely as the observed one, to rounding, count as "no
         // more likely": R uses the same relative tolerance.
         let limit = observed + 1e-7_f64.ln_1p();
-        let low = with.saturating_sub(size_b);
-        let high = with.min(size_a);
-        let p: f64 = (low..=high)
-            .map(ln_p)
-            .filter(|&ln| ln <= limit)
-            .map(f64::exp)
-            .sum();
+        // The probabilities rise to one mode and fall again, so the tables
+        // no likelier than the observed one are the two tails: sum each from
+        // its end inward, stopping at the first likelier table.
+        let (low, high) = (with.saturating_sub(size_b), with.min(size_a));
+        let mut p = 0.0;
+        let mut left = low;
+        while left <= high && ln_p(left) <= limit {
+            p += ln_p(left).exp();
+            left += 1;
+        }
+        if left > high {
+            return 1.0; // every table: the observed one is the likeliest
+        }
+        let mut right = high;
+        while right > left && ln_p(right) <= limit {
+            p += ln_p(right).exp();
+            right -= 1;
+        }
         p.min(1.0)
     }
 }
 
 impl LnFactorials {
-    /// The smallest two-sided p any split could give a feature that `with`
-    /// of the `size_a + size_b` rows have: that of the most extreme table.
+    /// A lower bound on the smallest two-sided p any split could give a
+    /// feature that `with` of the `size_a + size_b` rows have: the
+    /// probability of the less likely of the two most extreme tables alone.
+    /// (Being a lower bound, it never leaves out a feature that could be
+    /// significant.)
     pub(super) fn smallest_p(&self, with: usize, size_a: usize, size_b: usize) -> f64 {
-        let low = with.saturating_sub(size_b);
-        let high = with.min(size_a);
-        self.fisher(low, size_a, with - low, size_b)
-            .min(self.fisher(high, size_a, with - high, size_b))
+        let total = size_a + size_b;
+        if total == 0 || with == 0 || with == total {
+            return 1.0;
+        }
+        let ln_p = |a: usize| {
+            self.choose(size_a, a) + self.choose(size_b, with - a) - self.choose(total, with)
+        };
+        let (low, high) = (with.saturating_sub(size_b), with.min(size_a));
+        ln_p(low).min(ln_p(high)).exp()
     }
 }
 
@@ -158,6 +177,7 @@ mod tests {
     #[test]
     fn a_value_on_one_host_of_six_or_on_every_host_can_never_be_significant() {
         let ln = LnFactorials::up_to(100);
+        // One row of six: each extreme table is 1/6 or 5/6 likely.
         assert!(close(ln.smallest_p(1, 1, 5), 1.0 / 6.0));
         assert_eq!(ln.smallest_p(6, 1, 5), 1.0);
         // Seven rows of thirty can split 7 to 0: 1 / C(30, 7).

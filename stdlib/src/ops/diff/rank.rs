@@ -46,6 +46,7 @@ impl Scored {
         populations: &Populations,
         ln: &LnFactorials,
         family_index: usize,
+        threshold_pct: f64,
     ) -> Self {
         let pct = |count: usize, size: usize| 100.0 * count as f64 / size as f64;
         let (size_a, size_b) = (populations.size_a, populations.size_b);
@@ -58,7 +59,14 @@ impl Scored {
                 * (candidate.tries as f64)
                 < SIGNIFICANT)
                 .then(|| {
-                    let p = ln.fisher(candidate.count_a, size_a, candidate.count_b, size_b);
+                    let p = if pct_diff(&candidate, size_a, size_b) < threshold_pct {
+                        // Under the threshold the feature is never shown: 1,
+                        // a bound above its p, keeps it in the family at no
+                        // cost, and can only make the others' q larger.
+                        1.0
+                    } else {
+                        ln.fisher(candidate.count_a, size_a, candidate.count_b, size_b)
+                    };
                     (p * candidate.tries as f64).min(1.0)
                 }),
             family_index,
@@ -97,6 +105,12 @@ impl Scored {
     }
 }
 
+/// A candidate's `|pct_a - pct_b|`, before it is scored.
+fn pct_diff(candidate: &Candidate, size_a: usize, size_b: usize) -> f64 {
+    let pct = |count: usize, size: usize| 100.0 * count as f64 / size as f64;
+    (pct(candidate.count_a, size_a) - pct(candidate.count_b, size_b)).abs()
+}
+
 /// The ranked table, and the best feature found, whether or not it passed
 /// the threshold.
 pub(super) struct Ranked {
@@ -128,7 +142,7 @@ pub(super) fn ranked(
     let all: Vec<Scored> = candidates
         .into_iter()
         .enumerate()
-        .map(|(i, c)| Scored::new(c, populations, &ln, i))
+        .map(|(i, c)| Scored::new(c, populations, &ln, i, threshold_pct))
         .collect();
     // Every p-value considered, singles then pairs: the family `q` is over.
     let mut family: Vec<Option<f64>> = all.iter().map(|s| s.p).collect();
@@ -365,6 +379,7 @@ fn pairs(
                 populations,
                 ln,
                 family.len(),
+                threshold_pct,
             ));
             family.push(pair.p);
             let best_part = pool[i].pct_diff().max(pool[j].pct_diff());
