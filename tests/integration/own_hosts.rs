@@ -66,6 +66,21 @@ fn ok_as_themselves(fleet: &SshdFleet, indexes: &[usize]) -> Vec<(String, String
         .collect()
 }
 
+/// How a user without an inventory's login settings reaches the fleet: its
+/// user, key and known_hosts as flags, and JSON rows to check.
+fn login_flags(fleet: &SshdFleet) -> [&str; 8] {
+    [
+        "--user",
+        fleet.user(),
+        "--identity",
+        text(fleet.client_key()),
+        "--known-hosts",
+        text(fleet.known_hosts()),
+        "--format",
+        "json",
+    ]
+}
+
 fn text(path: &Path) -> &str {
     path.to_str().expect("a UTF-8 path")
 }
@@ -93,20 +108,8 @@ fn w_alone_reaches_its_hosts_with_the_login_flags() {
     // The nodeset's names are the addresses: without an inventory, a name is where to go.
     let addrs: Vec<String> = fleet.hosts().iter().map(|n| n.addr.to_string()).collect();
     let nodeset = addrs.join(",");
-    let args = [
-        "-w",
-        &nodeset,
-        "--user",
-        fleet.user(),
-        "--identity",
-        text(fleet.client_key()),
-        "--known-hosts",
-        text(fleet.known_hosts()),
-        "--format",
-        "json",
-        "-c",
-        "hosts | run \"hostname\"",
-    ];
+    let args = ["-w", &nodeset, "-c", "hosts | run \"hostname\""];
+    let args = [&login_flags(&fleet)[..], &args].concat();
     let out = shoal(dir.path(), &args);
     let rows = rows(&args, &out, 0);
     let want: Vec<(String, String, String)> = fleet
@@ -229,17 +232,10 @@ fn a_csv_inventory_reaches_its_hosts_and_its_tag_columns_filter() {
     let args = [
         "--inventory",
         text(&path),
-        "--user",
-        fleet.user(),
-        "--identity",
-        text(fleet.client_key()),
-        "--known-hosts",
-        text(fleet.known_hosts()),
-        "--format",
-        "json",
         "-c",
         "hosts | filter az = \"us-east-1a\" | run \"hostname\"",
     ];
+    let args = [&login_flags(&fleet)[..], &args].concat();
     let out = shoal(dir.path(), &args);
     let rows = rows(&args, &out, 0);
     assert_eq!(answers(&rows), ok_as_themselves(&fleet, &[0, 2]));

@@ -406,7 +406,23 @@ fn ctrl_c_on_two_hundred_hosts_shows_partial_rows_and_a_second_one_quits_during_
     assert_no_sleep_left(&fleet, 0..HOSTS);
 }
 
-/// Drops ANSI CSI sequences (`ESC [ ... final byte`).
+/// The shell on `fleet`'s hosts (an inventory without tags, written in
+/// `dir`), in a terminal, with colour on or off.
+fn shell_on(fleet: &SshdFleet, dir: &std::path::Path, colour: bool) -> Terminal {
+    let inventory = dir.join("shoal.toml");
+    std::fs::write(&inventory, fleet.inventory_toml(|_| Vec::new())).unwrap();
+    Terminal::start(&format!(
+        "env {} XDG_STATE_HOME={} {} --inventory {}",
+        if colour { "-u NO_COLOR" } else { "NO_COLOR=1" },
+        dir.join("state").display(),
+        env!("CARGO_BIN_EXE_shoal"),
+        inventory.display()
+    ))
+}
+
+/// Drops ANSI CSI sequences (`ESC [ ... final byte`). The renderer's unit
+/// tests have their own copy: they live in another crate, and the library
+/// has no use for it.
 fn strip_ansi(text: &str) -> String {
     let mut out = String::new();
     let mut chars = text.chars();
@@ -444,15 +460,8 @@ fn tables_line_up_in_colour_and_set_changes_printing_in_the_shell() {
         ..FleetSpec::new(3)
     });
     let dir = tempfile::tempdir().unwrap();
-    let inventory = dir.path().join("shoal.toml");
-    std::fs::write(&inventory, fleet.inventory_toml(|_| Vec::new())).unwrap();
     // Colour on: no NO_COLOR, and stdout is the terminal.
-    let shell = Terminal::start(&format!(
-        "env -u NO_COLOR XDG_STATE_HOME={} {} --inventory {}",
-        dir.path().join("state").display(),
-        env!("CARGO_BIN_EXE_shoal"),
-        inventory.display()
-    ));
+    let shell = shell_on(&fleet, dir.path(), true);
     let mut prompts = 1;
     let mut enter = |line: &str| {
         shell.type_text(line);
@@ -553,14 +562,7 @@ fn what_hosts_print_cannot_drive_the_shells_terminal() {
         ..FleetSpec::new(2)
     });
     let dir = tempfile::tempdir().unwrap();
-    let inventory = dir.path().join("shoal.toml");
-    std::fs::write(&inventory, fleet.inventory_toml(|_| Vec::new())).unwrap();
-    let shell = Terminal::start(&format!(
-        "env NO_COLOR=1 XDG_STATE_HOME={} {} --inventory {}",
-        dir.path().join("state").display(),
-        env!("CARGO_BIN_EXE_shoal"),
-        inventory.display()
-    ));
+    let shell = shell_on(&fleet, dir.path(), false);
     shell.wait_prompts(1);
     let title = shell.title();
     let raw = dir.path().join("terminal.raw");
