@@ -25,6 +25,15 @@ pub enum Statement {
     Pipeline(Pipeline),
 }
 
+impl Statement {
+    /// The pipeline, with or without `let NAME =`.
+    pub fn pipeline(&self) -> &Pipeline {
+        match self {
+            Statement::Let { pipeline, .. } | Statement::Pipeline(pipeline) => pipeline,
+        }
+    }
+}
+
 /// A name the user wrote: a column, a variable, a `run ... as` name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Ident {
@@ -59,6 +68,12 @@ pub enum SourceKind {
     Group { name: String },
     /// `$bad`
     Variable { name: String },
+    /// `jobs`: the job store's jobs, newest first.
+    Jobs,
+    /// `job 12`, `job last`, `job -2`: one job's rows.
+    Job { which: crate::plan::JobRef },
+    /// `saved`: the baselines; `saved NAME`: one of them.
+    Saved { name: Option<String> },
     /// `hosts @web & @us-east-1a`, `hosts ~ /^db/`: two or more operands, or
     /// a regex.
     Select { terms: Vec<SetTerm> },

@@ -56,7 +56,12 @@ pub use suggest::did_you_mean;
 /// Parses and plans in one step, with stages from `catalog`.
 pub fn compile<C: Catalog>(source: &str, catalog: &C) -> Result<Plan<C::Op>> {
     let program = parse(source).map_err(|error| missing_pipe_hint(source, error, catalog))?;
-    plan(&program, catalog)
+    let mut plan = plan(&program, catalog)?;
+    for (planned, statement) in plan.statements.iter_mut().zip(&program.statements) {
+        let span = statement.pipeline().span;
+        planned.text = source[span.start..span.end].trim().to_string();
+    }
+    Ok(plan)
 }
 
 /// `hosts run "uptime"`: a stage name where the grammar read a host name or

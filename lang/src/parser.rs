@@ -11,6 +11,7 @@ use pest_derive::Parser;
 
 use crate::ast::*;
 use crate::error::{Error, Result};
+use crate::plan::JobRef;
 use crate::span::Span;
 
 #[derive(Parser)]
@@ -89,6 +90,19 @@ fn build_source(pair: Pair<Rule>) -> Source {
         },
         Rule::variable => SourceKind::Variable {
             name: first_inner(inner).as_str().to_string(),
+        },
+        Rule::jobs_source => SourceKind::Jobs,
+        Rule::job_source => {
+            let which = inner.into_inner().nth(1).expect("a job reference");
+            // The grammar admits `-0` and numbers past u64; those name no job.
+            let which = JobRef::parse(which.as_str()).unwrap_or(JobRef::Id(0));
+            SourceKind::Job { which }
+        }
+        Rule::saved_source => SourceKind::Saved {
+            name: inner
+                .into_inner()
+                .nth(1)
+                .map(|name| name.as_str().to_string()),
         },
         rule => unreachable!("build_source: unexpected {rule:?}"),
     };
@@ -410,7 +424,14 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
             "a pipeline such as `hosts | run \"uptime\"`"
         }
         Rule::let_statement => "`let NAME = pipeline`",
-        Rule::source | Rule::hosts_source | Rule::kw_hosts => "`hosts` or a `$variable`",
+        Rule::source | Rule::hosts_source | Rule::kw_hosts => {
+            "`hosts`, `jobs`, `job N`, `saved` or a `$variable`"
+        }
+        Rule::jobs_source | Rule::kw_jobs => "`jobs`",
+        Rule::job_source | Rule::kw_job => "`job N`",
+        Rule::job_ref => "a job: its id, `last`, or `-2` for the one before the last",
+        Rule::saved_source | Rule::kw_saved => "`saved` or `saved NAME`",
+        Rule::baseline_name => "a baseline name such as `before-upgrade`",
         Rule::variable => "a `$variable`",
         // The three operands of a selection, named once as one choice.
         Rule::group | Rule::nodeset | Rule::host_regex => {

@@ -40,6 +40,10 @@ pub struct Plan<O> {
 pub struct PlannedStatement<O> {
     /// `let NAME = ...` saves the result under this name.
     pub bind: Option<String>,
+    /// The pipeline as written (without `let NAME =`): what the job store
+    /// records, and what `rerun` runs again.
+    #[serde(skip)]
+    pub text: String,
     pub source: PlanSource,
     pub ops: Vec<O>,
 }
@@ -77,6 +81,58 @@ pub enum PlanSource {
         #[serde(skip)]
         span: Span,
     },
+    /// `jobs`: the job store's jobs, newest first.
+    Jobs {
+        #[serde(skip)]
+        span: Span,
+    },
+    /// `job N`: one job's per-host rows.
+    Job {
+        which: JobRef,
+        #[serde(skip)]
+        span: Span,
+    },
+    /// `saved` lists the baselines; `saved NAME` loads one.
+    Saved {
+        name: Option<String>,
+        #[serde(skip)]
+        span: Span,
+    },
+}
+
+/// Which job `job` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobRef {
+    /// `job 12`: the job with this id.
+    Id(u64),
+    /// `job last` (also `job -1`): the newest job.
+    Last,
+    /// `job -2`: counting back from the newest, which is `-1`.
+    Back(u64),
+}
+
+impl JobRef {
+    /// `last`, `12` or `-2`, as written.
+    pub fn parse(text: &str) -> Option<JobRef> {
+        match text {
+            "last" | "-1" => Some(JobRef::Last),
+            _ => match text.strip_prefix('-') {
+                Some(back) => back.parse().ok().filter(|n| *n > 0).map(JobRef::Back),
+                None => text.parse().ok().map(JobRef::Id),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for JobRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JobRef::Id(id) => write!(f, "{id}"),
+            JobRef::Last => f.write_str("last"),
+            JobRef::Back(n) => write!(f, "-{n}"),
+        }
+    }
 }
 
 /// One operand of [`PlanSource::Select`] and how it joins the hosts before it.

@@ -37,12 +37,15 @@ fn plan_statement<C: Catalog>(
     catalog: &C,
     signatures: &[&'static Signature],
 ) -> Result<PlannedStatement<C::Op>> {
-    let (bind, pipeline) = match statement {
-        ast::Statement::Let { name, pipeline, .. } => (Some(name.name.clone()), pipeline),
-        ast::Statement::Pipeline(pipeline) => (None, pipeline),
+    let pipeline = statement.pipeline();
+    let bind = match statement {
+        ast::Statement::Let { name, .. } => Some(name.name.clone()),
+        ast::Statement::Pipeline(_) => None,
     };
     Ok(PlannedStatement {
         bind,
+        // Filled in by `compile`, which has the source text.
+        text: String::new(),
         source: plan_source(&pipeline.source)?,
         ops: pipeline
             .stages
@@ -104,6 +107,15 @@ fn plan_source(source: &ast::Source) -> Result<PlanSource> {
                 .unwrap_or(source.span),
         },
         SourceKind::From { name } => plan_host_list(name, source.span)?,
+        SourceKind::Jobs => PlanSource::Jobs { span: source.span },
+        SourceKind::Job { which } => PlanSource::Job {
+            which: *which,
+            span: source.span,
+        },
+        SourceKind::Saved { name } => PlanSource::Saved {
+            name: name.clone(),
+            span: source.span,
+        },
     })
 }
 

@@ -83,6 +83,8 @@ pub enum Command {
         #[arg(long = "param", value_name = "KEY=VALUE", value_parser = script::parse_param)]
         params: Vec<(String, String)>,
     },
+    /// Who ran what, where, when, and how it ended: every job in the job store.
+    Audit(crate::audit::AuditArgs),
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -140,6 +142,8 @@ pub struct Options {
     /// Read no ssh_config at all (the demo fleet's hosts are not the user's).
     #[arg(skip)]
     pub without_ssh_config: bool,
+    #[command(flatten)]
+    pub store: crate::store_options::StoreOptions,
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -183,6 +187,9 @@ pub fn main(cli: Cli) -> ExitCode {
             }
         }
         (Some(Command::Demo { command }), _) => demo(command.as_deref(), &cli.options, color),
+        (Some(Command::Audit(args)), _) => {
+            crate::audit::run(args, &cli.options, &printer(&cli.options))
+        }
         (None, Some(query)) => run_source(query, &cli.options, color),
         (None, None) => shell(&cli.options, None),
     }
@@ -230,12 +237,14 @@ fn demo(query: Option<&str>, options: &Options, color: bool) -> ExitCode {
         Ok(fleet) => fleet,
         Err(error) => return fail(&format!("error: cannot start the demo fleet: {error}\n")),
     };
-    let options = Options {
+    let mut options = Options {
         inventory: Some(fleet.inventory_path().to_path_buf()),
         inventory_cmd: None,
         without_ssh_config: true,
         ..options.clone()
     };
+    // Zero set-up: the demo's history lives and dies with it.
+    options.store.in_memory = true;
     let code = match query {
         Some(query) => run_source(query, &options, color),
         None => shell(&options, Some(DEMO_INTRO)),
@@ -256,7 +265,7 @@ fn fail(message: &str) -> ExitCode {
     ExitCode::from(EXIT_USAGE)
 }
 
-fn printer(options: &Options) -> Printer {
+pub(crate) fn printer(options: &Options) -> Printer {
     let terminal = std::io::stdout().is_terminal();
     Printer {
         format: options.format,
@@ -271,6 +280,12 @@ fn printer(options: &Options) -> Printer {
 /// Loads the inventory and the ssh_config and starts the engine, printing
 /// its warnings, or why it could not start.
 fn open_engine(options: &Options) -> Option<Engine> {
+    open_engine_for(options, false)
+}
+
+/// [`open_engine`]; with `history_only` (a query that reads only the job
+/// store: `jobs`, `job N`, `saved`), a missing inventory is an empty one.
+fn open_engine_for(options: &Options, history_only: bool) -> Option<Engine> {
     let ssh_config = if options.without_ssh_config {
         SshConfig::default()
     } else {
@@ -291,8 +306,8 @@ fn open_engine(options: &Options) -> Option<Engine> {
         Some(command) => Inventory::from_command(command, &overrides),
         None => match Inventory::discover(options.inventory.as_deref(), &overrides) {
             // No inventory file, but an ssh_config: its hosts are the fleet
-            // (`hosts from ssh_config`).
-            Err(InventoryError::NotFound { .. }) if ssh_config.path().is_some() => {
+            // (`hosts from ssh_config`). A query of the history needs none.
+            Err(InventoryError::NotFound { .. }) if ssh_config.path().is_some() || history_only => {
                 Inventory::from_toml("", Path::new("(no inventory)"), &overrides)
             }
             loaded => loaded,
@@ -306,8 +321,20 @@ fn open_engine(options: &Options) -> Option<Engine> {
             return None;
         }
     };
+    let store = match options.store.open() {
+        Ok(store) => store,
+        Err(error) => {
+            eprintln!("error: {}", visible(&error.to_string()));
+            eprintln!("  = hint: {}", error.hint());
+            return None;
+        }
+    };
     match Engine::new(inventory, &ssh_config) {
-        Ok(mut engine) => {
+        Ok(engine) => {
+            let mut engine = match store {
+                Some(store) => engine.with_store(store),
+                None => engine,
+            };
             engine.set_interrupts(Interrupts::CancelQuery);
             // Once per shoal process, before the first query, each warning
             // once: the shell's later queries do not repeat them.
@@ -338,6 +365,21 @@ fn inventory_at_hand(options: &Options) -> bool {
         || Inventory::discover(None, &options.overrides()).is_ok()
 }
 
+/// Whether every statement of `plan` only reads the job store, so that it
+/// can run where no inventory is: `shoal -c 'jobs'` from any directory.
+fn reads_only_history(plan: &shoal_stdlib::Plan) -> bool {
+    use shoal_lang::plan::PlanSource;
+    plan.statements.iter().all(|statement| {
+        matches!(
+            statement.source,
+            PlanSource::Jobs { .. } | PlanSource::Job { .. } | PlanSource::Saved { .. }
+        ) && statement
+            .ops
+            .iter()
+            .all(|step| step.signature.name != "rerun")
+    })
+}
+
 /// Runs statements non-interactively (`-c` and scripts).
 fn run_source(source: &str, options: &Options, color: bool) -> ExitCode {
     let plan = match shoal_stdlib::compile(source) {
@@ -363,7 +405,7 @@ fn run_source(source: &str, options: &Options, color: bool) -> ExitCode {
         let json = serde_json::to_string_pretty(&plan).expect("plans serialise");
         return print_and_exit(json + "\n", EXIT_OK);
     }
-    let Some(mut engine) = open_engine(options) else {
+    let Some(mut engine) = open_engine_for(options, reads_only_history(&plan)) else {
         return ExitCode::from(EXIT_USAGE);
     };
     let report = printer(options).run_source(&mut engine, source);

@@ -1,5 +1,6 @@
 //! shoal's front end: the command line, the interactive shell, scripts,
 //! rendering of results, progress, and help generated from the registry.
+mod audit;
 pub mod cli;
 mod complete;
 pub mod help;
@@ -8,3 +9,4 @@ mod progress;
 pub mod render;
 mod repl;
 mod script;
+mod store_options;

@@ -57,20 +57,29 @@ impl Printer {
         for statement in &plan.statements {
             let mut progress = Progress::new(show_bar, !self.quiet);
             let outcome = engine.run(statement, &mut progress);
-            match outcome.result {
+            // After the result: the result is complete, its history is not.
+            let store_warning = outcome.store_warning;
+            let report = match outcome.result {
                 Ok(frame) => {
                     if statement.bind.is_none() || outcome.interrupted {
                         self.print_result(&frame, printed > 0);
                         printed += 1;
                     }
+                    None
                 }
                 Err(error) => {
                     eprint!("{}", render_error(&error, source, self.color));
-                    return Report {
+                    Some(Report {
                         errored: true,
                         interrupted: outcome.interrupted,
-                    };
+                    })
                 }
+            };
+            if let Some(warning) = store_warning {
+                eprintln!("{}", crate::render::visible(&warning));
+            }
+            if let Some(report) = report {
+                return report;
             }
             if outcome.interrupted {
                 eprintln!("cancelled: the rows above are what finished before Ctrl-C");

@@ -23,10 +23,13 @@
 //! [`RunObserver`] the caller passes, and Ctrl-C cancels a query only when
 //! the caller asks for it with [`Engine::set_interrupts`].
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use polars::prelude::DataFrame;
 use shoal_stdlib::executor::{HostOutcome, Status};
+use shoal_stdlib::history::HistoryHandle;
 use shoal_stdlib::{Plan, PlannedStatement, Quiet, RunObserver, Session, compile};
 use tokio::runtime::Runtime;
 use tokio::signal::unix::{SignalKind, signal};
@@ -34,6 +37,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use crate::inventory::{Inventory, InventoryError, Overrides};
 use crate::ssh::SshExecutor;
 use crate::ssh_config::SshConfig;
+use crate::store::{HostInfo, Recorder, Store, host_info};
 use crate::targets::Routes;
 
 /// Why an engine could not start, or a query did not give a result.
@@ -94,6 +98,9 @@ pub struct Outcome {
     /// True when Ctrl-C cancelled the statement: `result` then holds what
     /// finished before it.
     pub interrupted: bool,
+    /// Set when the job store could not record the statement whole (a full
+    /// disk): the result is complete, its history is not.
+    pub store_warning: Option<String>,
 }
 
 /// Runs queries against one inventory's hosts over SSH; see the
@@ -114,6 +121,10 @@ pub struct Engine {
     interrupts: Interrupts,
     /// Whether any host of any run so far did not end `ok`.
     saw_failures: bool,
+    /// Where each statement that contacts hosts is recorded, if anywhere.
+    store: Option<Arc<Store>>,
+    /// What the store records of each host beside its outcome.
+    host_info: HashMap<String, HostInfo>,
 }
 
 impl Engine {
@@ -156,7 +167,25 @@ impl Engine {
             inventory,
             interrupts: Interrupts::default(),
             saw_failures: false,
+            store: None,
+            host_info: HashMap::new(),
         })
+    }
+
+    /// Records every statement that contacts hosts in `store` as a job, and
+    /// lets queries read it (`jobs`, `job N`, `rerun`, `save`, `saved`,
+    /// `drift from`). Without a store those are errors saying so.
+    pub fn with_store(mut self, store: Store) -> Engine {
+        let store = Arc::new(store.with_inventory(&self.inventory.path.display().to_string()));
+        self.host_info = host_info(&self.session.fleet);
+        self.session.history = HistoryHandle(store.clone());
+        self.store = Some(store);
+        self
+    }
+
+    /// The job store, when there is one.
+    pub fn store(&self) -> Option<&Store> {
+        self.store.as_deref()
     }
 
     /// Chooses what Ctrl-C does during the queries that follow.
@@ -230,18 +259,30 @@ impl Engine {
                 }
             })),
         };
+        if let Some(store) = &self.store {
+            store.begin_statement(&statement.text);
+        }
         let mut tally = Tally {
             observer,
             any_not_ok: false,
+            recorder: self.store.as_deref().map(|store| Recorder {
+                store,
+                hosts: &self.host_info,
+            }),
         };
         let result = self.session.eval(statement, &self.executor, &mut tally);
         if let Some(watcher) = watcher {
             watcher.abort();
         }
         self.saw_failures |= tally.any_not_ok;
+        let interrupted = token.is_cancelled();
         Outcome {
             result,
-            interrupted: token.is_cancelled(),
+            interrupted,
+            store_warning: self
+                .store
+                .as_ref()
+                .and_then(|store| store.end_statement(interrupted)),
         }
     }
 
@@ -270,19 +311,27 @@ impl Engine {
 }
 
 /// Passes every event on to the caller's observer, noting whether any host
-/// did not end `ok`.
+/// did not end `ok`, and records each host's outcome in the job store as it
+/// arrives.
 struct Tally<'a> {
     observer: &'a mut dyn RunObserver,
     any_not_ok: bool,
+    recorder: Option<Recorder<'a>>,
 }
 
 impl RunObserver for Tally<'_> {
     fn run_started(&mut self, command: &str, hosts: usize) {
+        if let Some(recorder) = &mut self.recorder {
+            recorder.run_started(command, hosts);
+        }
         self.observer.run_started(command, hosts);
     }
 
     fn host_finished(&mut self, host: &str, outcome: &HostOutcome) {
         self.any_not_ok |= outcome.status != Status::Ok;
+        if let Some(recorder) = &mut self.recorder {
+            recorder.host_finished(host, outcome);
+        }
         self.observer.host_finished(host, outcome);
     }
 

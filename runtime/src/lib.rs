@@ -35,6 +35,7 @@ pub mod engine;
 pub mod inventory;
 pub mod ssh;
 pub mod ssh_config;
+pub mod store;
 pub mod targets;
 
 pub use engine::{Engine, Error, Interrupts, Outcome};

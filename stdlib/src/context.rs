@@ -6,6 +6,7 @@ use polars::prelude::DataFrame;
 
 use crate::executor::{Executor, HostOutcome};
 use crate::fleet::Fleet;
+use crate::history::History;
 
 /// Hears about `run` stages as they progress, for progress bars, and about
 /// what stages have to say beside their tables.
@@ -28,4 +29,6 @@ pub struct EvalContext<'a> {
     pub vars: &'a IndexMap<String, DataFrame>,
     pub executor: &'a dyn Executor,
     pub observer: &'a mut dyn RunObserver,
+    /// The job store (`save`, `rerun`, `drift from`).
+    pub history: &'a dyn History,
 }

@@ -23,6 +23,7 @@ use shoal_lang::{ErrorKind, Result};
 
 use crate::context::{EvalContext, Quiet};
 use crate::executor::{Executor, HostOutcome, RunRequest};
+use crate::history::ReadOnly;
 use crate::{Plan, Session};
 
 /// The executor of a check: with no rows there is nothing to run, and if a
@@ -106,6 +107,7 @@ impl Session {
             vars: &vars,
             executor: &NoHosts,
             observer: &mut Quiet,
+            history: &ReadOnly(self.history.0.as_ref()),
         };
         for step in steps {
             frame = match step.op.eval(frame, &mut ctx) {

@@ -11,6 +11,7 @@ use crate::context::{EvalContext, RunObserver};
 use crate::executor::Executor;
 use crate::fleet::Fleet;
 use crate::frame::host_table;
+use crate::history::{History, HistoryHandle};
 use crate::hostset;
 use crate::names::unknown_name;
 
@@ -19,6 +20,8 @@ use crate::names::unknown_name;
 pub struct Session {
     pub fleet: Fleet,
     pub vars: IndexMap<String, DataFrame>,
+    /// The job store, read by `jobs`, `job`, `saved`, `save` and `rerun`.
+    pub history: HistoryHandle,
 }
 
 impl Session {
@@ -26,6 +29,7 @@ impl Session {
         Session {
             fleet,
             vars: IndexMap::new(),
+            history: HistoryHandle::default(),
         }
     }
 
@@ -36,29 +40,15 @@ impl Session {
         executor: &dyn Executor,
         observer: &mut dyn RunObserver,
     ) -> Result<DataFrame> {
-        let mut frame = self.source(&statement.source)?;
+        let frame = self.source(&statement.source)?;
         let mut ctx = EvalContext {
             fleet: &self.fleet,
             vars: &self.vars,
             executor,
             observer,
+            history: self.history.0.as_ref(),
         };
-        // The stage that made columns from the data, if one has run: a
-        // column asked of it could not be checked before the hosts answered.
-        let mut data_stage: Option<&str> = None;
-        for step in &statement.ops {
-            frame = step.op.eval(frame, &mut ctx).map_err(|error| {
-                match data_stage {
-                    Some(stage) if error.kind == ErrorKind::UnknownColumn => error.with_hint(
-                        format!("`{stage}` makes its columns from what the hosts print, so this name could only be checked once it had run"),
-                    ),
-                    _ => error,
-                }
-            })?;
-            if step.signature.data_columns {
-                data_stage = Some(step.signature.name);
-            }
-        }
+        let frame = apply(&statement.ops, frame, &mut ctx)?;
         if let Some(name) = &statement.bind {
             self.vars.insert(name.clone(), frame.clone());
         }
@@ -66,32 +56,74 @@ impl Session {
     }
 
     pub(crate) fn source(&self, source: &PlanSource) -> Result<DataFrame> {
-        let fleet = &self.fleet;
-        let mask = match source {
-            PlanSource::AllHosts => vec![true; fleet.hosts.len()],
-            PlanSource::NodeSet { pattern, span } => hostset::nodeset(fleet, pattern, *span)?,
-            PlanSource::Group { name, span } => hostset::group(fleet, name, *span)?,
-            PlanSource::Select { terms, span } => hostset::select(fleet, terms, *span)?,
-            PlanSource::SshConfig { span } => return self.ssh_config(*span),
-            PlanSource::Variable { name, span } => return self.saved(name, *span),
-        };
-        host_table(fleet, &hostset::hosts_in(fleet, &mask))
+        resolve_source(&self.fleet, &self.vars, self.history.0.as_ref(), source)
     }
+}
 
-    /// `$name`: a result saved with `let`.
-    fn saved(&self, name: &str, span: Span) -> Result<DataFrame> {
-        self.vars.get(name).cloned().ok_or_else(|| {
-            unknown_name("variable", &format!("${name}"), span, self.vars.keys(), "$")
-                .with_hint(format!("save a result first: let {name} = hosts | ..."))
-        })
+/// Applies a statement's stages to `frame` in order.
+pub(crate) fn apply(
+    steps: &[crate::Step],
+    mut frame: DataFrame,
+    ctx: &mut EvalContext<'_>,
+) -> Result<DataFrame> {
+    // The stage that made columns from the data, if one has run: a
+    // column asked of it could not be checked before the hosts answered.
+    let mut data_stage: Option<&str> = None;
+    for step in steps {
+        frame = step.op.eval(frame, ctx).map_err(|error| {
+            match data_stage {
+                Some(stage) if error.kind == ErrorKind::UnknownColumn => error.with_hint(
+                    format!("`{stage}` makes its columns from what the hosts print, so this name could only be checked once it had run"),
+                ),
+                _ => error,
+            }
+        })?;
+        if step.signature.data_columns {
+            data_stage = Some(step.signature.name);
+        }
     }
+    Ok(frame)
+}
 
-    /// `hosts from ssh_config`. An empty list is an error rather than an
-    /// empty table: a `run` on no host would look like a run that worked.
-    fn ssh_config(&self, span: Span) -> Result<DataFrame> {
-        let hosts = &self.fleet.ssh_config;
-        if hosts.is_empty() {
-            return Err(Error::new(
+/// The rows a statement's source gives.
+pub(crate) fn resolve_source(
+    fleet: &Fleet,
+    vars: &IndexMap<String, DataFrame>,
+    history: &dyn History,
+    source: &PlanSource,
+) -> Result<DataFrame> {
+    let mask = match source {
+        PlanSource::AllHosts => vec![true; fleet.hosts.len()],
+        PlanSource::NodeSet { pattern, span } => hostset::nodeset(fleet, pattern, *span)?,
+        PlanSource::Group { name, span } => hostset::group(fleet, name, *span)?,
+        PlanSource::Select { terms, span } => hostset::select(fleet, terms, *span)?,
+        PlanSource::SshConfig { span } => return ssh_config(fleet, *span),
+        PlanSource::Variable { name, span } => return variable(vars, name, *span),
+        PlanSource::Jobs { span } => return history.jobs(*span),
+        PlanSource::Job { which, span } => return history.job(*which, *span),
+        PlanSource::Saved { name: None, span } => return history.baselines(*span),
+        PlanSource::Saved {
+            name: Some(name),
+            span,
+        } => return history.baseline(name, *span),
+    };
+    host_table(fleet, &hostset::hosts_in(fleet, &mask))
+}
+
+/// `$name`: a result saved with `let`.
+fn variable(vars: &IndexMap<String, DataFrame>, name: &str, span: Span) -> Result<DataFrame> {
+    vars.get(name).cloned().ok_or_else(|| {
+        unknown_name("variable", &format!("${name}"), span, vars.keys(), "$")
+            .with_hint(format!("save a result first: let {name} = hosts | ..."))
+    })
+}
+
+/// `hosts from ssh_config`. An empty list is an error rather than an
+/// empty table: a `run` on no host would look like a run that worked.
+fn ssh_config(fleet: &Fleet, span: Span) -> Result<DataFrame> {
+    let hosts = &fleet.ssh_config;
+    if hosts.is_empty() {
+        return Err(Error::new(
                 "no concrete Host entries in ssh_config, so `hosts from ssh_config` selects no host",
                 span,
             )
@@ -99,7 +131,6 @@ impl Session {
                 "a `Host` pattern with `*`, `?` or `!` (`Host *.internal`) matches hosts but names none",
             )
             .with_hint("`-F FILE` picks another ssh_config"));
-        }
-        host_table(&self.fleet, &hosts.iter().collect::<Vec<_>>())
     }
+    host_table(fleet, &hosts.iter().collect::<Vec<_>>())
 }

@@ -122,6 +122,17 @@ pub struct Exchange {
 }
 
 impl HostOutcome {
+    /// Whether the command ran, so that its output means something: where
+    /// it did not, stdout is null in results, never "printed nothing". A
+    /// command cut short by a timeout, Ctrl-C or a lost connection keeps
+    /// what it printed.
+    pub fn ran(&self) -> bool {
+        self.exit.is_some()
+            || self.status == Status::Timeout
+            || !self.stdout.is_empty()
+            || !self.stderr.is_empty()
+    }
+
     /// A host that never ran the command, with the reason.
     pub fn not_run(status: Status, error: impl Into<String>) -> Self {
         HostOutcome {

@@ -14,6 +14,7 @@ pub mod example_fleet;
 pub mod executor;
 pub mod fleet;
 pub mod frame;
+pub mod history;
 mod hostset;
 mod names;
 pub mod ops;

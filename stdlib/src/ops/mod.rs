@@ -115,7 +115,17 @@ registry! {
     top::Top,
     rare::Rare,
     outliers::Outliers,
+    save::Save,
+    rerun::Rerun,
+    drift::Drift,
 }
+
+/// Stages whose examples need a job store: `stdlib/tests/examples.rs`
+/// leaves them to shoal-runtime's store tests, which run them against a
+/// real (in-memory) store holding job 1, `hosts | run "cat
+/// /etc/app/version"`, and the baseline `last-week`, the web hosts with
+/// `version` 2.0.9.
+pub const NEEDS_STORE: &[&str] = &["save", "rerun", "drift"];
 
 /// `facts`' columns that change between reads (load, uptime, clock skew…):
 /// `diff` leaves them out of its causes unless asked.

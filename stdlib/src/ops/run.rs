@@ -339,17 +339,9 @@ pub(crate) fn add_result_columns(
     rows: &[&HostOutcome],
     name: Option<&str>,
 ) -> Result<DataFrame> {
-    // Output exists only where the command ran; elsewhere it is null, so
-    // "missing" never looks like "printed nothing". A command cut short by a
-    // timeout, Ctrl-C or a lost connection keeps what it printed.
-    let ran = |o: &HostOutcome| {
-        o.exit.is_some()
-            || o.status == Status::Timeout
-            || !o.stdout.is_empty()
-            || !o.stderr.is_empty()
-    };
+    // Output exists only where the command ran (`HostOutcome::ran`).
     let text = |pick: fn(&HostOutcome) -> &str| -> Vec<Option<&str>> {
-        rows.iter().map(|o| ran(o).then(|| pick(o))).collect()
+        rows.iter().map(|o| o.ran().then(|| pick(o))).collect()
     };
     let stdout = text(|o| &o.stdout);
     let mut columns = vec![

@@ -234,7 +234,7 @@ pub(super) fn candidates(
 
 /// `run ... as NAME` leaves the same text in `stdout` and in NAME; the
 /// named column is the one the user will recognise, so `stdout` steps aside.
-fn is_copied_output(df: &DataFrame, col: &Column) -> bool {
+pub(crate) fn is_copied_output(df: &DataFrame, col: &Column) -> bool {
     matches!(col.name().as_str(), "stdout" | "stderr")
         && df.columns().iter().any(|other| {
             !matches!(other.name().as_str(), "stdout" | "stderr") && other.equals_missing(col)

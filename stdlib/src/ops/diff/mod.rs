@@ -18,7 +18,7 @@ mod rank;
 mod verdict;
 
 use polars::prelude::DataFrame;
-use shoal_lang::plan::{Side, Split};
+use shoal_lang::plan::{Predicate, Side, Split};
 use shoal_lang::{Error, Result, Span};
 
 use serde::Serialize;
@@ -158,7 +158,20 @@ fn side_span(side: &Side) -> Span {
     }
 }
 
+pub(crate) use features::is_copied_output;
+
 impl DiffOp {
+    /// `diff where PREDICATE` at the default threshold: how `drift from
+    /// NAME where PREDICATE` ranks the changes.
+    pub(crate) fn rows_matching(predicate: Predicate, span: Span) -> DiffOp {
+        DiffOp {
+            split: Split::Where { predicate },
+            threshold_pct: 5.0,
+            include_volatile: false,
+            span,
+        }
+    }
+
     /// The ranked features, and, when none separates A from B well, what
     /// to tell the user (see `verdict.rs`).
     fn run(
@@ -233,6 +246,7 @@ mod tests {
             vars: &vars,
             executor: &ScriptedExecutor,
             observer: &mut Quiet,
+            history: &crate::history::NoStore,
         };
         let column = ColumnRef {
             name: "bad".into(),
