@@ -11,7 +11,6 @@ use pest_derive::Parser;
 
 use crate::ast::*;
 use crate::error::{Error, Result};
-use crate::plan::JobRef;
 use crate::span::Span;
 
 #[derive(Parser)]
