@@ -31,6 +31,10 @@ pub enum ErrorKind {
     /// A column the rows do not have: known before any host is contacted
     /// whenever the columns are (see shoal-stdlib's `Session::check`).
     UnknownColumn,
+    /// A mistake whatever the hosts answer, such as an unknown baseline or
+    /// one `save` would overwrite: `Session::check` reports it before any
+    /// host is contacted.
+    Definite,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

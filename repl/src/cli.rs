@@ -323,6 +323,13 @@ fn open_engine_for(options: &Options, history_only: bool) -> Option<Engine> {
     };
     let store = match options.store.open() {
         Ok(store) => store,
+        Err(error) if error.disk_full() => {
+            eprintln!(
+                "warning: {}; this run is not recorded",
+                visible(&error.to_string())
+            );
+            None
+        }
         Err(error) => {
             eprintln!("error: {}", visible(&error.to_string()));
             eprintln!("  = hint: {}", error.hint());

@@ -112,7 +112,7 @@ impl Session {
         for step in steps {
             frame = match step.op.eval(frame, &mut ctx) {
                 Ok(frame) => frame,
-                Err(error) if error.kind == ErrorKind::UnknownColumn => return Err(error),
+                Err(error) if error.kind != ErrorKind::Other => return Err(error),
                 // Decided by the data, not the columns: the run will tell.
                 Err(_) => return Ok(None),
             };

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use polars::prelude::DataFrame;
 use shoal_lang::plan::JobRef;
-use shoal_lang::{Error, Result, Span};
+use shoal_lang::{Error, ErrorKind, Result, Span};
 
 /// What the job store offers queries. Errors carry the span of the source
 /// or stage that asked, so they point into the query.
@@ -56,6 +56,7 @@ pub struct NoStore;
 impl NoStore {
     fn off(span: Span) -> Error {
         Error::new("there is no job store in this session", span)
+            .with_kind(ErrorKind::Definite)
             .with_hint("the job store is off (--no-store), so nothing is recorded and there is no history to read")
     }
 }

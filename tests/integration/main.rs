@@ -19,6 +19,7 @@ mod faults;
 mod fleet_harness;
 mod host_selection;
 mod inventories;
+mod job_store;
 mod output;
 mod own_hosts;
 mod population_fleet;

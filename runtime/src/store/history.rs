@@ -7,7 +7,7 @@ use indexmap::IndexMap;
 use polars::prelude::*;
 use rusqlite::{OptionalExtension, params};
 use shoal_lang::plan::JobRef;
-use shoal_lang::{Error, Result, Span, did_you_mean};
+use shoal_lang::{Error, ErrorKind, Result, Span, did_you_mean};
 use shoal_stdlib::history::History;
 
 use super::{Store, frames, now_ms, timestamp};
@@ -136,7 +136,8 @@ impl History for Store {
             )
             .with_hint(format!(
                 "replace it with `save {name} replace=true` or `--force`, or choose another name"
-            ))),
+            ))
+            .with_kind(ErrorKind::Definite)),
         }
     }
 
@@ -227,7 +228,8 @@ impl Store {
                 Ok((row.get(0)?, row.get(1)?, row.get(2)?))
             })
             .ok();
-        let error = Error::new(format!("no job `{written}` in the job store"), span);
+        let error = Error::new(format!("no job `{written}` in the job store"), span)
+            .with_kind(ErrorKind::Definite);
         match range {
             Some((Some(first), Some(last), count)) => error.with_hint(format!(
                 "the store holds {count} job{}, ids {first} to {last}; `job last` is the newest, `job -2` the one before, and `jobs` lists them",
@@ -245,7 +247,8 @@ impl Store {
             .prepare("SELECT name FROM baselines ORDER BY name")
             .and_then(|mut s| s.query_map([], |row| row.get(0))?.collect())
             .unwrap_or_default();
-        let mut error = Error::new(format!("no baseline named `{name}`"), span);
+        let mut error =
+            Error::new(format!("no baseline named `{name}`"), span).with_kind(ErrorKind::Definite);
         if let Some(near) = did_you_mean(name, names.iter().map(String::as_str)) {
             error = error.with_hint(format!("did you mean `{near}`?"));
         }

@@ -71,6 +71,26 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Whether the store failed because its disk is full: the command line
+    /// then runs the query unrecorded, with a warning, rather than not at
+    /// all.
+    pub fn disk_full(&self) -> bool {
+        // SQLite reports a full disk as SQLITE_FULL only on some paths; a
+        // file it cannot grow may be "disk I/O error". The filesystem says.
+        let no_room = |path: &Path| {
+            let dir = path.parent().filter(|d| d.exists()).unwrap_or(path);
+            nix::sys::statvfs::statvfs(dir).is_ok_and(|fs| fs.blocks_available() == 0)
+        };
+        match self {
+            StoreError::Sql { source, path } => {
+                source.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull)
+                    || no_room(Path::new(path))
+            }
+            StoreError::Open { path, .. } => no_room(path),
+            StoreError::Foreign { .. } | StoreError::Newer { .. } => false,
+        }
+    }
+
     /// What to do about it, for the command line's hint line.
     pub fn hint(&self) -> &'static str {
         "choose another file with --store PATH (or SHOAL_STORE), or run without history: --no-store"

@@ -10,7 +10,7 @@
 use indexmap::IndexSet;
 use polars::prelude::*;
 use serde::Serialize;
-use shoal_lang::{Args, Error, Result, Signature, Span};
+use shoal_lang::{Args, Error, ErrorKind, Result, Signature, Span};
 
 use super::{Example, Op, Operator, Stage};
 use crate::context::EvalContext;
@@ -66,6 +66,7 @@ impl Stage for RerunOp {
                 span,
             )
             .with_hint("for example: job last | filter status != ok | rerun")
+            .with_kind(ErrorKind::Definite)
         };
         let jobs = input.column("job").map_err(|_| no_command())?;
         let jobs: IndexSet<u64> = jobs
