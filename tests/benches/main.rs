@@ -18,3 +18,4 @@ mod support;
 mod fanout;
 mod jump;
 mod load;
+mod store;
