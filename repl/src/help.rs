@@ -26,6 +26,13 @@ const SOURCES: &[(&str, &str)] = &[
         "the hosts named by `Host` lines of ssh_config",
     ),
     ("$name", "a result saved with `let name = ...`"),
+    ("jobs", "the job store's jobs, newest first"),
+    (
+        "job last",
+        "a job's per-host rows: `job 12`, `job -2` (the one before)",
+    ),
+    ("saved", "the baselines kept with `save NAME`"),
+    ("saved before-upgrade", "one baseline, as it was saved"),
 ];
 
 /// `help`: the sources, then every stage with its summary.
@@ -64,6 +71,12 @@ Output (--format, or `:set format` in the shell):
   BEL as \\x07) in tables, messages and CSV on a terminal; JSON escapes them,
   and CSV to a file or pipe keeps them exact. --quiet (-q) prints no
   warnings, progress or summary lines.
+
+History: every query that contacts hosts is a job in the job store, written
+  host by host (--store PATH or $SHOAL_STORE, default
+  $XDG_STATE_HOME/shoal/shoal.db; --no-store keeps none). `shoal audit
+  [--since DUR] [--user U] [--host H]` lists who ran what, where, and how it
+  ended.
 
 In the shell: `help`, `help STAGE`, `:hosts`, `:vars`, `:quit`,
   `:set` (show settings), `:set format table|json|csv`, `:set full [on|off]`,
