@@ -552,7 +552,10 @@ fn check_value(param: &Param, value: &Value, written: Option<&str>) -> Result<Ar
         ),
         Kind::Number => Arg::Value(value.clone()),
         Kind::Words => match value.kind {
-            ValueKind::Word | ValueKind::String => Arg::Value(value.clone()),
+            // A number or a percentage is a word too: `batch=5`, `max_fail=10%`.
+            ValueKind::Word | ValueKind::String | ValueKind::Number | ValueKind::Percent => {
+                Arg::Value(value.clone())
+            }
             _ => {
                 return Err(Error::new(
                     format!("{subject} needs words separated by `,`, not `{text}`"),

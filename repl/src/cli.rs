@@ -17,6 +17,7 @@ use shoal_runtime::demo::DemoFleet;
 use shoal_runtime::inventory::{Inventory, InventoryError, Overrides};
 use shoal_runtime::ssh_config::SshConfig;
 use shoal_runtime::{Engine, Interrupts};
+use shoal_stdlib::safety::Safety;
 
 use crate::output::Printer;
 use crate::render::{Format, render_error, visible};
@@ -144,6 +145,18 @@ pub struct Options {
     pub without_ssh_config: bool,
     #[command(flatten)]
     pub store: crate::store_options::StoreOptions,
+    /// `act` without asking: required when there is no terminal (check the plan with --dry-run first).
+    #[arg(long, global = true)]
+    pub yes: bool,
+    /// Every `act` prints its wave plan and changes nothing.
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+    /// Let one `act` change more than half the inventory (or more than its max_hosts).
+    #[arg(long, global = true)]
+    pub yes_all_hosts: bool,
+    /// Let `run` send a command that looks like a change (systemctl restart, rm, `>` ...).
+    #[arg(long, global = true)]
+    pub force_run: bool,
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -342,6 +355,16 @@ fn open_engine_for(options: &Options, history_only: bool) -> Option<Engine> {
                 Some(store) => engine.with_store(store),
                 None => engine,
             };
+            engine.set_safety(Safety {
+                yes: options.yes,
+                dry_run: options.dry_run,
+                all_hosts: options.yes_all_hosts,
+                force_run: options.force_run,
+                // Someone who can answer: the question goes to stderr and
+                // the answer comes from stdin.
+                interactive: std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
+                ..Safety::default()
+            });
             engine.set_interrupts(Interrupts::CancelQuery);
             // Once per shoal process, before the first query, each warning
             // once: the shell's later queries do not repeat them.

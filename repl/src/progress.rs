@@ -97,6 +97,19 @@ impl RunObserver for Progress {
         eprintln!("{stage}: {}", crate::render::visible(text));
     }
 
+    /// `act`'s confirmation: the plan on stderr, then the number of hosts
+    /// typed back, as a destructive cloud command asks. Anything else, or
+    /// the end of input, is a no.
+    fn confirm(&mut self, summary: &str, expected: usize) -> bool {
+        eprintln!("{}", crate::render::visible(summary));
+        eprint!("Type {expected} (the number of hosts) to go on, anything else to stop: ");
+        let mut answer = String::new();
+        match std::io::stdin().read_line(&mut answer) {
+            Ok(n) if n > 0 => answer.trim() == expected.to_string(),
+            _ => false,
+        }
+    }
+
     fn run_started(&mut self, command: &str, hosts: usize) {
         self.counts.clear();
         self.hosts = hosts;

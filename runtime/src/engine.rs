@@ -30,6 +30,7 @@ use std::sync::Arc;
 use polars::prelude::DataFrame;
 use shoal_stdlib::executor::{HostOutcome, Status};
 use shoal_stdlib::history::HistoryHandle;
+use shoal_stdlib::safety::Safety;
 use shoal_stdlib::{Plan, PlannedStatement, Quiet, RunObserver, Session, compile};
 use tokio::runtime::Runtime;
 use tokio::signal::unix::{SignalKind, signal};
@@ -183,6 +184,17 @@ impl Engine {
         self
     }
 
+    /// The guards on changing hosts: `--yes`, `--dry-run`,
+    /// `--yes-all-hosts`, `--force-run`, and whether someone is at a
+    /// terminal to confirm an `act`. The defaults refuse every `act` that
+    /// nobody confirms.
+    pub fn set_safety(&mut self, safety: Safety) {
+        self.session.safety = Safety {
+            waves: self.session.safety.waves.clone(),
+            ..safety
+        };
+    }
+
     /// The job store, when there is one.
     pub fn store(&self) -> Option<&Store> {
         self.store.as_deref()
@@ -242,19 +254,31 @@ impl Engine {
             Interrupts::Untouched => None,
             Interrupts::CancelQuery => Some(self.runtime.spawn({
                 let token = token.clone();
+                let waves = self.session.safety.waves.clone();
                 async move {
-                    // One stream for both presses: a second `ctrl_c()` would
+                    // One stream for every press: a second `ctrl_c()` would
                     // only hear signals sent after it subscribed, so a second
                     // Ctrl-C landing while the first is handled would be lost.
                     let Ok(mut interrupts) = signal(SignalKind::interrupt()) else {
                         return;
                     };
-                    if interrupts.recv().await.is_some() {
-                        token.cancel();
-                        eprintln!("\ncancelling… (Ctrl-C again to quit at once)");
-                        if interrupts.recv().await.is_some() {
-                            std::process::exit(130);
+                    if interrupts.recv().await.is_none() {
+                        return;
+                    }
+                    // While `act` runs waves, the first press only stops the
+                    // next wave from starting: a wave cut in half leaves
+                    // hosts half-changed.
+                    if waves.running() {
+                        waves.request_stop();
+                        eprintln!("\nstopping after this wave… (Ctrl-C again to abort it)");
+                        if interrupts.recv().await.is_none() {
+                            return;
                         }
+                    }
+                    token.cancel();
+                    eprintln!("\ncancelling… (Ctrl-C again to quit at once)");
+                    if interrupts.recv().await.is_some() {
+                        std::process::exit(130);
                     }
                 }
             })),
@@ -275,7 +299,8 @@ impl Engine {
             watcher.abort();
         }
         self.saw_failures |= tally.any_not_ok;
-        let interrupted = token.is_cancelled();
+        // Ctrl-C that only stopped `act`'s waves interrupted the statement too.
+        let interrupted = self.session.safety.waves.take_stop() | token.is_cancelled();
         Outcome {
             result,
             interrupted,

@@ -7,6 +7,7 @@ use polars::prelude::DataFrame;
 use crate::executor::{Executor, HostOutcome};
 use crate::fleet::Fleet;
 use crate::history::History;
+use crate::safety::Safety;
 
 /// Hears about `run` stages as they progress, for progress bars, and about
 /// what stages have to say beside their tables.
@@ -17,6 +18,13 @@ pub trait RunObserver {
     /// Something a stage wants the user to read beside its table, such as
     /// `diff` saying that nothing separates the populations beyond chance.
     fn note(&mut self, _stage: &str, _text: &str) {}
+    /// Asks the person at the terminal to confirm `summary` by typing
+    /// `expected` (the number of hosts about to change). Only called when
+    /// [`crate::safety::Safety::interactive`] says someone is there; an
+    /// observer that cannot ask says no.
+    fn confirm(&mut self, _summary: &str, _expected: usize) -> bool {
+        false
+    }
 }
 
 /// An observer that ignores everything.
@@ -31,4 +39,6 @@ pub struct EvalContext<'a> {
     pub observer: &'a mut dyn RunObserver,
     /// The job store (`save`, `rerun`, `drift from`).
     pub history: &'a dyn History,
+    /// The guards on changing hosts (`act`, and `run`'s seatbelt).
+    pub safety: &'a Safety,
 }

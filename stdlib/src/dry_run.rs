@@ -108,6 +108,7 @@ impl Session {
             executor: &NoHosts,
             observer: &mut Quiet,
             history: &ReadOnly(self.history.0.as_ref()),
+            safety: &self.safety,
         };
         for step in steps {
             frame = match step.op.eval(frame, &mut ctx) {

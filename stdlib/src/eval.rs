@@ -14,6 +14,7 @@ use crate::frame::host_table;
 use crate::history::{History, HistoryHandle};
 use crate::hostset;
 use crate::names::unknown_name;
+use crate::safety::Safety;
 
 /// What lasts between statements: the fleet and the `let` results.
 #[derive(Debug, Clone, Default)]
@@ -22,6 +23,8 @@ pub struct Session {
     pub vars: IndexMap<String, DataFrame>,
     /// The job store, read by `jobs`, `job`, `saved`, `save` and `rerun`.
     pub history: HistoryHandle,
+    /// The guards on changing hosts.
+    pub safety: Safety,
 }
 
 impl Session {
@@ -30,6 +33,7 @@ impl Session {
             fleet,
             vars: IndexMap::new(),
             history: HistoryHandle::default(),
+            safety: Safety::default(),
         }
     }
 
@@ -47,6 +51,7 @@ impl Session {
             executor,
             observer,
             history: self.history.0.as_ref(),
+            safety: &self.safety,
         };
         let frame = apply(&statement.ops, frame, &mut ctx)?;
         if let Some(name) = &statement.bind {

@@ -26,6 +26,9 @@ pub trait History: fmt::Debug + Send + Sync {
     /// that runs `replay` (the parent's pipeline, so a rerun of a rerun
     /// runs the original again).
     fn rerun_of(&self, parent: u64, replay: &str);
+    /// Adds a line to the record of the job the running statement makes
+    /// (`act`'s wave plan and who confirmed it).
+    fn note_job(&self, text: &str);
     /// Stores `frame` as the baseline `name`, with the running statement's
     /// text. Refuses to replace one that exists unless `replace` (or the
     /// store was opened with `--force`).
@@ -72,6 +75,7 @@ impl History for NoStore {
         Err(NoStore::off(span))
     }
     fn rerun_of(&self, _parent: u64, _replay: &str) {}
+    fn note_job(&self, _text: &str) {}
     fn save(&self, _: &str, _: &DataFrame, _: bool, span: Span) -> Result<()> {
         Err(NoStore::off(span))
     }
@@ -103,6 +107,7 @@ impl History for ReadOnly<'_> {
         self.0.replay(id, span)
     }
     fn rerun_of(&self, _parent: u64, _replay: &str) {}
+    fn note_job(&self, _text: &str) {}
     fn save(&self, name: &str, _: &DataFrame, replace: bool, span: Span) -> Result<()> {
         self.0.check_save(name, replace, span)
     }

@@ -19,6 +19,8 @@ mod hostset;
 mod names;
 pub mod ops;
 mod predicate;
+pub mod safety;
+mod seatbelt;
 pub mod typed;
 
 pub use context::{EvalContext, Quiet, RunObserver};

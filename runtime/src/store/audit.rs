@@ -20,8 +20,8 @@ pub struct AuditFilter {
 
 impl Store {
     /// The jobs `filter` selects, oldest first: `id`, `started`, `ended`,
-    /// `user`, `query`, `inventory`, `hosts`, `ok`, `failed`, `status` and
-    /// `parent`.
+    /// `user`, `query`, `inventory`, `hosts`, `ok`, `failed`, `status`,
+    /// `parent` and `notes` (such as `act`'s wave plan and who confirmed it).
     pub fn audit(&self, filter: &AuditFilter) -> Result<DataFrame, StoreError> {
         let since = filter.since.map_or(i64::MIN, |since| {
             now_ms().saturating_sub(i64::try_from(since.as_millis()).unwrap_or(i64::MAX))
@@ -29,7 +29,7 @@ impl Store {
         let connection = self.connection();
         let mut statement = connection
             .prepare(
-                "SELECT id, started_ms, ended_ms, user, query, inventory, hosts, ok, failed, status, parent
+                "SELECT id, started_ms, ended_ms, user, query, inventory, hosts, ok, failed, status, parent, notes
                  FROM jobs
                  WHERE started_ms >= ?1
                    AND (?2 IS NULL OR user = ?2)

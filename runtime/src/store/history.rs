@@ -90,6 +90,10 @@ impl History for Store {
         self.mark_rerun(parent, replay);
     }
 
+    fn note_job(&self, text: &str) {
+        self.add_note(text);
+    }
+
     fn save(&self, name: &str, frame: &DataFrame, replace: bool, span: Span) -> Result<()> {
         self.check_save(name, replace, span)?;
         let query = self.current().query.clone().unwrap_or_default();

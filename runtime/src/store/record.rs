@@ -73,6 +73,8 @@ pub(super) struct Current {
     /// What `rerun` runs again, when it differs from `query`.
     pub replay: Option<String>,
     pub parent: Option<u64>,
+    /// Lines for the job's record (`act`'s plan and who confirmed it).
+    pub notes: Vec<String>,
     /// The job's id once its first command went out.
     pub id: Option<i64>,
     /// The step the next command is (each `run` or `facts` is one).
@@ -104,8 +106,8 @@ impl Store {
                 let query = current.query.clone().unwrap_or_default();
                 let replay = current.replay.clone().unwrap_or_else(|| query.clone());
                 connection.execute(
-                    "INSERT INTO jobs (parent, query, replay, user, inventory, started_ms, status, pid, machine)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'running', ?7, ?8)",
+                    "INSERT INTO jobs (parent, query, replay, user, inventory, started_ms, status, pid, machine, notes)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'running', ?7, ?8, ?9)",
                     params![
                         current.parent.map(|p| p as i64),
                         query,
@@ -115,6 +117,7 @@ impl Store {
                         now_ms(),
                         std::process::id(),
                         machine(),
+                        (!current.notes.is_empty()).then(|| current.notes.join("\n")),
                     ],
                 )?;
                 current.id = Some(connection.last_insert_rowid());
@@ -208,6 +211,22 @@ impl Store {
                 "UPDATE jobs SET parent = ?2, replay = ?3 WHERE id = ?1",
                 params![id, parent as i64, replay],
             );
+        }
+    }
+
+    /// A line for the running statement's job, written with it (or at
+    /// once, if its first command already went out).
+    pub(super) fn add_note(&self, text: &str) {
+        let mut current = self.current();
+        current.notes.push(text.to_string());
+        if let Some(id) = current.id {
+            let notes = current.notes.join("\n");
+            if let Err(error) = self.connection().execute(
+                "UPDATE jobs SET notes = ?2 WHERE id = ?1",
+                params![id, notes],
+            ) {
+                current.write_error = Some(error.to_string());
+            }
         }
     }
 

@@ -67,6 +67,9 @@ pub(super) const MIGRATIONS: &[&str] = &[
         frame TEXT NOT NULL
     );
     CREATE INDEX job_hosts_by_host ON job_hosts(host, job);",
+    // 3: what a job's record says beside its rows: `act`'s wave plan and
+    // who confirmed it.
+    "ALTER TABLE jobs ADD COLUMN notes TEXT;",
 ];
 
 /// The schema version this shoal writes.

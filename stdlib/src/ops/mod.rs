@@ -96,6 +96,7 @@ macro_rules! registry {
 registry! {
     filter::Filter,
     run::Run,
+    act::Act,
     select::Select,
     sort::Sort,
     head::Head,

@@ -152,11 +152,31 @@ impl Stage for RunOp {
             name,
             span,
         } = self;
+        seatbelt(command, *span, ctx)?;
         let commands = row_commands(&input, template)?;
         let timeout = timeout_ms.map(Duration::from_millis);
         let outcomes = run_on_rows(&input, "run", command, commands, timeout, *span, ctx)?;
         let rows: Vec<&HostOutcome> = outcomes.rows().map(|a| &a.outcome).collect();
         add_result_columns(input, &rows, name.as_deref())
+    }
+}
+
+/// `run` is the read path: a command that looks like a change is refused
+/// (before any host is contacted: `Session::check` sees it), unless
+/// `--force-run`.
+fn seatbelt(command: &str, span: Span, ctx: &EvalContext<'_>) -> Result<()> {
+    if ctx.safety.force_run {
+        return Ok(());
+    }
+    match crate::seatbelt::looks_like_a_change(command) {
+        None => Ok(()),
+        Some(why) => Err(Error::new(
+            format!("`run` is the read path, and this command looks like a change: {why}"),
+            span,
+        )
+        .with_hint("change hosts with `act`, in waves behind a canary: act \"CMD\" batch=1,10%")
+        .with_hint("if it only reads, pass --force-run")
+        .with_kind(shoal_lang::ErrorKind::Definite)),
     }
 }
 
@@ -167,7 +187,7 @@ pub(crate) type RowCommand<'a> = std::result::Result<Cow<'a, str>, String>;
 /// Each row's command: the template with the row's values shell-quoted into
 /// its placeholders. A placeholder naming no column fails the whole stage
 /// before anything runs.
-fn row_commands<'a>(input: &DataFrame, template: &'a [CommandPart]) -> Result<Vec<RowCommand<'a>>> {
+pub(crate) fn row_commands<'a>(input: &DataFrame, template: &'a [CommandPart]) -> Result<Vec<RowCommand<'a>>> {
     if let [CommandPart::Text(text)] = template {
         return Ok(vec![Ok(Cow::Borrowed(text.as_str())); input.height()]);
     }

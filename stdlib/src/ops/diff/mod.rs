@@ -247,6 +247,7 @@ mod tests {
             executor: &ScriptedExecutor,
             observer: &mut Quiet,
             history: &crate::history::NoStore,
+            safety: &crate::safety::Safety::default(),
         };
         let column = ColumnRef {
             name: "bad".into(),
