@@ -87,7 +87,7 @@ fn a_proxycommand_stops_its_host_rather_than_connecting_around_it() {
     assert_eq!(rows[0]["status"], "error", "{:?}", rows[0]);
     let error = rows[0]["error"].as_str().unwrap_or_default();
     assert!(
-        error.starts_with("ssh_config sets ProxyCommand nc %h %p for this host"),
+        error.contains(" sets `ProxyCommand nc %h %p` for this host, and ssh would run that"),
         "{error}"
     );
     // The other host is unaffected.

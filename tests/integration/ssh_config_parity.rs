@@ -126,6 +126,13 @@ fn account() -> Account {
         "run the parity test with HOME={} (ssh takes ~ from the password database)",
         account.home.display()
     );
+    if let Ok(user) = std::env::var("USER") {
+        assert_eq!(
+            user, account.name,
+            "run the parity test with USER={} (ssh takes %u from the password database)",
+            account.name
+        );
+    }
     account
 }
 
