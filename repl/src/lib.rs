@@ -2,6 +2,7 @@
 //! rendering of results, progress, and help generated from the registry.
 pub mod cli;
 mod complete;
+mod explain_host;
 pub mod help;
 mod output;
 mod progress;

@@ -357,6 +357,13 @@ fn differences(home: &Path) -> Differences {
     let table: toml::Table = text
         .parse()
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    for key in table.keys() {
+        assert!(
+            ["default", "difference", "unchecked"].contains(&key.as_str()),
+            "{}: `{key}` is not a kind of difference",
+            path.display()
+        );
+    }
     let entries = |key: &str| -> Vec<toml::Table> {
         table.get(key).map_or(Vec::new(), |list| {
             list.as_array()
@@ -382,6 +389,10 @@ fn differences(home: &Path) -> Differences {
             path.display()
         );
         listed.push((text_of(&entry, "case"), text_of(&entry, "query"), field));
+    }
+    for entry in entries("unchecked") {
+        text_of(&entry, "what");
+        text_of(&entry, "reason");
     }
     let mut defaults = Vec::new();
     for entry in entries("default") {
