@@ -260,7 +260,8 @@ impl Walk<'_> {
             Setting::Proxy(_) => !self.query.jumped && found.proxy.is_none(),
             Setting::ConnectTimeout(_) => found.connect_timeout.is_none(),
             Setting::StrictHostKeyChecking(_) => found.host_keys.is_none(),
-            Setting::UserKnownHostsFile(_) => found.known_hosts.is_none(),
+            // With no file (only a comment after it), ssh sets nothing.
+            Setting::UserKnownHostsFile(files) => !files.is_empty() && found.known_hosts.is_none(),
             Setting::HostKeyAlias(_) => unfollowed.host_key_alias.is_none(),
             Setting::CanonicalizeHostname(..) => unfollowed.canonicalize.is_none(),
             Setting::KnownHostsCommand(_) => unfollowed.known_hosts_command.is_none(),

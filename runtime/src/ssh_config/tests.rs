@@ -218,7 +218,12 @@ fn host_key_and_identity_settings_are_read() {
         "Host a\n  StrictHostKeyChecking accept-new\n  IdentitiesOnly yes\n  \
          UserKnownHostsFile /k/one /k/two\n  ConnectTimeout 1m30s\n  CertificateFile /c/%h\n\
          Host b\n  StrictHostKeyChecking no\n  ConnectTimeout none\n\
-         Host c\n  StrictHostKeyChecking ask\n",
+         Host c\n  StrictHostKeyChecking ask\n\
+         Host e\n  UserKnownHostsFile # only a comment: ssh sets nothing\n  UserKnownHostsFile /k/e\n",
+    );
+    assert_eq!(
+        value(&host(&config, home.path(), "e").known_hosts),
+        Some(vec!["/k/e".to_string()])
     );
     let a = host(&config, home.path(), "a");
     assert_eq!(value(&a.host_keys), Some(HostKeyPolicy::AcceptNew));

@@ -243,22 +243,21 @@ impl Resolver<'_> {
                         })
                     })
                     .collect::<Result<Vec<PathBuf>, String>>()?;
-                match files.split_first() {
-                    Some((first, _)) if first.as_os_str().eq_ignore_ascii_case("none") => {
-                        return Err(format!(
-                            "ssh_config {} sets UserKnownHostsFile none: ssh would check host \
-                             keys only against its global known_hosts files, which shoal does \
-                             not read, so it will not connect {} (name a file, or use \
-                             --known-hosts)",
-                            set.at, given.label
-                        ));
-                    }
-                    Some((first, rest)) => (
-                        Sourced::new(first.clone(), from_config(&set.at)),
-                        rest.to_vec(),
-                    ),
-                    None => unreachable!("UserKnownHostsFile has at least one file"),
+                let (first, rest) = files.split_first().ok_or_else(|| {
+                    format!("ssh_config {}: UserKnownHostsFile names no file", set.at)
+                })?;
+                if first.as_os_str().eq_ignore_ascii_case("none") {
+                    return Err(format!(
+                        "ssh_config {} sets UserKnownHostsFile none: ssh would check host keys \
+                         only against its global known_hosts files, which shoal does not read, \
+                         so it will not connect {} (name a file, or use --known-hosts)",
+                        set.at, given.label
+                    ));
                 }
+                (
+                    Sourced::new(first.clone(), from_config(&set.at)),
+                    rest.to_vec(),
+                )
             }
             (None, None) => (
                 Sourced::new(defaults.known_hosts.clone(), Source::Default),
@@ -305,6 +304,14 @@ impl Resolver<'_> {
         remote: &Remote<'_>,
         path: &mut Vec<Step>,
     ) -> Result<Vec<ExplainedEndpoint>, String> {
+        // Hops whose names grow with each step (`ProxyJump %h-gw`) never
+        // meet again, so depth is bounded as well as loops.
+        if path.len() > MAX_JUMPS {
+            return Err(format!(
+                "ProxyJump chain of more than {MAX_JUMPS} hosts (ssh_config {at}); shoal allows \
+                 at most {MAX_JUMPS}"
+            ));
+        }
         let mut chain = Vec::new();
         for (index, hop) in hops.iter().enumerate() {
             let written = tokens::expand(hop, Accepts::ProxyJump, remote, &self.local)

@@ -350,6 +350,15 @@ fn a_proxy_jump_loop_refuses_the_host_naming_the_way_round() {
     // A host that is its own jump host (ssh: "jumphost loop via own").
     let own = route(&routes, "own").refused.clone().unwrap();
     assert!(own.starts_with("ProxyJump loop: own → own"), "{own}");
+
+    // Hops whose names grow at each step never loop, but never end either.
+    let config = ssh_config(dir.path(), "Host *\n  ProxyJump %h-gw\n");
+    let routes = Routes::resolve(&inventory, &config);
+    let plain = route(&routes, "plain").refused.clone().unwrap();
+    assert!(
+        plain.starts_with("ProxyJump chain of more than 8 hosts"),
+        "{plain}"
+    );
 }
 
 #[test]
