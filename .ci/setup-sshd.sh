@@ -3,7 +3,8 @@
 # It also installs tmux, in which tests/integration/repl.rs drives the interactive shell, and nftables,
 # whose `nft` tests/integration/faults.rs uses to black-hole a host or drop part of its packets (and
 # tests/integration/ssh_config.rs to make hosts reachable only through a jump host). tests/integration/agent_auth.rs
-# starts its own ssh-agent; tests/integration/cli.rs lowers the open-file limit with prlimit.
+# starts its own ssh-agent; tests/integration/cli.rs lowers the open-file limit with prlimit;
+# tests/integration/ssh_config_parity.rs runs the client, `ssh -G`, as the reference for shoal's ssh_config reader.
 #
 # The harness starts its own sshd processes on 127.0.1.N:22, each inside its own UTS, mount
 # and PID namespaces, logging in as the `shoaltest` user (the harness creates that user

@@ -21,7 +21,7 @@ use shoal_stdlib::safety::Safety;
 
 use crate::output::Printer;
 use crate::render::{Format, render_error, visible};
-use crate::{help, script};
+use crate::{explain_host, help, script};
 
 /// The query ran and every host that ran a command ended `ok`.
 pub const EXIT_OK: u8 = 0;
@@ -77,6 +77,11 @@ pub enum Command {
         #[arg(short = 'c', value_name = "QUERY")]
         command: Option<String>,
     },
+    /// With --explain HOST: how shoal reaches that host, each setting with where it came from.
+    Hosts {
+        /// The host: an inventory host, or any name (reached as `-w NAME` would be).
+        host: String,
+    },
     /// Run a script of statements; `{{KEY}}` in it is replaced by `--param KEY=VALUE`.
     Run {
         file: PathBuf,
@@ -110,7 +115,7 @@ pub struct Options {
     /// Print no warnings, progress or summary lines (errors still print).
     #[arg(short = 'q', long, global = true)]
     pub quiet: bool,
-    /// Print the plan as JSON instead of running it.
+    /// Print the plan as JSON instead of running it (`shoal hosts --explain HOST`: how shoal reaches HOST).
     #[arg(long, global = true)]
     pub explain: bool,
     /// Print table cells whole: every line, however long.
@@ -203,6 +208,7 @@ pub fn main(cli: Cli) -> ExitCode {
         (Some(Command::Audit(args)), _) => {
             crate::audit::run(args, &cli.options, &printer(&cli.options))
         }
+        (Some(Command::Hosts { host }), _) => explain_host::command(&cli.options, host),
         (None, Some(query)) => run_source(query, &cli.options, color),
         (None, None) => shell(&cli.options, None),
     }
@@ -292,7 +298,7 @@ pub(crate) fn printer(options: &Options) -> Printer {
 
 /// Loads the inventory and the ssh_config and starts the engine, printing
 /// its warnings, or why it could not start.
-fn open_engine(options: &Options) -> Option<Engine> {
+pub(crate) fn open_engine(options: &Options) -> Option<Engine> {
     open_engine_for(options, false)
 }
 

@@ -80,7 +80,9 @@ History: every query that contacts hosts is a job in the job store, written
 
 In the shell: `help`, `help STAGE`, `:hosts`, `:vars`, `:quit`,
   `:set` (show settings), `:set format table|json|csv`, `:set full [on|off]`,
-  `:set width N|auto` (the widest a table may be).
+  `:set width N|auto` (the widest a table may be), `:explain HOST` (how shoal
+  reaches a host, each setting with where it came from, as
+  `shoal hosts --explain HOST` prints it).
 ";
 
 /// `help STAGE`: usage, arguments, options and examples of one stage.

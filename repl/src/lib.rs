@@ -3,6 +3,7 @@
 mod audit;
 pub mod cli;
 mod complete;
+mod explain_host;
 pub mod help;
 mod output;
 mod progress;

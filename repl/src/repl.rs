@@ -3,7 +3,8 @@
 //!
 //! Keys: Tab completes; Ctrl-C at the prompt clears the line and during a
 //! query cancels it (partial results are shown); Ctrl-D exits. `:set`
-//! changes how results are printed without a restart.
+//! changes how results are printed without a restart; `:explain HOST`
+//! shows how a host is reached.
 
 use std::path::PathBuf;
 
@@ -135,6 +136,16 @@ fn handle_line(engine: &mut Engine, printer: &mut Printer, line: &str) {
         match set(printer, &line[4..]) {
             Ok(settings) => eprintln!("{settings}"),
             Err(error) => eprintln!("error: {error}"),
+        }
+        return;
+    }
+    if line == ":explain" || line.starts_with(":explain ") {
+        match line[":explain".len()..].trim() {
+            "" => eprintln!("error: `:explain HOST` shows how shoal reaches one host"),
+            host => match crate::explain_host::render(&engine.explain_host(host)) {
+                Ok(text) => print!("{text}"),
+                Err(reason) => eprintln!("error: {reason}"),
+            },
         }
         return;
     }

@@ -39,7 +39,7 @@ use crate::inventory::{Inventory, InventoryError, Overrides};
 use crate::ssh::SshExecutor;
 use crate::ssh_config::SshConfig;
 use crate::store::{HostInfo, Recorder, Store, host_info};
-use crate::targets::Routes;
+use crate::targets::{ExplainedRoute, Routes};
 
 /// Why an engine could not start, or a query did not give a result.
 #[derive(Debug, thiserror::Error)]
@@ -119,6 +119,8 @@ pub struct Engine {
     runtime: Runtime,
     session: Session,
     inventory: Inventory,
+    /// Kept to explain a host's settings on request (`shoal hosts --explain`).
+    ssh_config: SshConfig,
     interrupts: Interrupts,
     /// Whether any host of any run so far did not end `ok`.
     saw_failures: bool,
@@ -166,6 +168,7 @@ impl Engine {
             runtime,
             session: Session::new(routes.fleet(&inventory, ssh_config)),
             inventory,
+            ssh_config: ssh_config.clone(),
             interrupts: Interrupts::default(),
             saw_failures: false,
             store: None,
@@ -327,6 +330,13 @@ impl Engine {
     /// The inventory the engine was started with.
     pub fn inventory(&self) -> &Inventory {
         &self.inventory
+    }
+
+    /// How the engine would reach `name` (an inventory host, or any other
+    /// name as `-w NAME` would reach it), every setting with where it came
+    /// from: what `shoal hosts --explain` prints.
+    pub fn explain_host(&self, name: &str) -> ExplainedRoute {
+        Routes::explain(&self.inventory, &self.ssh_config, name)
     }
 
     /// The fleet as queries see it, and the results saved with `let`.

@@ -26,3 +26,4 @@ mod population_fleet;
 mod repl;
 mod runtime_fleet;
 mod ssh_config;
+mod ssh_config_parity;

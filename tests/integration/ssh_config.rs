@@ -2,11 +2,13 @@
 //! names user, port, key, known_hosts and a chain of two jump hosts, with the targets
 //! reachable only through the jump hosts (nftables); one connection per jump host however
 //! many targets sit behind it; a jump host that fails makes every host behind it
-//! `unreachable`, naming it; and a setting shoal cannot follow stops that host.
+//! `unreachable`, naming it; and a setting shoal cannot follow stops that host. And, with no
+//! server at all, `shoal hosts --explain HOST` and the shell's `:explain HOST`.
 
-use std::process::Output;
+use std::io::Write as _;
+use std::process::{Output, Stdio};
 
-use crate::support::{CHAIN, JumpFleet, run_shoal};
+use crate::support::{CHAIN, JumpFleet, describe, run_shoal, shoal_command};
 
 fn rows(output: &Output) -> Vec<serde_json::Value> {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
@@ -87,7 +89,7 @@ fn a_proxycommand_stops_its_host_rather_than_connecting_around_it() {
     assert_eq!(rows[0]["status"], "error", "{:?}", rows[0]);
     let error = rows[0]["error"].as_str().unwrap_or_default();
     assert!(
-        error.starts_with("ssh_config sets ProxyCommand nc %h %p for this host"),
+        error.contains(" sets `ProxyCommand nc %h %p` for this host, and ssh would run that"),
         "{error}"
     );
     // The other host is unaffected.
@@ -116,4 +118,96 @@ fn two_hundred_hosts_behind_one_jump_host_share_its_one_connection() {
     }
     assert_eq!(setup.jumps.accepted_connections(0), 1);
     assert_eq!(setup.jumps.accepted_connections(1), 0);
+}
+
+#[test]
+fn hosts_explain_prints_each_setting_with_the_line_it_came_from_as_the_shell_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("ssh_config");
+    std::fs::write(
+        &config,
+        "Host web1\n  HostName 10.9.0.1\n  ProxyJump ops@gw\nHost gw\n  Port 2222\n\
+         Match host db* exec \"test -e /etc/vpn\"\n  User dba\n",
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let explain = |host: &str| {
+        let args = ["-F", config, "hosts", "--explain", host];
+        let out = shoal_command(dir.path()).args(args).output().unwrap();
+        (describe(&args, &out), out)
+    };
+    let (described, out) = explain("web1");
+    assert_eq!(out.status.code(), Some(0), "{described}");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let has = |start: &str, source: &str| {
+        stdout
+            .lines()
+            .any(|line| line.starts_with(start) && line.ends_with(&format!("  # {source}")))
+    };
+    assert!(
+        stdout.starts_with("# web1: not in the inventory"),
+        "{described}"
+    );
+    assert!(
+        has("hostname 10.9.0.1 ", &format!("{config} line 2")),
+        "{described}"
+    );
+    assert!(has("port 22 ", "default"), "{described}");
+    assert!(
+        has(
+            "proxyjump ops@gw ",
+            "each hop resolved below, outermost first"
+        ),
+        "{described}"
+    );
+    assert!(
+        stdout.contains("\n# jump host 1 of 1: ops@gw\n"),
+        "{described}"
+    );
+    assert!(
+        has("user ops ", &format!("ProxyJump at {config} line 3")),
+        "{described}"
+    );
+    assert!(
+        has("port 2222 ", &format!("{config} line 5")),
+        "{described}"
+    );
+
+    // A host a `Match exec` would decide: shoal says which line, and why not.
+    let (described, out) = explain("db1");
+    assert_eq!(out.status.code(), Some(2), "{described}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with(&format!(
+            "error: db1: ssh_config {config} line 6: `Match exec` decides this host's settings"
+        )),
+        "{described}"
+    );
+
+    // Without --explain, `shoal hosts` says how to use it.
+    let args = ["-F", config, "hosts", "web1"];
+    let out = shoal_command(dir.path()).args(args).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&args, &out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("shoal hosts --explain web1"),
+        "{}",
+        describe(&args, &out)
+    );
+
+    // The shell's `:explain` prints the same.
+    let mut child = shoal_command(dir.path())
+        .args(["-F", config])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b":explain web1\n")
+        .unwrap();
+    let shell = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&shell.stdout), stdout);
 }
