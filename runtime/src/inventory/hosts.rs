@@ -6,12 +6,13 @@
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
-use indexmap::IndexMap;
+use indexmap::{IndexMap, IndexSet};
 use shoal_lang::NodeSet;
 use shoal_lang::plan::BUILTIN_COLUMNS;
 
 use super::InventoryResult;
 use super::error::{Place, Source};
+use super::listing::Listing;
 use super::paths::{self, Env};
 use super::{Explicit, HostEntry, Overrides};
 
@@ -146,6 +147,11 @@ pub(super) struct Read {
     pub hosts: Vec<Written>,
     /// Group name to members, in inventory order; every member is a host.
     pub groups: IndexMap<String, Vec<String>>,
+    /// Variables kept under another name, since they are named like one of
+    /// shoal's columns (Ansible's `status` is the tag `var_status`).
+    pub renamed: IndexSet<String>,
+    /// What `ansible-inventory --list` shows, for Ansible's formats.
+    pub listing: Option<Listing>,
 }
 
 /// `Err` when an inventory of `total` hosts would be past

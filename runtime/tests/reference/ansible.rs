@@ -85,36 +85,48 @@ fn reference(source: &Path, scratch: &Path) -> Result<Value, String> {
     serde_json::from_slice(&output.stdout).map_err(|e| format!("unreadable --list JSON: {e}"))
 }
 
-/// shoal's reading of `source`, in the shape of `ansible-inventory --list`.
+/// shoal's reading of `source`: what it connects to, in the shape of
+/// `ansible-inventory --list` (groups as `hosts @group` selects them, each
+/// host's address, port and user), with the variables of `shoal inventory
+/// --list`.
 fn shoal(source: &Path) -> Result<Value, String> {
-    let overrides = Overrides::default();
-    let inventory = Inventory::load(source, &overrides).map_err(|e| e.to_string())?;
-    // BEFORE-ADAPTER: the --list shape built from the public fields.
+    let inventory = Inventory::load(source, &Overrides::default()).map_err(|e| e.to_string())?;
+    let mut list = inventory.list();
     let mut top = Map::new();
-    let mut hostvars = Map::new();
-    let mut grouped = BTreeSet::new();
     for (name, members) in &inventory.groups {
-        grouped.extend(members.iter().cloned());
-        top.insert(name.clone(), serde_json::json!({"hosts": members}));
+        top.insert(name.clone(), serde_json::json!({ "hosts": members }));
     }
+    let grouped: BTreeSet<&String> = inventory.groups.values().flatten().collect();
     let ungrouped: Vec<&String> = inventory
         .hosts
         .iter()
         .map(|h| &h.name)
-        .filter(|n| !grouped.contains(*n))
+        .filter(|name| !grouped.contains(name))
         .collect();
-    top.insert("ungrouped".into(), serde_json::json!({"hosts": ungrouped}));
+    top.insert(
+        "ungrouped".into(),
+        serde_json::json!({ "hosts": ungrouped }),
+    );
+    let mut hostvars = Map::new();
     for host in &inventory.hosts {
-        let mut vars = Map::new();
+        let listed = list
+            .pointer_mut(&format!(
+                "/_meta/hostvars/{}",
+                host.name.replace('~', "~0").replace('/', "~1")
+            ))
+            .map(Value::take);
+        let mut vars: Map<String, Value> = listed
+            .and_then(|v| v.as_object().cloned())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(key, _)| !key.starts_with("ansible_"))
+            .collect();
         vars.insert("ansible_host".into(), host.addr.clone().into());
         vars.insert("ansible_port".into(), host.port.into());
         vars.insert("ansible_user".into(), host.user.clone().into());
-        for (k, v) in &host.tags {
-            vars.insert(k.clone(), v.clone().into());
-        }
         hostvars.insert(host.name.clone(), Value::Object(vars));
     }
-    top.insert("_meta".into(), serde_json::json!({"hostvars": hostvars}));
+    top.insert("_meta".into(), serde_json::json!({ "hostvars": hostvars }));
     Ok(Value::Object(top))
 }
 
@@ -198,7 +210,12 @@ fn seen(list: &Value) -> Seen {
             .and_then(|h| h.get(host))
             .and_then(Value::as_object)
             .unwrap_or(&empty);
-        let get = |key: &str| vars.get(key).map(text);
+        // Ansible's ssh connection takes the older `ansible_ssh_*` names too.
+        let get = |key: &str| {
+            vars.get(key)
+                .or_else(|| vars.get(&key.replace("ansible_", "ansible_ssh_")))
+                .map(text)
+        };
         seen.addresses
             .insert(host.clone(), get("ansible_host").unwrap_or(host.clone()));
         seen.ports
