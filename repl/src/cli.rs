@@ -76,6 +76,12 @@ pub enum Command {
         #[arg(short = 'c', value_name = "QUERY")]
         command: Option<String>,
     },
+    /// Print the inventory as `ansible-inventory --list` JSON (hosts, groups, vars).
+    Inventory {
+        /// Hosts, groups and each host's variables, in ansible-inventory's shape.
+        #[arg(long, required = true)]
+        list: bool,
+    },
     /// Run a script of statements; `{{KEY}}` in it is replaced by `--param KEY=VALUE`.
     Run {
         file: PathBuf,
@@ -183,6 +189,7 @@ pub fn main(cli: Cli) -> ExitCode {
             }
         }
         (Some(Command::Demo { command }), _) => demo(command.as_deref(), &cli.options, color),
+        (Some(Command::Inventory { .. }), _) => crate::inventory_list::run(&cli.options),
         (None, Some(query)) => run_source(query, &cli.options, color),
         (None, None) => shell(&cli.options, None),
     }
@@ -282,24 +289,7 @@ fn open_engine(options: &Options) -> Option<Engine> {
             }
         }
     };
-    let overrides = options.overrides();
-    // `-w` alone: its hosts are the fleet, and no inventory file is read.
-    let nodes_only =
-        !options.nodes.is_empty() && options.inventory.is_none() && options.inventory_cmd.is_none();
-    let loaded = match &options.inventory_cmd {
-        _ if nodes_only => Inventory::from_nodesets(&options.nodes, &overrides),
-        Some(command) => Inventory::from_command(command, &overrides),
-        None => match Inventory::discover(options.inventory.as_deref(), &overrides) {
-            // No inventory file, but an ssh_config: its hosts are the fleet
-            // (`hosts from ssh_config`).
-            Err(InventoryError::NotFound { .. }) if ssh_config.path().is_some() => {
-                Inventory::from_toml("", Path::new("(no inventory)"), &overrides)
-            }
-            loaded => loaded,
-        },
-    };
-    let loaded = loaded.and_then(|inventory| inventory.restrict(&options.nodes));
-    let inventory = match loaded {
+    let inventory = match load_inventory(options, &ssh_config) {
         Ok(inventory) => inventory,
         Err(error) => {
             eprintln!("error: {}", visible(&error.to_string()));
@@ -327,6 +317,31 @@ fn open_engine(options: &Options) -> Option<Engine> {
             None
         }
     }
+}
+
+/// The inventory the options name (`--inventory`, `--inventory-cmd`, `-w`, or
+/// the places `Inventory::discover` looks), restricted to `-w`'s hosts.
+pub(crate) fn load_inventory(
+    options: &Options,
+    ssh_config: &SshConfig,
+) -> Result<Inventory, InventoryError> {
+    let overrides = options.overrides();
+    // `-w` alone: its hosts are the fleet, and no inventory file is read.
+    let nodes_only =
+        !options.nodes.is_empty() && options.inventory.is_none() && options.inventory_cmd.is_none();
+    let loaded = match &options.inventory_cmd {
+        _ if nodes_only => Inventory::from_nodesets(&options.nodes, &overrides),
+        Some(command) => Inventory::from_command(command, &overrides),
+        None => match Inventory::discover(options.inventory.as_deref(), &overrides) {
+            // No inventory file, but an ssh_config: its hosts are the fleet
+            // (`hosts from ssh_config`).
+            Err(InventoryError::NotFound { .. }) if ssh_config.path().is_some() => {
+                Inventory::from_toml("", Path::new("(no inventory)"), &overrides)
+            }
+            loaded => loaded,
+        },
+    };
+    loaded.and_then(|inventory| inventory.restrict(&options.nodes))
 }
 
 /// Whether an inventory is given or can be found: `--explain` checks the

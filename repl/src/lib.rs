@@ -3,6 +3,7 @@
 pub mod cli;
 mod complete;
 pub mod help;
+mod inventory_list;
 mod output;
 mod progress;
 pub mod render;
