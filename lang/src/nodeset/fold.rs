@@ -22,7 +22,7 @@ pub(super) fn fold(set: &NodeSet) -> String {
             _ => parts.extend(
                 vectors(names)
                     .iter()
-                    .map(|vector| pattern.name(vector.iter().map(|r| bracketed_set(r)))),
+                    .map(|vector| pattern.name(vector.iter().map(bracketed_set))),
             ),
         }
     }
