@@ -43,7 +43,7 @@ pub use check::compile_regex;
 pub use display::selection_text;
 pub use duration::parse_duration;
 pub use error::{Error, ErrorKind, Result};
-pub use nodeset::{MAX_NODESET_NAMES, NodeSet, NodeSetError, carried, fold_hosts, parse_nodeset};
+pub use nodeset::{MAX_NODESET_NAMES, NodeSet, NodeSetError, fold_hosts, parse_nodeset};
 pub use parser::parse;
 pub use pattern::compile as compile_pattern;
 pub use plan::Plan;

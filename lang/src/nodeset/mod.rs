@@ -241,7 +241,7 @@ pub fn fold_hosts(names: &[&str]) -> String {
 
 /// Whether `name` can stand in a nodeset as it is: the characters a `hosts`
 /// nodeset takes, without the brackets and operators of the syntax.
-pub fn carried(name: &str) -> bool {
+fn carried(name: &str) -> bool {
     !name.is_empty()
         && name
             .chars()
