@@ -184,7 +184,7 @@ fn terms(text: &str) -> Result<Vec<(char, Term)>, Problem> {
                         operator = found;
                         rest = Some(&suffix[at + 1..]);
                         if suffix[at + 1..].is_empty() {
-                            return Err(missing_operand(found, None));
+                            return Err(missing_operand(found, ""));
                         }
                         &suffix[..at]
                     }
@@ -204,10 +204,8 @@ fn terms(text: &str) -> Result<Vec<(char, Term)>, Problem> {
                         operator = found;
                         let (node, after) = (&whole[..at], &whole[at + 1..]);
                         if node.is_empty() || after.is_empty() {
-                            return Err(missing_operand(
-                                found,
-                                Some(node).filter(|n| !n.is_empty()).or(Some(after)),
-                            ));
+                            let part = if node.is_empty() { after } else { node };
+                            return Err(missing_operand(found, part));
                         }
                         rest = Some(after);
                         node
@@ -224,11 +222,14 @@ fn terms(text: &str) -> Result<Vec<(char, Term)>, Problem> {
     Ok(terms)
 }
 
-fn missing_operand(operator: char, part: Option<&str>) -> Problem {
+/// An operator without an operand on one side; `part` is the other side's
+/// text, if any.
+fn missing_operand(operator: char, part: &str) -> Problem {
     let reason = format!("missing nodeset operand with '{operator}' operator");
-    match part.filter(|p| !p.is_empty()) {
-        Some(part) => error(part, &reason),
-        None => Problem::Syntax(reason),
+    if part.is_empty() {
+        Problem::Syntax(reason)
+    } else {
+        error(part, &reason)
     }
 }
 
