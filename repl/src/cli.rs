@@ -82,6 +82,12 @@ pub enum Command {
         /// The host: an inventory host, or any name (reached as `-w NAME` would be).
         host: String,
     },
+    /// Print the inventory as `ansible-inventory --list` JSON (hosts, groups, vars).
+    Inventory {
+        /// Hosts, groups and each host's variables, in ansible-inventory's shape.
+        #[arg(long, required = true)]
+        list: bool,
+    },
     /// Run a script of statements; `{{KEY}}` in it is replaced by `--param KEY=VALUE`.
     Run {
         file: PathBuf,
@@ -209,6 +215,7 @@ pub fn main(cli: Cli) -> ExitCode {
             crate::audit::run(args, &cli.options, &printer(&cli.options))
         }
         (Some(Command::Hosts { host }), _) => explain_host::command(&cli.options, host),
+        (Some(Command::Inventory { .. }), _) => crate::inventory_list::run(&cli.options),
         (None, Some(query)) => run_source(query, &cli.options, color),
         (None, None) => shell(&cli.options, None),
     }
@@ -316,24 +323,7 @@ fn open_engine_for(options: &Options, history_only: bool) -> Option<Engine> {
             }
         }
     };
-    let overrides = options.overrides();
-    // `-w` alone: its hosts are the fleet, and no inventory file is read.
-    let nodes_only =
-        !options.nodes.is_empty() && options.inventory.is_none() && options.inventory_cmd.is_none();
-    let loaded = match &options.inventory_cmd {
-        _ if nodes_only => Inventory::from_nodesets(&options.nodes, &overrides),
-        Some(command) => Inventory::from_command(command, &overrides),
-        None => match Inventory::discover(options.inventory.as_deref(), &overrides) {
-            // No inventory file, but an ssh_config: its hosts are the fleet
-            // (`hosts from ssh_config`). A query of the history needs none.
-            Err(InventoryError::NotFound { .. }) if ssh_config.path().is_some() || history_only => {
-                Inventory::from_toml("", Path::new("(no inventory)"), &overrides)
-            }
-            loaded => loaded,
-        },
-    };
-    let loaded = loaded.and_then(|inventory| inventory.restrict(&options.nodes));
-    let inventory = match loaded {
+    let inventory = match load_inventory(options, &ssh_config, history_only) {
         Ok(inventory) => inventory,
         Err(error) => {
             eprintln!("error: {}", visible(&error.to_string()));
@@ -390,6 +380,34 @@ fn open_engine_for(options: &Options, history_only: bool) -> Option<Engine> {
             None
         }
     }
+}
+
+/// The inventory the options name (`--inventory`, `--inventory-cmd`, `-w`, or
+/// the places `Inventory::discover` looks), restricted to `-w`'s hosts.
+/// The inventory the options name; with `history_only` (a query that
+/// reads only the job store), a missing one is an empty one.
+pub(crate) fn load_inventory(
+    options: &Options,
+    ssh_config: &SshConfig,
+    history_only: bool,
+) -> Result<Inventory, InventoryError> {
+    let overrides = options.overrides();
+    // `-w` alone: its hosts are the fleet, and no inventory file is read.
+    let nodes_only =
+        !options.nodes.is_empty() && options.inventory.is_none() && options.inventory_cmd.is_none();
+    let loaded = match &options.inventory_cmd {
+        _ if nodes_only => Inventory::from_nodesets(&options.nodes, &overrides),
+        Some(command) => Inventory::from_command(command, &overrides),
+        None => match Inventory::discover(options.inventory.as_deref(), &overrides) {
+            // No inventory file, but an ssh_config: its hosts are the fleet
+            // (`hosts from ssh_config`). A query of the history needs none.
+            Err(InventoryError::NotFound { .. }) if ssh_config.path().is_some() || history_only => {
+                Inventory::from_toml("", Path::new("(no inventory)"), &overrides)
+            }
+            loaded => loaded,
+        },
+    };
+    loaded.and_then(|inventory| inventory.restrict(&options.nodes))
 }
 
 /// Whether an inventory is given or can be found: `--explain` checks the

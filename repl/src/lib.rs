@@ -5,6 +5,7 @@ pub mod cli;
 mod complete;
 mod explain_host;
 pub mod help;
+mod inventory_list;
 mod output;
 mod progress;
 pub mod render;

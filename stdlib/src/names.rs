@@ -6,7 +6,7 @@ use shoal_lang::{Error, Result, Span, did_you_mean};
 /// Expands a ClusterShell nodeset (already syntax-checked by the planner).
 pub fn expand_nodeset(pattern: &str, span: Span) -> Result<Vec<String>> {
     let set = shoal_lang::parse_nodeset(pattern)
-        .map_err(|e| Error::new(format!("`{pattern}` is not a valid nodeset: {e}"), span))?;
+        .map_err(|e| shoal_lang::planner::nodeset_error(pattern, &e, span))?;
     Ok(set.iter().collect())
 }
 

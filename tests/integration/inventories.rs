@@ -328,3 +328,68 @@ fn a_failing_inventory_command_exits_2_with_its_status_and_stderr() {
     let stderr = usage_error(dir.path(), &both);
     assert!(stderr.contains("cannot be used with"), "{stderr}");
 }
+
+/// Issue 20: an Ansible inventory whose addresses, user and port live only in
+/// `group_vars/` and `host_vars/` reaches the fleet; a host variable named
+/// like a shoal column (`status`) is the tag `var_status`, selectable; and
+/// `shoal inventory --list` prints it all as `ansible-inventory --list` would.
+#[test]
+fn group_vars_and_host_vars_reach_the_fleet_and_inventory_list_shows_them() {
+    let fleet = SshdFleet::start(FleetSpec::new(HOSTS));
+    let dir = tempfile::tempdir().expect("an inventory directory");
+    let write = |name: &str, text: String| {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    let hosts: Vec<&str> = fleet.hosts().iter().map(|h| h.name.as_str()).collect();
+    write("hosts", format!("[web]\n{}\n", hosts.join("\n")));
+    write(
+        "group_vars/all.yml",
+        format!(
+            "ansible_user: {}\nansible_port: {}\n",
+            fleet.user(),
+            fleet.hosts()[0].port
+        ),
+    );
+    for (i, node) in fleet.hosts().iter().enumerate() {
+        let status = if i % 2 == 0 { "live" } else { "drain" };
+        write(
+            &format!("host_vars/{}.yml", node.name),
+            format!("ansible_host: {}\nstatus: {status}\n", node.addr),
+        );
+    }
+    let login = login_flags(&fleet);
+    let mut args: Vec<&str> = vec!["--inventory", "hosts"];
+    args.extend(login.iter().map(String::as_str));
+    args.extend(["-c", "hosts | filter var_status = live | run \"hostname\""]);
+    let rows = json_rows(dir.path(), &args);
+    assert_eq!(answered(&rows), names(&fleet, &[0, 2, 4]));
+
+    let args = ["inventory", "--list", "--inventory", "hosts"];
+    let out = shoal(dir.path(), &args);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&args, &out));
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let first = &list["_meta"]["hostvars"][hosts[0]];
+    assert_eq!(first["status"], "live", "{list}");
+    assert_eq!(
+        first["ansible_host"],
+        fleet.hosts()[0].addr.to_string(),
+        "{list}"
+    );
+    assert_eq!(first["ansible_port"], fleet.hosts()[0].port, "{list}");
+    assert_eq!(
+        list["web"]["hosts"].as_array().map(Vec::len),
+        Some(HOSTS),
+        "{list}"
+    );
+    assert_eq!(
+        list["all"]["children"],
+        serde_json::json!(["ungrouped", "web"])
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("they are the tags `var_status`"),
+        "{stderr}"
+    );
+}

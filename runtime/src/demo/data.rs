@@ -267,7 +267,7 @@ mod tests {
         let names: HashSet<&str> = HOSTS.iter().map(|h| h.name).collect();
         assert_eq!(names.len(), HOSTS.len());
         for (group, nodeset) in GROUPS {
-            let set: nodeset::NodeSet = nodeset.parse().unwrap();
+            let set = shoal_lang::parse_nodeset(nodeset).unwrap();
             let members: Vec<String> = set.iter().collect();
             assert!(!members.is_empty(), "{group}");
             for member in members {

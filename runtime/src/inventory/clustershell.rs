@@ -176,6 +176,7 @@ impl Groups {
         Ok(Read {
             hosts: written,
             groups,
+            ..Read::default()
         })
     }
 

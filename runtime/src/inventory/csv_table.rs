@@ -194,6 +194,7 @@ pub(super) fn read(source: Source) -> InventoryResult<Read> {
     Ok(Read {
         hosts: written,
         groups,
+        ..Read::default()
     })
 }
 

@@ -159,6 +159,7 @@ impl Source<'_> {
     pub fn error(&self, place: &Place, message: impl AsRef<str>) -> InventoryError {
         match place {
             Place::Offset(offset) => self.at(*offset, message.as_ref()),
+            Place::Keys(keys) if keys.is_empty() => self.unusable(message.as_ref()),
             Place::Keys(keys) => self.unusable(format!("{keys}: {}", message.as_ref())),
             Place::In(file, inner) => file.source().error(inner, message),
         }

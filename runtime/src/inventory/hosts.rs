@@ -6,12 +6,13 @@
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
-use indexmap::IndexMap;
+use indexmap::{IndexMap, IndexSet};
 use shoal_lang::NodeSet;
 use shoal_lang::plan::BUILTIN_COLUMNS;
 
 use super::InventoryResult;
 use super::error::{Place, Source};
+use super::listing::Listing;
 use super::paths::{self, Env};
 use super::{Explicit, HostEntry, Overrides};
 
@@ -146,6 +147,11 @@ pub(super) struct Read {
     pub hosts: Vec<Written>,
     /// Group name to members, in inventory order; every member is a host.
     pub groups: IndexMap<String, Vec<String>>,
+    /// Variables kept under another name, since they are named like one of
+    /// shoal's columns (Ansible's `status` is the tag `var_status`).
+    pub renamed: IndexSet<String>,
+    /// What `ansible-inventory --list` shows, for Ansible's formats.
+    pub listing: Option<Listing>,
 }
 
 /// `Err` when an inventory of `total` hosts would be past
@@ -218,16 +224,21 @@ pub(super) fn check_group_name(name: &str) -> Result<(), String> {
 }
 
 /// Parses a ClusterShell nodeset such as `web[01-20],db1`, refusing one that
-/// names more than [`MAX_INVENTORY_HOSTS`] hosts before the nodeset crate
-/// expands it.
+/// names more than [`MAX_INVENTORY_HOSTS`] hosts (the parser itself refuses
+/// one past [`shoal_lang::MAX_NODESET_NAMES`] before expanding it).
 pub(super) fn parse_nodeset(pattern: &str) -> Result<NodeSet, String> {
-    if nodeset_size_bound(pattern) > MAX_INVENTORY_HOSTS {
+    let set = shoal_lang::parse_nodeset(pattern).map_err(|e| match e {
+        shoal_lang::NodeSetError::Syntax(reason) => {
+            format!("\"{pattern}\" is not a valid nodeset: {reason}")
+        }
+        too_many => too_many.to_string(),
+    })?;
+    if set.len() as u64 > MAX_INVENTORY_HOSTS {
         return Err(format!(
             "`{pattern}` names more than {MAX_INVENTORY_HOSTS} hosts"
         ));
     }
-    shoal_lang::parse_nodeset(pattern)
-        .map_err(|e| format!("\"{pattern}\" is not a valid nodeset: {e}"))
+    Ok(set)
 }
 
 /// The nodeset operators: union, difference, intersection and symmetric
@@ -258,57 +269,20 @@ pub(super) fn split_outside_brackets<'a>(
     pieces
 }
 
-/// At most how many names `pattern` expands to, counting every operator as a
-/// union: per term, its bare `a-b` range times the product of its brackets,
-/// where a bracket's size is the sum of its ranges. A malformed range counts
-/// as one; the parser reports it.
-fn nodeset_size_bound(pattern: &str) -> u64 {
-    let range_size = |range: &str| match range.split_once('-') {
-        Some((low, high)) => match (low.parse::<u64>(), high.parse::<u64>()) {
-            (Ok(low), Ok(high)) => high.saturating_sub(low).saturating_add(1),
-            _ => 1,
-        },
-        None => 1,
-    };
-    split_outside_brackets(pattern, &NODESET_OPERATORS)
-        .into_iter()
-        .map(|(_, term)| {
-            let mut bare = String::new();
-            let mut size: u64 = 1;
-            let mut rest = term;
-            while let Some(open) = rest.find('[') {
-                bare.push_str(&rest[..open]);
-                let close = rest[open..].find(']').map_or(rest.len(), |c| open + c);
-                let bracket = rest[open + 1..close]
-                    .split(',')
-                    .map(range_size)
-                    .fold(0u64, u64::saturating_add);
-                size = size.saturating_mul(bracket);
-                rest = rest.get(close + 1..).unwrap_or("");
-            }
-            bare.push_str(rest);
-            size.saturating_mul(range_size(&bare))
-        })
-        .fold(0, u64::saturating_add)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn the_nodeset_bound_multiplies_brackets_and_adds_terms() {
-        assert_eq!(nodeset_size_bound("web001"), 1);
-        assert_eq!(nodeset_size_bound("web[001-020],db[1-2]"), 22);
-        assert_eq!(nodeset_size_bound("r[1-10]n[1-100]"), 1000);
-        assert_eq!(nodeset_size_bound("n[1-3,7,9-10]"), 6);
-        assert_eq!(nodeset_size_bound("1-99999999"), 99_999_999);
+    fn nodesets_are_bounded_by_the_inventory_limit() {
         assert_eq!(
             split_outside_brackets("@a,b[1,2]!c", &NODESET_OPERATORS),
             [(None, "@a"), (Some(','), "b[1,2]"), (Some('!'), "c")]
         );
+        let error = parse_nodeset("web[1-200000]").unwrap_err();
+        assert_eq!(error, "`web[1-200000]` names more than 100000 hosts");
         let error = parse_nodeset("web[1-99999999]").unwrap_err();
-        assert_eq!(error, "`web[1-99999999]` names more than 100000 hosts");
+        assert!(error.contains("shoal's limit for one nodeset"), "{error}");
         assert_eq!(parse_nodeset("web[01-03]").unwrap().len(), 3);
     }
 

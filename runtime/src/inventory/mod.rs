@@ -28,9 +28,12 @@
 //!
 //! - Ansible inventories in INI, YAML and `ansible-inventory --list` JSON
 //!   (`ansible/`), the JSON also from a command (`--inventory-cmd`,
-//!   `command.rs`): groups become `@group`, host vars become tags; several
-//!   of them, and inventory directories, merged as Ansible merges sources
-//!   (`sources.rs`); ansible.cfg's defaults apply to them (`ansible_cfg.rs`);
+//!   `command.rs`): groups become `@group`, host vars become tags (with the
+//!   `group_vars/` and `host_vars/` beside them, `ansible/vars_files.rs`);
+//!   several of them, and inventory directories, merged as Ansible merges
+//!   sources (`sources.rs`); ansible.cfg's defaults apply to them
+//!   (`ansible_cfg.rs`); `listing.rs` prints them back as
+//!   `ansible-inventory --list` does;
 //! - ClusterShell group files, one or a `groups.d` directory
 //!   (`clustershell.rs`);
 //! - a CSV file with a header row, `name` first, other columns tags
@@ -59,6 +62,7 @@ mod csv_table;
 mod detect;
 mod error;
 mod hosts;
+mod listing;
 mod native;
 mod nodes;
 pub(crate) mod paths;
@@ -100,6 +104,9 @@ pub struct Inventory {
     /// What the user should be told before the first query: settings read
     /// but not applied (ansible.cfg's `host_key_checking = False`, say).
     pub warnings: Vec<String>,
+    /// What `ansible-inventory --list` shows of an Ansible inventory, for
+    /// [`Inventory::list`]; `None` for other formats.
+    pub(crate) listing: Option<listing::Listing>,
 }
 
 /// How every connection is made, after overrides.
@@ -266,7 +273,7 @@ impl Inventory {
         let path = PathBuf::from(shown.join(" "));
         let read = Read {
             hosts: names.into_iter().map(hosts::Written::named).collect(),
-            groups: IndexMap::new(),
+            ..Read::default()
         };
         let source = Source {
             path: &path,
@@ -363,16 +370,15 @@ fn load_sources(
         _ => {
             let shown: Vec<String> = sources.iter().map(|p| p.display().to_string()).collect();
             let shown = PathBuf::from(shown.join(","));
-            let merged = sources::read(sources, &shown)?;
-            let mut ansible = Ansible::load(env)?;
-            ansible.warnings.extend(merged.warnings);
+            let read = sources::read(sources, &shown)?;
+            let ansible = Ansible::load(env)?;
             let source = Source {
                 path: &shown,
                 text: "",
             };
             finish_with(
                 source,
-                (merged.read, RawDefaults::default()),
+                (read, RawDefaults::default()),
                 overrides,
                 env,
                 ansible,
@@ -491,14 +497,34 @@ fn finish_with(
             Ok(entry)
         })
         .collect::<InventoryResult<_>>()?;
+    let mut warnings = ansible.warnings;
+    if !read.renamed.is_empty() {
+        warnings.push(renamed_warning(source.path, &read.renamed));
+    }
     Ok(Inventory {
         path: source.path.to_path_buf(),
         settings,
         hosts,
         groups: read.groups,
         overrides: overrides.clone(),
-        warnings: ansible.warnings,
+        warnings,
+        listing: read.listing,
     })
+}
+
+/// The one warning about variables kept under another name.
+fn renamed_warning(path: &Path, renamed: &indexmap::IndexSet<String>) -> String {
+    let prefix = ansible::RENAMED_PREFIX;
+    let names: Vec<String> = renamed.iter().map(|n| format!("`{n}`")).collect();
+    let tags: Vec<String> = renamed.iter().map(|n| format!("`{prefix}{n}`")).collect();
+    let first = renamed.first().map_or("", String::as_str);
+    format!(
+        "warning: inventory {}: the variables {} are named like shoal's own columns; they are \
+         the tags {} (`hosts | filter {prefix}{first} = ...`)",
+        path.display(),
+        names.join(", "),
+        tags.join(", ")
+    )
 }
 
 #[cfg(test)]

@@ -30,6 +30,7 @@ pub(super) fn read(source: Source) -> InventoryResult<(Read, RawDefaults)> {
         Read {
             hosts: written,
             groups,
+            ..Read::default()
         },
         raw.defaults,
     ))

@@ -46,6 +46,7 @@ pub(super) fn read(source: Source) -> InventoryResult<Read> {
     Ok(Read {
         hosts: written,
         groups: Default::default(),
+        ..Read::default()
     })
 }
 

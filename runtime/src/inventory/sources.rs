@@ -10,17 +10,18 @@
 //! is read in the format detected for it, which must be one of Ansible's
 //! (INI, YAML, `--list` JSON) or a plain list of hosts (Ansible's INI reads
 //! one as ungrouped hosts); the files are then merged as Ansible merges
-//! sources (see `ansible::Model::merge`) and resolved together, so a group
-//! file may name the children of groups defined in another.
+//! sources (see `ansible::Model::merge`) and resolved together. An INI file
+//! may name as children the groups of the files read before it, as in
+//! Ansible, whose INI parser checks each name against the groups it has.
 //!
 //! Where Ansible would skip a file it cannot parse with a warning, shoal
 //! stops with the error: running on part of an inventory would run on the
 //! wrong hosts. An executable inventory script (`#!`) is refused too; shoal
 //! runs a command only when told to (`--inventory-cmd`).
 //!
-//! `group_vars/` and `host_vars/` next to a source are not read; a warning
-//! names those that exist, since their variables (`ansible_user`, ...) then
-//! apply to no host.
+//! `group_vars/` and `host_vars/` apply as Ansible applies them: those in a
+//! directory source, and those beside a file source, in source order
+//! (`ansible/vars_files.rs`).
 
 use std::collections::HashSet;
 use std::os::unix::fs::PermissionsExt;
@@ -42,13 +43,6 @@ const IGNORED_ENDINGS: [&str; 12] = [
 ];
 /// Entries Ansible never reads as inventory sources in a directory.
 const IGNORED_NAMES: [&str; 3] = ["group_vars", "host_vars", "vars_plugins"];
-
-/// What several sources hold together.
-pub(super) struct Merged {
-    pub read: Read,
-    /// Warnings for the user: `group_vars/` left unread.
-    pub warnings: Vec<String>,
-}
 
 /// Whether Ansible skips the entry `name` of an inventory directory.
 pub(super) fn ignored(name: &str) -> bool {
@@ -82,20 +76,39 @@ pub(super) fn is_groups_d(dir: &Path) -> bool {
 }
 
 /// Reads every source in `paths` (files and directories) and merges them.
-pub(super) fn read(paths: &[PathBuf], shown: &Path) -> InventoryResult<Merged> {
-    let mut files = Vec::new();
-    let mut vars_dirs = Vec::new();
+pub(super) fn read(paths: &[PathBuf], shown: &Path) -> InventoryResult<Read> {
+    let mut merged = Model::default();
+    let mut any = false;
     let mut seen = HashSet::new();
     for path in paths {
-        collect(path, &mut files, &mut vars_dirs, &mut seen)?;
-        // Ansible reads group_vars/ beside a file source too.
-        if path.is_file()
-            && let Some(parent) = path.parent()
-        {
-            note_vars_dirs(parent, &mut vars_dirs);
+        let mut files = Vec::new();
+        collect(path, &mut files, &mut seen)?;
+        for file in &files {
+            let text = std::fs::read_to_string(file).map_err(|source| InventoryError::Read {
+                path: file.clone(),
+                source,
+            })?;
+            let file = Arc::new(File {
+                path: file.clone(),
+                text,
+            });
+            let model = model(&file, &merged)?.within(&file);
+            merged
+                .merge(model)
+                .map_err(|reason| InventoryError::unusable(&file.path, reason))?;
+        }
+        any |= !files.is_empty();
+        // Ansible's `basedir` of a source: a directory itself, a file's own.
+        let base = if path.is_dir() {
+            Some(path.as_path())
+        } else {
+            path.parent()
+        };
+        if let Some(base) = base {
+            merged = merged.with_vars_in(base.to_path_buf());
         }
     }
-    if files.is_empty() {
+    if !any {
         return Err(InventoryError::unusable(
             shown,
             "no inventory files here: an Ansible inventory directory holds INI, YAML or JSON \
@@ -104,42 +117,11 @@ pub(super) fn read(paths: &[PathBuf], shown: &Path) -> InventoryResult<Merged> {
              of groups",
         ));
     }
-    let mut merged = Model::default();
-    for path in &files {
-        let text = std::fs::read_to_string(path).map_err(|source| InventoryError::Read {
-            path: path.clone(),
-            source,
-        })?;
-        let file = Arc::new(File {
-            path: path.clone(),
-            text,
-        });
-        let model = model(&file)?.within(&file);
-        merged
-            .merge(model)
-            .map_err(|reason| InventoryError::unusable(path, reason))?;
-    }
-    vars_dirs.sort();
-    vars_dirs.dedup();
-    let warnings = if vars_dirs.is_empty() {
-        Vec::new()
-    } else {
-        let shown: Vec<String> = vars_dirs.iter().map(|d| d.display().to_string()).collect();
-        vec![format!(
-            "warning: shoal does not read Ansible's group_vars/ and host_vars/ ({}): the \
-             variables set there (ansible_user, tags, ...) apply to no host; set them in the \
-             inventory, or pass --user and --identity",
-            shown.join(", ")
-        )]
-    };
     let source = Source {
         path: shown,
         text: "",
     };
-    Ok(Merged {
-        read: merged.resolve(source)?,
-        warnings,
-    })
+    merged.resolve(source)
 }
 
 /// The files of `path`, in the order Ansible reads them. `seen` holds the
@@ -148,7 +130,6 @@ pub(super) fn read(paths: &[PathBuf], shown: &Path) -> InventoryResult<Merged> {
 fn collect(
     path: &Path,
     files: &mut Vec<PathBuf>,
-    vars_dirs: &mut Vec<PathBuf>,
     seen: &mut HashSet<PathBuf>,
 ) -> InventoryResult<()> {
     if !path.is_dir() {
@@ -180,25 +161,15 @@ fn collect(
         );
     }
     names.sort();
-    note_vars_dirs(path, vars_dirs);
     for name in names.iter().filter(|name| !ignored(name)) {
-        collect(&path.join(name), files, vars_dirs, seen)?;
+        collect(&path.join(name), files, seen)?;
     }
     Ok(())
 }
 
-/// Notes `dir/group_vars` and `dir/host_vars` when they exist.
-fn note_vars_dirs(dir: &Path, vars_dirs: &mut Vec<PathBuf>) {
-    for name in ["group_vars", "host_vars"] {
-        let vars = dir.join(name);
-        if vars.is_dir() {
-            vars_dirs.push(vars);
-        }
-    }
-}
-
-/// One file of several, as an Ansible inventory model.
-fn model(file: &File) -> InventoryResult<Model> {
+/// One file of several, as an Ansible inventory model; `before` holds the
+/// files read before it.
+fn model(file: &File, before: &Model) -> InventoryResult<Model> {
     let source = file.source();
     let executable = std::fs::metadata(&file.path)
         .map(|m| m.permissions().mode() & 0o111 != 0)
@@ -213,7 +184,7 @@ fn model(file: &File) -> InventoryResult<Model> {
     }
     let detected = detect::detect(&file.path, &file.text);
     let model = match detected.format {
-        Format::AnsibleIni => ansible::model_ini(source),
+        Format::AnsibleIni => ansible::model_ini(source, before),
         Format::AnsibleYaml => ansible::model_yaml(source),
         Format::AnsibleJson => ansible::model_json(source),
         Format::Plain => plain::read(source).map(Model::of_hosts),
@@ -260,8 +231,8 @@ mod tests {
         std::fs::create_dir_all(inventory.join("sub")).unwrap();
         std::fs::write(inventory.join("hosts"), "web1\n").unwrap();
         std::os::unix::fs::symlink(&inventory, inventory.join("sub/loop")).unwrap();
-        let merged = read(std::slice::from_ref(&inventory), &inventory).unwrap();
-        let names: Vec<&str> = merged.read.hosts.iter().map(|h| h.name.as_str()).collect();
+        let read = read(std::slice::from_ref(&inventory), &inventory).unwrap();
+        let names: Vec<&str> = read.hosts.iter().map(|h| h.name.as_str()).collect();
         assert_eq!(names, ["web1"]);
     }
 }

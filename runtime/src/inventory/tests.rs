@@ -709,15 +709,10 @@ fn an_ansible_inventory_directory_is_its_files_merged_as_ansible_merges_them() {
     assert_eq!(inventory.hosts[2].tags["role"], "primary");
     assert_eq!(inventory.hosts[2].tags["env"], "production");
     assert_eq!(inventory.path, dir);
-    assert_eq!(inventory.warnings.len(), 1, "{:?}", inventory.warnings);
-    assert!(
-        inventory.warnings[0].starts_with(&format!(
-            "warning: shoal does not read Ansible's group_vars/ and host_vars/ ({})",
-            dir.join("group_vars").display()
-        )),
-        "{:?}",
-        inventory.warnings
-    );
+    // The directory's group_vars/ apply, as `all`'s defaults.
+    assert_eq!(inventory.hosts[0].user, "fromvars");
+    assert!(!inventory.hosts[0].explicit.user);
+    assert!(inventory.warnings.is_empty(), "{:?}", inventory.warnings);
 
     // An error names the file it is in, and how it was read.
     write("03-bad.ini", "[web]\nweb3 ansible_port=x\n");
@@ -858,4 +853,105 @@ fn a_nodeset_alone_is_a_fleet_and_with_an_inventory_it_picks_hosts() {
             scratch.dir.path().join("hosts").display()
         )
     );
+}
+
+/// Issue 20: group_vars/ and host_vars/ beside an inventory apply as
+/// Ansible applies them, and a bad file is an error naming it.
+#[test]
+fn group_vars_and_host_vars_beside_a_file_apply_and_bad_ones_name_the_file() {
+    let scratch = Scratch::new();
+    let write = |name: &str, text: &str| {
+        let path = scratch.dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write("group_vars/all.yml", "role: any\nansible_user: deploy\n");
+    write("group_vars/web/10.yml", "role: web\nport_app: 80\n");
+    write("group_vars/web/20.json", "{\"port_app\": 8080}\n");
+    write("host_vars/web2", "ansible_host: 10.0.0.2\nrole: canary\n");
+    let ini = "[web]\nweb1 role=own\nweb2\n[db]\ndb1\n";
+    let inventory = scratch
+        .load_as("hosts", ini, &Overrides::default())
+        .unwrap();
+    let tag = |i: usize, tag: &str| inventory.hosts[i].tags[tag].clone();
+    // The host's own inventory var beats group_vars; host_vars beat both.
+    assert_eq!(
+        (tag(0, "role"), tag(1, "role"), tag(2, "role")),
+        ("own".into(), "canary".into(), "any".into())
+    );
+    assert_eq!(tag(0, "port_app"), "8080");
+    assert_eq!(inventory.hosts[1].addr, "10.0.0.2");
+    assert!(inventory.hosts[1].explicit.addr);
+    assert_eq!(inventory.hosts[2].user, "deploy");
+    assert!(!inventory.hosts[2].explicit.user);
+
+    let path = |name: &str| scratch.dir.path().join(name).display().to_string();
+    write("group_vars/db.yml", "role: db\n  bad: indentation\n");
+    let error = scratch
+        .load_as("hosts", ini, &Overrides::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with(&format!("inventory {}:2:", path("group_vars/db.yml"))),
+        "{error}"
+    );
+
+    write("group_vars/db.yml", "- a\n- list\n");
+    let error = scratch
+        .load_as("hosts", ini, &Overrides::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with(&format!(
+            "inventory {}: a vars file must be a mapping of variable names to values, not a list",
+            path("group_vars/db.yml")
+        )),
+        "{error}"
+    );
+
+    write("group_vars/db.yml", "$ANSIBLE_VAULT;1.1;AES256\n6162\n");
+    let error = scratch
+        .load_as("hosts", ini, &Overrides::default())
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("encrypted with ansible-vault"), "{error}");
+
+    write("group_vars/db.yml", "ansible_port: 0\n");
+    let error = scratch
+        .load_as("hosts", ini, &Overrides::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with(&format!(
+            "inventory {}: ansible_port: `0` is not a port (1 to 65535)",
+            path("group_vars/db.yml")
+        )),
+        "{error}"
+    );
+
+    std::fs::remove_file(scratch.dir.path().join("group_vars/db.yml")).unwrap();
+    std::fs::create_dir(scratch.dir.path().join("group_vars/db.yml")).unwrap();
+    std::fs::write(scratch.dir.path().join("group_vars/db.yml/x.yml"), "a: 1\n").unwrap();
+    let unreadable = scratch.dir.path().join("group_vars/db.yml");
+    std::fs::set_permissions(
+        &unreadable,
+        std::os::unix::fs::PermissionsExt::from_mode(0o000),
+    )
+    .unwrap();
+    // Root reads any directory: only check where permissions bind.
+    if std::fs::read_dir(&unreadable).is_err() {
+        let error = scratch
+            .load_as("hosts", ini, &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with(&format!("inventory {}: ", path("group_vars/db.yml"))),
+            "{error}"
+        );
+    }
+    std::fs::set_permissions(
+        &unreadable,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
 }

@@ -397,6 +397,7 @@ mod tests {
             groups: IndexMap::new(),
             overrides: Default::default(),
             warnings: Vec::new(),
+            listing: None,
         }
     }
 

@@ -1,6 +1,7 @@
 //! `gather [COL, ...]` (alias `fold`): rows that agree folded into one row
-//! per distinct answer, with their hosts as a nodeset (`web[01-03],db01`).
-//! The answer to "which hosts differ, and how" across a fleet.
+//! per distinct answer, with their hosts as a nodeset (`web[01-03],db01`),
+//! which `hosts` selects back exactly (`shoal_lang::fold_hosts`). The answer
+//! to "which hosts differ, and how" across a fleet.
 
 use std::collections::HashMap;
 

@@ -15,8 +15,21 @@
 //! `key=value` words, quoted and commented as a shell would (`#` starts a
 //! comment at the start of a word). A `:vars` line is `key=value`, where the
 //! value is the rest of the line, without surrounding quotes or a trailing
-//! ` # comment`. Lines starting with `#` or `;` are comments.
+//! ` # comment`. Lines starting with `#` or `;` are comments. A value is
+//! then read as Ansible's `ast.literal_eval` reads the simple ones: `22` is
+//! a number, `True`, `False` and `None` are true, false and null (a quoted
+//! `:vars` value stays text).
+//!
+//! As in Ansible, a group named in `[parent:children]`, or given
+//! `[group:vars]`, must be declared by a `[group]` or `[group:children]`
+//! header somewhere in the file (or by a source read before it): otherwise
+//! the file is refused, at the line that names the group. Ansible rejects
+//! such a file too (it then skips the file with a warning; shoal stops,
+//! since running on part of an inventory runs on the wrong hosts).
 
+use std::collections::HashSet;
+
+use indexmap::IndexMap;
 use serde_json::Value;
 
 use super::{Model, UNGROUPED, Var, range};
@@ -32,13 +45,27 @@ enum Section {
 }
 
 pub(in crate::inventory) fn read(source: Source) -> InventoryResult<Read> {
-    model(source)?.resolve(source)
+    model(source, &Model::default())?
+        .beside(source.path)
+        .resolve(source)
 }
 
-/// The inventory as written, to resolve alone or merged with others.
-pub(in crate::inventory) fn model(source: Source) -> InventoryResult<Model> {
+/// A group named before any header declares it, as Ansible's
+/// `pending_declarations` keeps it.
+enum Pending {
+    /// Named in `[parent:children]` at byte `at`.
+    Child { parent: String, at: usize },
+    /// Given `[group:vars]` at byte `at`.
+    Vars { at: usize },
+}
+
+/// The inventory as written, to resolve alone or merged with others;
+/// `before` holds the sources read before it, whose groups it may name.
+pub(in crate::inventory) fn model(source: Source, before: &Model) -> InventoryResult<Model> {
     let mut model = Model::default();
     let mut section = Section::Hosts(UNGROUPED.to_string());
+    let mut declared: HashSet<String> = HashSet::new();
+    let mut pending: IndexMap<String, Pending> = IndexMap::new();
     for (start, line) in lines(source.text) {
         let text = line.trim();
         let at = start + (line.len() - line.trim_start().len());
@@ -49,13 +76,34 @@ pub(in crate::inventory) fn model(source: Source) -> InventoryResult<Model> {
             section = header(text).map_err(|reason| source.at(at, reason))?;
             let (Section::Hosts(group) | Section::Children(group) | Section::Vars(group)) =
                 &section;
+            let is_vars = matches!(section, Section::Vars(_));
+            if !before.knows(group) && declared.insert(group.clone()) && is_vars {
+                pending
+                    .entry(group.clone())
+                    .or_insert(Pending::Vars { at: at + 1 });
+            }
+            if !is_vars {
+                pending.shift_remove(group);
+            }
             model.group(group, &Place::Offset(at + 1));
             continue;
         }
         match &section {
             Section::Hosts(group) => host_line(source, &mut model, group, text, at)?,
             Section::Children(group) => match &words(source, text, at)?[..] {
-                [(offset, child)] => model.add_child(group, child, &Place::Offset(*offset)),
+                [(offset, child)] => {
+                    if !before.knows(child) && !declared.contains(child) {
+                        let parent = group.clone();
+                        pending.insert(
+                            child.clone(),
+                            Pending::Child {
+                                parent,
+                                at: *offset,
+                            },
+                        );
+                    }
+                    model.add_child(group, child, &Place::Offset(*offset));
+                }
                 [_, (offset, extra), ..] => {
                     return Err(source.at(
                         *offset,
@@ -68,14 +116,62 @@ pub(in crate::inventory) fn model(source: Source) -> InventoryResult<Model> {
                 let (key, value, value_at) = var_line(text)
                     .map_err(|reason| source.at(at, format!("[{group}:vars]: {reason}")))?;
                 let var = Var {
-                    value: Value::String(value),
+                    value,
                     at: Place::Offset(at + value_at),
                 };
                 model.group(group, &Place::Offset(at)).vars.insert(key, var);
             }
         }
     }
-    Ok(model)
+    match pending.into_iter().next() {
+        None => Ok(model),
+        Some((group, Pending::Child { parent, at })) => Err(source.at(
+            at,
+            format!(
+                "[{parent}:children] names the group `{group}`, which this inventory never \
+                 declares; add a [{group}] section (Ansible refuses this file too)"
+            ),
+        )),
+        Some((group, Pending::Vars { at })) => Err(source.at(
+            at,
+            format!(
+                "[{group}:vars] sets variables of the group `{group}`, which this inventory \
+                 never declares; add a [{group}] section (Ansible refuses this file too)"
+            ),
+        )),
+    }
+}
+
+/// A value as Ansible's `ast.literal_eval` reads the simple ones: a whole
+/// or decimal number, `True`, `False`, `None`; anything else is text.
+/// Python's own forms (`0x10`, `1_000`, lists) are not read: they stay text.
+fn literal(text: &str) -> Value {
+    match text {
+        "True" => return Value::Bool(true),
+        "False" => return Value::Bool(false),
+        "None" => return Value::Null,
+        _ => {}
+    }
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    // Python refuses a leading zero (`007`), which then stays text.
+    let number = !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && digits.bytes().filter(|b| *b == b'.').count() <= 1
+        && digits.bytes().any(|b| b.is_ascii_digit())
+        && !(digits.len() > 1 && digits.starts_with('0') && !digits.starts_with("0."));
+    if number {
+        let parsed = match digits.contains('.') {
+            false => text.parse::<i64>().ok().map(Value::from),
+            true => text
+                .parse::<f64>()
+                .ok()
+                .and_then(|f| serde_json::Number::from_f64(f).map(Value::Number)),
+        };
+        if let Some(value) = parsed {
+            return value;
+        }
+    }
+    Value::String(text.to_string())
 }
 
 /// `[name]`, `[name:vars]` or `[name:children]`, and an optional comment.
@@ -143,7 +239,7 @@ fn host_line(
         let vars = model.add_host(group, &name, &host_at);
         for (key, value, value_at) in &own {
             let var = Var {
-                value: Value::String(value.to_string()),
+                value: literal(value),
                 at: Place::Offset(*value_at),
             };
             vars.insert(key.to_string(), var);
@@ -169,7 +265,7 @@ fn split_port(pattern: &str) -> (&str, Option<&str>) {
 
 /// `key=value` of a `:vars` section: the key, the value and the value's
 /// offset in the line.
-fn var_line(line: &str) -> Result<(String, String, usize), String> {
+fn var_line(line: &str) -> Result<(String, Value, usize), String> {
     let (key, raw) = line
         .split_once('=')
         .ok_or_else(|| format!("expected `key=value`, found `{line}`"))?;
@@ -185,13 +281,13 @@ fn var_line(line: &str) -> Result<(String, String, usize), String> {
         .filter(|q| matches!(q, '"' | '\''))
         .and_then(|q| raw[1..].find(q).map(|end| &raw[1..=end]));
     let value = match quoted {
-        Some(inside) => inside,
-        None => match raw.find(" #").or_else(|| raw.find("\t#")) {
+        Some(inside) => Value::String(inside.to_string()),
+        None => literal(match raw.find(" #").or_else(|| raw.find("\t#")) {
             Some(comment) => raw[..comment].trim_end(),
             None => raw,
-        },
+        }),
     };
-    Ok((key.to_string(), value.to_string(), value_at))
+    Ok((key.to_string(), value, value_at))
 }
 
 /// The words of `line` (at byte `at` of the text), each with its offset:

@@ -21,7 +21,7 @@ use crate::inventory::hosts::Read;
 const META: &str = "_meta";
 
 pub(in crate::inventory) fn read(source: Source) -> InventoryResult<Read> {
-    model(source)?.resolve(source)
+    model(source)?.beside(source.path).resolve(source)
 }
 
 /// The inventory as written, to resolve alone or merged with others.

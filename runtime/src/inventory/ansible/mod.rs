@@ -5,9 +5,13 @@
 //!
 //! - A group's hosts include its children's, recursively; a cycle of
 //!   children is an error that names it.
-//! - A host's variables are, lowest to highest: `all`'s vars, then each group
-//!   it is in, shallower groups before deeper ones (a child beats its parent)
-//!   and, at one depth, by name; then the host's own vars.
+//! - A host's variables are, lowest to highest (Ansible's
+//!   `VariableManager.get_vars`): `all`'s vars, then each group it is in,
+//!   shallower groups before deeper ones (a child beats its parent) and, at
+//!   one depth, by `ansible_group_priority` (default 1, higher wins), then by
+//!   name; then `group_vars/all`, then `group_vars/` of each of its groups in
+//!   that order; then the host's own vars, then its `host_vars/`
+//!   (`vars_files.rs` reads these directories, for each source in turn).
 //! - `ansible_host`, `ansible_port` and `ansible_user` (or the older
 //!   `ansible_ssh_*`) are the address, port and user, and
 //!   `ansible_private_key_file` (or `ansible_ssh_private_key_file`) the key
@@ -16,24 +20,34 @@
 //!   inventory's defaults.
 //! - Every other `ansible_*` variable is connection plumbing shoal does not
 //!   use and is dropped; the rest are tags, as text (lists and maps as
-//!   compact JSON).
+//!   compact JSON). A variable named like one of shoal's own columns
+//!   (`status`, `host`, ...) is the tag `var_NAME` ([`RENAMED_PREFIX`]), and
+//!   the inventory warns once about those it renamed.
+//! - [`Listing`] keeps what `ansible-inventory --list` would print: each
+//!   group's own hosts and children, each host's merged variables as typed
+//!   values under their Ansible names.
 //! - Every group but the implicit `all` and `ungrouped` is a group of the
 //!   inventory, usable as `@group`.
 
 mod ini;
 mod json;
 mod range;
+mod vars_files;
 mod yaml;
 
 use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use indexmap::{IndexMap, IndexSet};
 use serde_json::Value;
+use shoal_lang::plan::BUILTIN_COLUMNS;
 
 use super::InventoryResult;
 use super::error::{File, Place, Source};
 use super::hosts::{self, HostOrder, KeyFile, Read, Written};
+use super::listing::{ListedGroup, Listing};
+use vars_files::VarsFiles;
 
 pub(super) use ini::{model as model_ini, read as read_ini};
 pub(super) use json::{model as model_json, read as read_json};
@@ -43,6 +57,15 @@ pub(super) use yaml::{model as model_yaml, read as read_yaml};
 const ALL: &str = "all";
 /// The group Ansible puts hosts of no other group in.
 const UNGROUPED: &str = "ungrouped";
+/// The group variable that orders groups of one depth; not a variable of
+/// the hosts.
+const PRIORITY: &str = "ansible_group_priority";
+/// A group's priority when it sets none.
+const DEFAULT_PRIORITY: i64 = 1;
+/// What a variable named like one of shoal's columns becomes: `status` is
+/// the tag `var_status`, so that the inventory still loads and a query can
+/// select on it.
+pub(super) const RENAMED_PREFIX: &str = "var_";
 
 /// A variable's value, and where it was written: its value's line and
 /// column in INI; in YAML and JSON the mapping that holds it, since errors
@@ -74,6 +97,9 @@ pub(super) struct Model {
     groups: IndexMap<String, Group>,
     /// Each host's own vars; hosts in the order first mentioned.
     hosts: IndexMap<String, Vars>,
+    /// The directories whose `group_vars/` and `host_vars/` apply, one per
+    /// source, in source order.
+    vars_bases: Vec<PathBuf>,
 }
 
 impl Model {
@@ -141,7 +167,31 @@ impl Model {
         for (name, vars) in other.hosts {
             self.hosts.entry(name).or_default().extend(vars);
         }
+        self.vars_bases.extend(other.vars_bases);
         hosts::check_total(self.hosts.len())
+    }
+
+    /// Reads the `group_vars/` and `host_vars/` of `base` too (after those
+    /// of the sources before), as Ansible does for a source there.
+    pub(super) fn with_vars_in(mut self, base: PathBuf) -> Model {
+        self.vars_bases.push(base);
+        self
+    }
+
+    /// The model of the one file `path`: with the `group_vars/` and
+    /// `host_vars/` beside it when it is a file on disk (not a command's
+    /// output, nor text given with a made-up name).
+    fn beside(self, path: &Path) -> Model {
+        match path.parent() {
+            Some(parent) if path.is_file() => self.with_vars_in(parent.to_path_buf()),
+            _ => self,
+        }
+    }
+
+    /// Whether the group `name` exists before a file is read: `all`,
+    /// `ungrouped`, or a group of the sources read before it.
+    fn knows(&self, name: &str) -> bool {
+        name == ALL || name == UNGROUPED || self.groups.contains_key(name)
     }
 
     /// Refuses `more` new hosts past the inventory's bound.
@@ -167,12 +217,13 @@ impl Model {
     pub(super) fn resolve(mut self, source: Source) -> InventoryResult<Read> {
         self.groups.entry(ALL.to_string()).or_default();
         self.check_cycles(source)?;
+        let priorities = self.take_priorities(source)?;
         let depths = self.depths();
         let members = self.members();
 
         // Each host's groups, lowest precedence first: `all` (depth 0) first.
         let mut ordered: Vec<&str> = self.groups.keys().map(String::as_str).collect();
-        ordered.sort_by_key(|name| (depths[name], *name));
+        ordered.sort_by_key(|name| (depths[name], priorities[*name], *name));
         let mut host_groups: HashMap<&str, Vec<&str>> = HashMap::new();
         for group in &ordered {
             let names = if *group == ALL {
@@ -184,20 +235,58 @@ impl Model {
                 host_groups.entry(host).or_default().push(group);
             }
         }
+        let files: Vec<VarsFiles> = self
+            .vars_bases
+            .iter()
+            .map(|base| {
+                VarsFiles::read(
+                    base,
+                    self.groups.keys().map(String::as_str),
+                    self.hosts.keys().map(String::as_str),
+                )
+            })
+            .collect::<InventoryResult<_>>()?;
 
         let mut written = Vec::with_capacity(self.hosts.len());
+        let mut hostvars = IndexMap::new();
+        let mut renamed = IndexSet::new();
         for (name, own) in &self.hosts {
+            let groups = &host_groups[name.as_str()];
+            // Each layer of variables with whether it is the host's own,
+            // lowest precedence first.
+            let mut layers: Vec<(&Vars, bool)> = groups
+                .iter()
+                .map(|group| (&self.groups[*group].vars, *group != ALL))
+                .collect();
+            layers.extend(
+                files
+                    .iter()
+                    .filter_map(|f| Some((f.groups.get(ALL)?, false))),
+            );
+            for file in &files {
+                for group in groups.iter().filter(|g| **g != ALL) {
+                    layers.extend(file.groups.get(*group).map(|vars| (vars, true)));
+                }
+            }
+            layers.push((own, true));
+            layers.extend(
+                files
+                    .iter()
+                    .filter_map(|f| Some((f.hosts.get(name)?, true))),
+            );
+
             let mut vars: IndexMap<&str, (&Var, bool)> = IndexMap::new();
-            for group in &host_groups[name.as_str()] {
-                let explicit = *group != ALL;
-                for (key, var) in &self.groups[*group].vars {
+            let mut listed: IndexMap<String, Value> = IndexMap::new();
+            for (layer, explicit) in layers {
+                for (key, var) in layer {
+                    listed.insert(key.clone(), var.value.clone());
                     vars.insert(canonical(key), (var, explicit));
                 }
             }
-            for (key, var) in own {
-                vars.insert(canonical(key), (var, true));
+            written.push(host(source, name, &vars, &mut renamed)?);
+            if !listed.is_empty() {
+                hostvars.insert(name.clone(), listed);
             }
-            written.push(host(source, name, &vars)?);
         }
 
         let mut groups = IndexMap::new();
@@ -218,7 +307,83 @@ impl Model {
         Ok(Read {
             hosts: written,
             groups,
+            renamed,
+            listing: Some(Listing {
+                groups: self.listed_groups(),
+                hostvars,
+            }),
         })
+    }
+
+    /// Each group's `ansible_group_priority`, taken out of its variables as
+    /// Ansible takes it (it is no variable of the hosts).
+    fn take_priorities(&mut self, source: Source) -> InventoryResult<HashMap<String, i64>> {
+        let mut priorities = HashMap::new();
+        for (name, group) in &mut self.groups {
+            let priority = match group.vars.shift_remove(PRIORITY) {
+                None => DEFAULT_PRIORITY,
+                Some(var) => text(&var.value).trim().parse::<i64>().map_err(|_| {
+                    source.error(
+                        &var.at,
+                        format!("{PRIORITY}: `{}` is not a whole number", text(&var.value)),
+                    )
+                })?,
+            };
+            priorities.insert(name.clone(), priority);
+        }
+        Ok(priorities)
+    }
+
+    /// The groups as `ansible-inventory --list` shows them: `all` with the
+    /// groups no other group names as a child, `ungrouped` with the hosts
+    /// of no other group, and every group with its own hosts and children.
+    fn listed_groups(&self) -> IndexMap<String, ListedGroup> {
+        let mut in_group: HashSet<&str> = HashSet::new();
+        let mut children_of_some: HashSet<&str> = HashSet::new();
+        for (name, group) in &self.groups {
+            if name != ALL && name != UNGROUPED {
+                in_group.extend(group.hosts.iter().map(String::as_str));
+            }
+            if name != ALL {
+                children_of_some.extend(group.children.keys().map(String::as_str));
+            }
+        }
+        let mut top: IndexSet<String> = IndexSet::from([UNGROUPED.to_string()]);
+        top.extend(self.groups[ALL].children.keys().cloned());
+        top.extend(
+            self.groups
+                .keys()
+                .filter(|name| *name != ALL && !children_of_some.contains(name.as_str()))
+                .cloned(),
+        );
+        let mut listed = IndexMap::new();
+        listed.insert(
+            ALL.to_string(),
+            ListedGroup {
+                hosts: Vec::new(),
+                children: top.into_iter().collect(),
+            },
+        );
+        let ungrouped = ListedGroup {
+            hosts: self
+                .hosts
+                .keys()
+                .filter(|host| !in_group.contains(host.as_str()))
+                .cloned()
+                .collect(),
+            children: Vec::new(),
+        };
+        listed.insert(UNGROUPED.to_string(), ungrouped);
+        for (name, group) in &self.groups {
+            if name != ALL && name != UNGROUPED {
+                let group = ListedGroup {
+                    hosts: group.hosts.iter().cloned().collect(),
+                    children: group.children.keys().cloned().collect(),
+                };
+                listed.insert(name.clone(), group);
+            }
+        }
+        listed
     }
 
     /// An error naming the first cycle of children, at the child that closes it.
@@ -348,11 +513,13 @@ fn canonical(key: &str) -> &str {
 }
 
 /// Host `name` from its merged vars: each with whether it is the host's own
-/// (set by the host or a group other than `all`).
+/// (set by the host or a group other than `all`). A variable named like a
+/// column of shoal's is kept as `var_NAME`, and its name added to `renamed`.
 fn host(
     source: Source,
     name: &str,
     vars: &IndexMap<&str, (&Var, bool)>,
+    renamed: &mut IndexSet<String>,
 ) -> InventoryResult<Written> {
     let mut written = Written::named(name.to_string());
     for (key, (var, explicit)) in vars {
@@ -379,8 +546,21 @@ fn host(
                 written.explicit.identity_files = *explicit;
             }
             plumbing if plumbing.starts_with("ansible_") => {}
+            column if BUILTIN_COLUMNS.contains(&column) => {
+                let tag = format!("{RENAMED_PREFIX}{column}");
+                if vars.contains_key(tag.as_str()) {
+                    return Err(source.error(
+                        &var.at,
+                        format!(
+                            "`{column}` is one of shoal's columns, so shoal keeps it as the tag \
+                             `{tag}`, but `{tag}` is set too; rename one of them"
+                        ),
+                    ));
+                }
+                renamed.insert(column.to_string());
+                written.tags.insert(tag, text(&var.value));
+            }
             tag => {
-                hosts::check_tag_name(tag).map_err(|reason| source.error(&var.at, reason))?;
                 written.tags.insert(tag.to_string(), text(&var.value));
             }
         }

@@ -370,11 +370,89 @@ fn ini_errors_point_at_line_and_column() {
             "{text}"
         );
     }
-    let reserved = error(read_ini, "web1 status=up\n");
-    assert!(
-        reserved.starts_with("inventory inv:1:13: `status` cannot be a tag name"),
-        "{reserved}"
+    // Issue 20: a group Ansible would not know is refused, as Ansible
+    // refuses the file, at the line that names it.
+    assert_eq!(
+        error(read_ini, "[web]\nweb1\n[prod:children]\nweb\nnosuch\n"),
+        "inventory inv:5:1: [prod:children] names the group `nosuch`, which this inventory \
+         never declares; add a [nosuch] section (Ansible refuses this file too)"
     );
+    assert_eq!(
+        error(read_ini, "[web]\nweb1\n[ghost:vars]\nx=1\n"),
+        "inventory inv:3:2: [ghost:vars] sets variables of the group `ghost`, which this \
+         inventory never declares; add a [ghost] section (Ansible refuses this file too)"
+    );
+    // Declared later, or as a parent, is declared.
+    let read = ini("[prod:children]\nweb\n[web:vars]\nx=1\n[web]\nweb1\n[all:vars]\ny=2\n");
+    assert_eq!(read.groups["prod"], ["web1"]);
+    let conflict = error(read_ini, "web1 status=up var_status=down\n");
+    assert!(
+        conflict.contains(
+            "`status` is one of shoal's columns, so shoal keeps it as the tag \
+             `var_status`, but `var_status` is set too"
+        ),
+        "{conflict}"
+    );
+}
+
+/// Issue 20: a variable named like a column of shoal's is kept as
+/// `var_NAME`, listed under its own name, and named in one warning.
+#[test]
+fn variables_named_like_columns_become_var_tags() {
+    let renamed = ini("[web]\nweb1 status=up exit=0\nweb2 status=down\n");
+    assert_eq!(renamed.hosts[0].tags["var_status"], "up");
+    assert_eq!(renamed.hosts[0].tags["var_exit"], "0");
+    assert!(!renamed.hosts[0].tags.contains_key("status"));
+    assert_eq!(
+        renamed.renamed.iter().collect::<Vec<_>>(),
+        ["status", "exit"]
+    );
+    let listing = renamed.listing.unwrap();
+    assert_eq!(listing.hostvars["web1"]["status"], "up");
+    assert_eq!(listing.hostvars["web1"]["exit"], 0);
+    let yaml = read(read_yaml, "all:\n  vars: {host: x}\n  hosts: {h1: }\n").unwrap();
+    assert_eq!(yaml.hosts[0].tags["var_host"], "x");
+}
+
+/// Issue 20: `ansible_group_priority` orders groups of one depth (higher
+/// wins, default 1) and is no variable of the hosts.
+#[test]
+fn group_priority_orders_groups_of_one_depth() {
+    let text = "[zeta]\nh1\n[alpha]\nh1\n[zeta:vars]\ncolor=zeta\n\
+                [alpha:vars]\ncolor=alpha\nansible_group_priority=10\n";
+    let read = ini(text);
+    assert_eq!(read.hosts[0].tags["color"], "alpha");
+    assert!(!read.listing.unwrap().hostvars["h1"].contains_key("ansible_group_priority"));
+    // Without it, by name: zeta after alpha.
+    let read = ini(&text.replace("ansible_group_priority=10\n", ""));
+    assert_eq!(read.hosts[0].tags["color"], "zeta");
+    // Depth still comes first: a child beats a parent of any priority.
+    let read = ini("[kid]\nh1\n[parent:children]\nkid\n[kid:vars]\nc=kid\n\
+         [parent:vars]\nc=parent\nansible_group_priority=99\n");
+    assert_eq!(read.hosts[0].tags["c"], "kid");
+    assert_eq!(
+        error(read_ini, "[a]\nh1\n[a:vars]\nansible_group_priority=high\n"),
+        "inventory inv:4:24: ansible_group_priority: `high` is not a whole number"
+    );
+}
+
+/// INI values are read as Ansible's literal_eval reads the simple ones.
+#[test]
+fn ini_values_are_python_literals() {
+    let read =
+        ini("h1 n=22 f=1.5 t=True no=None z=007 q='True'\n[all:vars]\ns=\"True\"\nb=False\n");
+    let vars = &read.listing.unwrap().hostvars["h1"];
+    assert_eq!(vars["n"], 22);
+    assert_eq!(vars["f"], 1.5);
+    assert_eq!(vars["t"], true);
+    assert_eq!(vars["no"], serde_json::Value::Null);
+    assert_eq!(vars["z"], "007");
+    // The host line is unquoted first, as Ansible's shlex does.
+    assert_eq!(vars["q"], true);
+    assert_eq!(vars["s"], "True");
+    assert_eq!(vars["b"], false);
+    assert_eq!(read.hosts[0].tags["t"], "true");
+    assert_eq!(read.hosts[0].tags["no"], "");
 }
 
 #[test]
@@ -396,11 +474,6 @@ fn yaml_errors_give_the_line_or_the_keys() {
     assert_eq!(
         error(read_yaml, "web:\n  hosts:\n    \"w[1:0]\":\n"),
         "inventory inv: web.hosts.w[1:0]: `[1:0]`: the range ends before it begins"
-    );
-    let reserved = error(read_yaml, "all:\n  vars: {host: x}\n  hosts: {h1: }\n");
-    assert!(
-        reserved.starts_with("inventory inv: all.vars: `host` cannot be a tag name"),
-        "{reserved}"
     );
     assert_eq!(
         error(read_yaml, "all: [web1]\n"),

@@ -39,7 +39,7 @@ struct RawGroup {
 }
 
 pub(in crate::inventory) fn read(source: Source) -> InventoryResult<Read> {
-    model(source)?.resolve(source)
+    model(source)?.beside(source.path).resolve(source)
 }
 
 /// The inventory as written, to resolve alone or merged with others.
