@@ -212,4 +212,17 @@ mod tests {
             assert_eq!(looks_like_a_change(read), None, "{read}");
         }
     }
+
+    /// The README lists every program of the seatbelt.
+    #[test]
+    fn the_readme_lists_the_seatbelt() {
+        let readme = include_str!("../../README.md");
+        let start = readme
+            .find("**The seatbelt on `run`.**")
+            .expect("the section");
+        let section = &readme[start..start + readme[start..].find("\n\n").unwrap()];
+        for program in ALWAYS.iter().chain(WITH_WORD.iter().map(|(p, _)| p)) {
+            assert!(section.contains(&format!("`{program}")), "{program}");
+        }
+    }
 }

@@ -15,6 +15,7 @@
 )]
 mod support;
 
+mod act;
 mod fanout;
 mod jump;
 mod load;

@@ -9,6 +9,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod act;
 mod agent_auth;
 mod check_first;
 mod cli;

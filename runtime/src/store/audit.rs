@@ -37,62 +37,64 @@ impl Store {
                  ORDER BY id",
             )
             .map_err(|e| self.sql(e))?;
-        type Job = (
-            i64,
-            i64,
-            Option<i64>,
-            String,
-            String,
-            String,
-            i64,
-            i64,
-            i64,
-            String,
-            Option<i64>,
-        );
+        struct Job {
+            id: i64,
+            started: i64,
+            ended: Option<i64>,
+            user: String,
+            query: String,
+            inventory: String,
+            hosts: i64,
+            ok: i64,
+            failed: i64,
+            status: String,
+            parent: Option<i64>,
+            notes: Option<String>,
+        }
         let jobs: Vec<Job> = statement
             .query_map(rusqlite::params![since, filter.user, filter.host], |row| {
-                Ok((
-                    row.get(0)?,
-                    row.get(1)?,
-                    row.get(2)?,
-                    row.get(3)?,
-                    row.get(4)?,
-                    row.get(5)?,
-                    row.get(6)?,
-                    row.get(7)?,
-                    row.get(8)?,
-                    row.get(9)?,
-                    row.get(10)?,
-                ))
+                Ok(Job {
+                    id: row.get(0)?,
+                    started: row.get(1)?,
+                    ended: row.get(2)?,
+                    user: row.get(3)?,
+                    query: row.get(4)?,
+                    inventory: row.get(5)?,
+                    hosts: row.get(6)?,
+                    ok: row.get(7)?,
+                    failed: row.get(8)?,
+                    status: row.get(9)?,
+                    parent: row.get(10)?,
+                    notes: row.get(11)?,
+                })
             })
             .and_then(|rows| rows.collect())
             .map_err(|e| self.sql(e))?;
-        let text = |name: &str, values: Vec<Option<String>>| Column::new(name.into(), values);
-        let number = |name: &str, values: Vec<Option<u64>>| Column::new(name.into(), values);
+        let text = |name: &str, pick: &dyn Fn(&Job) -> Option<String>| {
+            Column::new(name.into(), jobs.iter().map(pick).collect::<Vec<_>>())
+        };
+        let number = |name: &str, pick: &dyn Fn(&Job) -> Option<i64>| {
+            let values: Vec<Option<u64>> = jobs
+                .iter()
+                .map(|j| pick(j).map(|n| n.max(0) as u64))
+                .collect();
+            Column::new(name.into(), values)
+        };
         let frame = DataFrame::new(
             jobs.len(),
             vec![
-                number("id", jobs.iter().map(|j| Some(j.0 as u64)).collect()),
-                text(
-                    "started",
-                    jobs.iter().map(|j| Some(timestamp(j.1))).collect(),
-                ),
-                text("ended", jobs.iter().map(|j| j.2.map(timestamp)).collect()),
-                text("user", jobs.iter().map(|j| Some(j.3.clone())).collect()),
-                text("query", jobs.iter().map(|j| Some(j.4.clone())).collect()),
-                text(
-                    "inventory",
-                    jobs.iter().map(|j| Some(j.5.clone())).collect(),
-                ),
-                number("hosts", jobs.iter().map(|j| Some(j.6 as u64)).collect()),
-                number("ok", jobs.iter().map(|j| Some(j.7 as u64)).collect()),
-                number("failed", jobs.iter().map(|j| Some(j.8 as u64)).collect()),
-                text("status", jobs.iter().map(|j| Some(j.9.clone())).collect()),
-                number(
-                    "parent",
-                    jobs.iter().map(|j| j.10.map(|p| p as u64)).collect(),
-                ),
+                number("id", &|j| Some(j.id)),
+                text("started", &|j| Some(timestamp(j.started))),
+                text("ended", &|j| j.ended.map(timestamp)),
+                text("user", &|j| Some(j.user.clone())),
+                text("query", &|j| Some(j.query.clone())),
+                text("inventory", &|j| Some(j.inventory.clone())),
+                number("hosts", &|j| Some(j.hosts)),
+                number("ok", &|j| Some(j.ok)),
+                number("failed", &|j| Some(j.failed)),
+                text("status", &|j| Some(j.status.clone())),
+                number("parent", &|j| j.parent),
+                text("notes", &|j| j.notes.clone()),
             ],
         );
         frame.map_err(|e| StoreError::Open {

@@ -5,17 +5,19 @@
 //! ```text
 //!   schema.rs      the numbered migrations, and refusing foreign files
 //!   record.rs      writing a job as it runs
+//!   writer.rs      committing hosts' rows in batches, off the query's thread
 //!   history.rs     the language's view: jobs, job N, rerun, baselines
 //!   frames.rs      a baseline's DataFrame as stored text
 //!   retention.rs   deleting by age and by size, and VACUUM
 //!   audit.rs       `shoal audit`
 //! ```
 //!
-//! The file is opened in WAL mode with `synchronous=NORMAL`: each host's
-//! row is its own small transaction, durable once it returns against a
-//! crash of shoal (SIGKILL loses only the hosts still in flight), though
-//! not against a power cut between checkpoints. A busy timeout lets two
-//! shoal processes write at once.
+//! The file is opened in WAL mode with `synchronous=NORMAL`: hosts' rows
+//! are committed in small batches as they arrive (writer.rs), durable once
+//! committed against a crash of shoal (SIGKILL loses only the hosts still
+//! in flight and the batch being committed), though not against a power
+//! cut between checkpoints. A busy timeout lets two shoal processes write
+//! at once.
 
 mod audit;
 mod frames;
@@ -25,12 +27,13 @@ mod retention;
 mod schema;
 #[cfg(test)]
 mod tests;
+mod writer;
 
 use std::fs::{DirBuilder, OpenOptions};
 use std::io::Read;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
 use rusqlite::{Connection, OpenFlags};
@@ -141,7 +144,9 @@ fn timestamp(ms: i64) -> String {
 /// connection behind a mutex.
 #[derive(Debug)]
 pub struct Store {
-    connection: Mutex<Connection>,
+    connection: Arc<Mutex<Connection>>,
+    /// Commits hosts' rows in batches, off the query's thread.
+    writer: writer::Writer,
     /// The file, or `:memory:` for the demo's store.
     label: String,
     user: String,
@@ -217,8 +222,10 @@ impl Store {
                 path: label.clone(),
                 source,
             })?;
+        let connection = Arc::new(Mutex::new(connection));
         Ok(Store {
-            connection: Mutex::new(connection),
+            writer: writer::Writer::start(connection.clone()),
+            connection,
             label,
             user: local_user(),
             inventory: String::new(),

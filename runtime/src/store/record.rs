@@ -15,6 +15,7 @@ use shoal_stdlib::RunObserver;
 use shoal_stdlib::executor::{HostOutcome, Status};
 use shoal_stdlib::fleet::{Fleet, FleetHost};
 
+use super::writer::Row;
 use super::{Store, now_ms};
 
 /// What the store records of a host beside its outcome: the columns a
@@ -135,7 +136,7 @@ impl Store {
         }
     }
 
-    /// One host's outcome, written at once.
+    /// One host's outcome, queued for the writer at once (writer.rs).
     pub fn host_finished(&self, host: &str, info: &HostInfo, outcome: &HostOutcome) {
         let mut current = self.current();
         let Some(id) = current.id else {
@@ -148,36 +149,32 @@ impl Store {
         if outcome.status != Status::Ok {
             current.failed.insert(host.to_string());
         }
-        let result = self.connection().execute(
-            "INSERT INTO job_hosts (job, step, host, addr, groups, tags, status, exit, stdout, stderr, error, duration_ms, finished_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-            params![
-                id,
-                current.next_step - 1,
-                host,
-                info.addr,
-                info.groups,
-                info.tags,
-                outcome.status.as_str(),
-                outcome.exit,
-                outcome.ran().then_some(outcome.stdout.as_str()),
-                outcome.ran().then_some(outcome.stderr.as_str()),
-                outcome.error,
-                i64::try_from(outcome.duration.as_millis()).unwrap_or(i64::MAX),
-                now_ms(),
-            ],
-        );
-        if let Err(error) = result {
-            current.write_error = Some(error.to_string());
-        }
+        self.writer.push(Row {
+            job: id,
+            step: current.next_step - 1,
+            host: host.to_string(),
+            addr: info.addr.clone(),
+            groups: info.groups.clone(),
+            tags: info.tags.clone(),
+            status: outcome.status.as_str(),
+            exit: outcome.exit,
+            stdout: outcome.ran().then(|| outcome.stdout.clone()),
+            stderr: outcome.ran().then(|| outcome.stderr.clone()),
+            error: outcome.error.clone(),
+            duration_ms: i64::try_from(outcome.duration.as_millis()).unwrap_or(i64::MAX),
+            finished_ms: now_ms(),
+        });
     }
 
     /// The statement is over: its job (if it became one) gets its status
     /// and counts. Returns a warning when the job could not be recorded
     /// whole.
     pub fn end_statement(&self, interrupted: bool) -> Option<String> {
-        let current = std::mem::take(&mut *self.current());
+        let mut current = std::mem::take(&mut *self.current());
         let id = current.id?;
+        if let Some(error) = self.writer.flush() {
+            current.write_error.get_or_insert(error);
+        }
         let status = if interrupted {
             "interrupted"
         } else if current.failed.is_empty() {
