@@ -377,6 +377,10 @@ impl RunObserver for Tally<'_> {
     fn note(&mut self, stage: &str, text: &str) {
         self.observer.note(stage, text);
     }
+
+    fn confirm(&mut self, summary: &str, expected: usize) -> bool {
+        self.observer.confirm(summary, expected)
+    }
 }
 
 #[cfg(test)]

@@ -614,3 +614,46 @@ fn what_hosts_print_cannot_drive_the_shells_terminal() {
     assert_eq!(shell.title(), title);
     shell.keys(&["C-d"]);
 }
+
+/// `act` at a terminal shows its plan and acts only when the number of hosts is typed
+/// back; any other answer changes nothing.
+#[test]
+fn act_asks_at_a_terminal_and_acts_only_on_the_number_of_hosts() {
+    let _terminal = one_terminal_at_a_time();
+    let fleet = SshdFleet::start(FleetSpec::new(4));
+    for node in fleet.hosts() {
+        std::fs::set_permissions(
+            &node.data_dir,
+            std::os::unix::fs::PermissionsExt::from_mode(0o777),
+        )
+        .unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("shoal.toml");
+    std::fs::write(&inventory, fleet.inventory_toml(|_| Vec::new())).unwrap();
+    let marked = || {
+        fleet
+            .hosts()
+            .iter()
+            .filter(|n| n.data_dir.join("marker").exists())
+            .count()
+    };
+    for (answer, exit, changed) in [("no", "EXIT=2", 0), ("2", "EXIT=0", 2)] {
+        let shell = Terminal::start(&format!(
+            "env NO_COLOR=1 SHOAL_STORE={} {} --inventory {} -c 'hosts | head 2 | act \"touch /etc/app/marker\" batch=1'; echo EXIT=$?; sleep 60",
+            dir.path().join("store.db").display(),
+            env!("CARGO_BIN_EXE_shoal"),
+            inventory.display()
+        ));
+        let screen = shell.wait_for("the question", |s| s.contains("Type 2"));
+        assert!(
+            screen.contains("on 2 hosts") && screen.contains("2 waves"),
+            "{screen}"
+        );
+        assert_eq!(marked(), 0, "nothing changes before the answer");
+        shell.type_text(answer);
+        shell.keys(&["Enter"]);
+        shell.wait_for(exit, |s| s.contains(exit));
+        assert_eq!(marked(), changed, "answer {answer}");
+    }
+}
