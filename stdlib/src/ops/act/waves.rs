@@ -18,8 +18,9 @@ impl Size {
     /// `5` or `25%`; `what` names the option in errors.
     fn parse(text: &str, span: Span, what: &str, zero_ok: bool) -> Result<Size> {
         let bad = |why: &str| {
+            let example = if what == "batch" { "batch=1,5,25%" } else { "max_fail=2 or max_fail=10%" };
             Error::new(format!("`{what}={text}`: {why}"), span)
-                .with_hint(format!("write a count of hosts or a percentage, for example: {what}=1,5,25%"))
+                .with_hint(format!("write a count of hosts or a percentage, for example: {example}"))
         };
         match text.strip_suffix('%') {
             Some(pct) => match pct.parse::<f64>() {
