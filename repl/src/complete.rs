@@ -22,7 +22,9 @@ pub fn candidates(line: &str, pos: usize, session: &Session) -> (usize, Vec<Stri
     } else if word.starts_with('@') {
         fleet.groups.keys().map(|g| format!("@{g}")).collect()
     } else if context.is_empty() || context.ends_with(';') {
-        let mut start_words = vec!["hosts".to_string(), "let".to_string()];
+        let mut start_words: Vec<String> = ["hosts", "let", "jobs", "job", "saved"]
+            .map(str::to_string)
+            .to_vec();
         start_words.extend(session.vars.keys().map(|v| format!("${v}")));
         start_words
     } else if context.ends_with('|') {
@@ -171,6 +173,7 @@ mod tests {
     #[test]
     fn completes_stages_after_a_pipe() {
         assert_eq!(complete("hosts | fil"), ["filter"]);
+        assert_eq!(complete("jo"), ["job", "jobs"]);
         assert!(complete("hosts | ").contains(&"distinct".to_string()));
     }
 
@@ -205,6 +208,6 @@ mod tests {
         let mut session = Session::new(fleet());
         session.vars.insert("bad".into(), Default::default());
         assert_eq!(candidates("$b", 2, &session).1, ["$bad"]);
-        assert_eq!(candidates("", 0, &session).1, ["$bad", "hosts", "let"]);
+        assert_eq!(candidates("", 0, &session).1, ["$bad", "hosts", "job", "jobs", "let", "saved"]);
     }
 }
