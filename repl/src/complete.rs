@@ -208,6 +208,9 @@ mod tests {
         let mut session = Session::new(fleet());
         session.vars.insert("bad".into(), Default::default());
         assert_eq!(candidates("$b", 2, &session).1, ["$bad"]);
-        assert_eq!(candidates("", 0, &session).1, ["$bad", "hosts", "job", "jobs", "let", "saved"]);
+        assert_eq!(
+            candidates("", 0, &session).1,
+            ["$bad", "hosts", "job", "jobs", "let", "saved"]
+        );
     }
 }
