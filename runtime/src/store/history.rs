@@ -10,6 +10,7 @@ use shoal_lang::plan::JobRef;
 use shoal_lang::{Error, ErrorKind, Result, Span, did_you_mean};
 use shoal_stdlib::history::History;
 
+use super::listing::{AuditFilter, JOBS_COLUMNS, Order};
 use super::{Store, frames, now_ms, timestamp};
 
 /// A store error in a query: the message, naming the store.
@@ -23,49 +24,8 @@ fn frame_error(error: PolarsError) -> Error {
 
 impl History for Store {
     fn jobs(&self, span: Span) -> Result<DataFrame> {
-        let connection = self.connection();
-        let mut statement = connection
-            .prepare(
-                "SELECT id, started_ms, user, query, hosts, ok, failed, ended_ms - started_ms, status, parent
-                 FROM jobs ORDER BY id DESC",
-            )
-            .map_err(|e| failed(self, span, e))?;
-        let mut columns: (Vec<u64>, Vec<String>, Vec<String>, Vec<String>) = Default::default();
-        let mut counts: (Vec<u64>, Vec<u64>, Vec<u64>) = Default::default();
-        let (mut duration, mut status, mut parent) = (Vec::new(), Vec::new(), Vec::new());
-        let mut rows = statement.query([]).map_err(|e| failed(self, span, e))?;
-        while let Some(row) = rows.next().map_err(|e| failed(self, span, e))? {
-            let mut read = || -> rusqlite::Result<()> {
-                columns.0.push(row.get::<_, i64>(0)? as u64);
-                columns.1.push(timestamp(row.get(1)?));
-                columns.2.push(row.get(2)?);
-                columns.3.push(row.get(3)?);
-                counts.0.push(row.get::<_, i64>(4)? as u64);
-                counts.1.push(row.get::<_, i64>(5)? as u64);
-                counts.2.push(row.get::<_, i64>(6)? as u64);
-                duration.push(row.get::<_, Option<i64>>(7)?.map(|d| d.max(0) as u64));
-                status.push(row.get::<_, String>(8)?);
-                parent.push(row.get::<_, Option<i64>>(9)?.map(|p| p as u64));
-                Ok(())
-            };
-            read().map_err(|e| failed(self, span, e))?;
-        }
-        DataFrame::new(
-            columns.0.len(),
-            vec![
-                Column::new("id".into(), columns.0),
-                Column::new("started".into(), columns.1),
-                Column::new("user".into(), columns.2),
-                Column::new("query".into(), columns.3),
-                Column::new("hosts".into(), counts.0),
-                Column::new("ok".into(), counts.1),
-                Column::new("failed".into(), counts.2),
-                Column::new("duration_ms".into(), duration),
-                Column::new("status".into(), status),
-                Column::new("parent".into(), parent),
-            ],
-        )
-        .map_err(frame_error)
+        self.list_jobs(&AuditFilter::default(), Order::NewestFirst, JOBS_COLUMNS)
+            .map_err(|e| failed(self, span, e))
     }
 
     fn job(&self, which: JobRef, span: Span) -> Result<DataFrame> {

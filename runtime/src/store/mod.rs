@@ -9,6 +9,7 @@
 //!   history.rs     the language's view: jobs, job N, rerun, baselines
 //!   frames.rs      a baseline's DataFrame as stored text
 //!   retention.rs   deleting by age and by size, and VACUUM
+//!   listing.rs     the jobs table as a frame, for `jobs` and the audit
 //!   audit.rs       `shoal audit`
 //! ```
 //!
@@ -22,6 +23,7 @@
 mod audit;
 mod frames;
 mod history;
+mod listing;
 mod record;
 mod retention;
 mod schema;
@@ -38,7 +40,7 @@ use std::time::{Duration, SystemTime};
 
 use rusqlite::{Connection, OpenFlags};
 
-pub use audit::AuditFilter;
+pub use listing::AuditFilter;
 pub use record::{HostInfo, Recorder, host_info};
 pub use retention::Retention;
 
