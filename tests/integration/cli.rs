@@ -248,6 +248,47 @@ fn hostile_script_parameters_reach_the_host_as_one_literal_argument() {
     }
 }
 
+/// More hosts than the open-file limit has room for: the pool closes the least recently
+/// used idle connections to make room, so every host answers, twice in one process, and
+/// none ends `unreachable` for lack of file descriptors.
+#[test]
+fn a_fleet_larger_than_the_open_file_limit_is_reached_whole() {
+    let fleet = SshdFleet::start(FleetSpec::new(80));
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = fleet_inventory(&fleet, dir.path());
+    // 100 open files, 64 kept back: room for 36 connections, fewer than half the hosts.
+    let out = Command::new("prlimit")
+        .arg("--nofile=100:100")
+        .arg(env!("CARGO_BIN_EXE_shoal"))
+        .args([
+            "--inventory",
+            &inventory,
+            "--no-store",
+            "--format",
+            "json",
+            "-c",
+        ])
+        .arg("hosts | run \"hostname\"; hosts | run \"hostname\"")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("prlimit (util-linux) runs shoal");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("the least recently used idle ones are closed"),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for line in stdout.lines() {
+        let rows: Vec<serde_json::Value> = serde_json::from_str(line).unwrap();
+        assert_eq!(rows.len(), 80);
+        for row in &rows {
+            assert_eq!(row["status"], "ok", "{row}");
+            assert_eq!(row["stdout"], row["host"], "{row}");
+        }
+    }
+}
+
 /// Column values interpolated into a command (`{tag}`) reach the host as
 /// literal arguments: each prints exactly, and none runs.
 #[test]

@@ -68,6 +68,7 @@ impl SshExecutor {
         let settings = &inventory.settings;
         let mut warnings = routes.warnings.clone();
         let mut fanout = settings.fanout;
+        let mut max_connections = usize::MAX;
         if let Some(limit) = open_file_budget() {
             if limit.budget < fanout {
                 warnings.push(limit.capped(fanout));
@@ -76,9 +77,14 @@ impl SshExecutor {
             if limit.budget < routes.routes.len() {
                 warnings.push(limit.too_many_hosts(routes.routes.len()));
             }
+            max_connections = limit.budget;
         }
         SshExecutor {
-            pool: Arc::new(Pool::new(routes.routes.clone(), Context::default())),
+            pool: Arc::new(Pool::new(
+                routes.routes.clone(),
+                Context::default(),
+                max_connections,
+            )),
             runtime,
             fanout: fanout.max(1),
             command_timeout: settings.command_timeout,
@@ -309,8 +315,8 @@ impl OpenFileLimit {
     fn too_many_hosts(&self, hosts: usize) -> String {
         format!(
             "warning: {hosts} hosts, but the open-file limit ({}) leaves room for about {} \
-             pooled connections; in a query over more hosts than that, the rest end \
-             `unreachable` (too many open files); raise the limit to reach them all",
+             pooled connections; past that, the least recently used idle ones are closed to \
+             make room and reconnect when next used; raise the limit to keep them all warm",
             self.shown(),
             self.budget
         )

@@ -8,6 +8,12 @@
 //! Jump hosts (`ProxyJump`) are pooled too, by chain: every host behind the
 //! same bastion tunnels through its one connection. A jump host that failed
 //! is not tried again by the other hosts of the same query.
+//!
+//! At most `max_connections` host connections are open at once (the
+//! open-file limit's budget): a host that needs one when they are all taken
+//! closes the least recently used idle one, or waits until one is idle. So
+//! a fleet larger than the fd budget is reached whole, a part at a time,
+//! instead of its excess ending `unreachable` (too many open files).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -17,6 +23,7 @@ use futures::future::BoxFuture;
 use russh::Channel;
 use russh::client::Msg;
 use shoal_stdlib::executor::Status;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::connect::{self, Connection, Context};
 use super::outcome::{Failure, human};
@@ -30,6 +37,9 @@ pub struct PoolStats {
     /// the executor's life. Equal to the number of hosts used when every
     /// connection was reused.
     pub connections_opened: usize,
+    /// Idle connections closed to make room for others (at most
+    /// `max_connections` are open at once).
+    pub connections_closed: usize,
     /// Session channels opened: one per persistent shell started (a host's
     /// first run, and its first after a timeout or cancellation gave its
     /// shell up), plus one per run on a host that has no shell.
@@ -42,14 +52,32 @@ struct Slot {
     route: Route,
     /// The pooled connection. The async mutex is held across a connect, so
     /// concurrent users of the host wait for it rather than racing their own.
-    connection: tokio::sync::Mutex<Option<Arc<Connection>>>,
+    connection: tokio::sync::Mutex<Option<Pooled>>,
+    /// When the host last asked for its connection, on the pool's clock:
+    /// the least recently used idle connection is the one closed for room.
+    last_used: AtomicU64,
     /// The host's persistent shell while no command has it.
     idle_shell: Mutex<Option<Shell>>,
     /// A shell could not start on this host: each command gets a channel.
     no_shell: AtomicBool,
 }
 
+/// A pooled connection and its place among the `max_connections`.
+struct Pooled {
+    connection: Arc<Connection>,
+    _permit: OwnedSemaphorePermit,
+}
+
 impl Slot {
+    /// Whether the pooled connection can be closed without cutting a
+    /// command short: its shell is idle, or (on a host that runs commands
+    /// in shells) no shell holds it at all.
+    fn idle(&self, pooled: &Pooled) -> bool {
+        lock(&self.idle_shell).is_some()
+            || (!self.no_shell.load(Ordering::Relaxed)
+                && Arc::strong_count(&pooled.connection) == 1)
+    }
+
     /// The idle shell, if it can take a command; a dead one is dropped,
     /// which closes its channel.
     fn take_shell(&self) -> Option<Shell> {
@@ -69,13 +97,21 @@ pub(crate) struct Pool {
     /// Jump host connections by chain (outermost first).
     jumps: Mutex<HashMap<Vec<Endpoint>, Arc<JumpSlot>>>,
     context: Context,
+    /// One permit per host connection that may be open at once.
+    room: Arc<Semaphore>,
+    /// Ticks each time a host asks for its connection (`Slot::last_used`).
+    clock: AtomicU64,
     /// Bumped by each query, so a jump host's failure is remembered for the
     /// rest of its query only.
     query: AtomicU64,
     connections_opened: AtomicUsize,
+    connections_closed: AtomicUsize,
     channels_opened: AtomicUsize,
     jump_connections: AtomicUsize,
 }
+
+/// How often a host waiting for room among busy connections looks again.
+const ROOM_POLL: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// One jump host chain's pooled connection, or its failure in a query.
 #[derive(Default)]
@@ -104,7 +140,13 @@ enum OpenError {
 }
 
 impl Pool {
-    pub fn new(routes: impl IntoIterator<Item = (String, Route)>, context: Context) -> Pool {
+    /// A pool for `routes`, keeping at most `max_connections` host
+    /// connections open at once.
+    pub fn new(
+        routes: impl IntoIterator<Item = (String, Route)>,
+        context: Context,
+        max_connections: usize,
+    ) -> Pool {
         Pool {
             slots: routes
                 .into_iter()
@@ -112,6 +154,7 @@ impl Pool {
                     let slot = Slot {
                         route,
                         connection: tokio::sync::Mutex::new(None),
+                        last_used: AtomicU64::new(0),
                         idle_shell: Mutex::new(None),
                         no_shell: AtomicBool::new(false),
                     };
@@ -120,8 +163,13 @@ impl Pool {
                 .collect(),
             jumps: Mutex::new(HashMap::new()),
             context,
+            room: Arc::new(Semaphore::new(
+                max_connections.clamp(1, Semaphore::MAX_PERMITS),
+            )),
+            clock: AtomicU64::new(0),
             query: AtomicU64::new(0),
             connections_opened: AtomicUsize::new(0),
+            connections_closed: AtomicUsize::new(0),
             channels_opened: AtomicUsize::new(0),
             jump_connections: AtomicUsize::new(0),
         }
@@ -130,6 +178,7 @@ impl Pool {
     pub fn stats(&self) -> PoolStats {
         PoolStats {
             connections_opened: self.connections_opened.load(Ordering::Relaxed),
+            connections_closed: self.connections_closed.load(Ordering::Relaxed),
             channels_opened: self.channels_opened.load(Ordering::Relaxed),
             jump_connections: self.jump_connections.load(Ordering::Relaxed),
         }
@@ -180,7 +229,7 @@ impl Pool {
         let pooled = slot.connection.lock().await;
         if pooled
             .as_ref()
-            .is_some_and(|c| Arc::ptr_eq(c, shell.connection()))
+            .is_some_and(|p| Arc::ptr_eq(&p.connection, shell.connection()))
         {
             lock(&slot.idle_shell).get_or_insert(shell);
         }
@@ -223,24 +272,78 @@ impl Pool {
     /// The host's live connection, and whether it was made just now.
     async fn connection(&self, slot: &Slot) -> Result<(Arc<Connection>, bool), Failure> {
         let mut pooled = slot.connection.lock().await;
-        if let Some(connection) = pooled.as_ref()
-            && !connection.is_closed()
+        slot.last_used.store(
+            self.clock.fetch_add(1, Ordering::Relaxed),
+            Ordering::Relaxed,
+        );
+        if let Some(pooled) = pooled.as_ref()
+            && !pooled.connection.is_closed()
         {
-            return Ok((connection.clone(), false));
+            return Ok((pooled.connection.clone(), false));
         }
         *pooled = None;
         // A shell of the dead connection is dead too.
         lock(&slot.idle_shell).take();
+        let permit = self.room().await;
         let connection = Arc::new(self.connect(&slot.route).await?);
         self.connections_opened.fetch_add(1, Ordering::Relaxed);
-        *pooled = Some(connection.clone());
+        *pooled = Some(Pooled {
+            connection: connection.clone(),
+            _permit: permit,
+        });
         Ok((connection, true))
+    }
+
+    /// Room for one more connection: a free permit, or the one the least
+    /// recently used idle connection gives up when it is closed; when every
+    /// open connection is busy, waits until one is idle.
+    async fn room(&self) -> OwnedSemaphorePermit {
+        loop {
+            if let Ok(permit) = self.room.clone().try_acquire_owned() {
+                return permit;
+            }
+            if !self.close_least_recently_used() {
+                // Every open connection is running a command: one will be
+                // idle when its command ends.
+                tokio::time::sleep(ROOM_POLL).await;
+            }
+        }
+    }
+
+    /// Closes the least recently used idle host connection; false when
+    /// there is none. Slots in use right now (locked) are passed over.
+    fn close_least_recently_used(&self) -> bool {
+        let oldest = self
+            .slots
+            .values()
+            .filter(|slot| {
+                slot.connection
+                    .try_lock()
+                    .is_ok_and(|pooled| pooled.as_ref().is_some_and(|p| slot.idle(p)))
+            })
+            .min_by_key(|slot| slot.last_used.load(Ordering::Relaxed));
+        let Some(slot) = oldest else {
+            return false;
+        };
+        let Ok(mut pooled) = slot.connection.try_lock() else {
+            return false;
+        };
+        if !pooled.as_ref().is_some_and(|p| slot.idle(p)) {
+            return false;
+        }
+        lock(&slot.idle_shell).take();
+        *pooled = None;
+        self.connections_closed.fetch_add(1, Ordering::Relaxed);
+        true
     }
 
     /// Forgets `dead`, unless another user already replaced it.
     async fn discard(&self, slot: &Slot, dead: &Arc<Connection>) {
         let mut pooled = slot.connection.lock().await;
-        if pooled.as_ref().is_some_and(|c| Arc::ptr_eq(c, dead)) {
+        if pooled
+            .as_ref()
+            .is_some_and(|p| Arc::ptr_eq(&p.connection, dead))
+        {
             *pooled = None;
             lock(&slot.idle_shell).take();
         }
