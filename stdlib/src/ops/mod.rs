@@ -131,6 +131,7 @@ pub const NEEDS_STORE: &[&str] = &["save", "rerun", "drift"];
 /// `facts`' columns that change between reads (load, uptime, clock skew…):
 /// `diff` leaves them out of its causes unless asked.
 pub use facts::VOLATILE as VOLATILE_FACTS;
+pub use facts::default_probe as facts_probe;
 
 /// The operator for a stage name or alias.
 pub fn find(name: &str) -> Option<&'static dyn Operator> {

@@ -262,6 +262,20 @@ impl Operator for Facts {
     }
 }
 
+/// The command a plain `facts` (every family, the default /etc list) sends
+/// to each host, for setting `facts` beside a `run` of the same probes
+/// (tests/benches/facts.rs).
+pub fn default_probe() -> String {
+    FactsOp {
+        families: FAMILIES.iter().map(|f| f.name.to_string()).collect(),
+        etc: Vec::new(),
+        max_bytes: DEFAULT_MAX_BYTES,
+        timeout_ms: None,
+        span: Span::default(),
+    }
+    .command()
+}
+
 /// `packages,sysctl`: known family names, in the script's order.
 fn family_names(value: &Value) -> Result<Vec<String>> {
     let mut picked = Vec::new();
