@@ -45,7 +45,7 @@ fn facts_against_a_run_of_its_probes() {
         .replace('\\', "\\\\")
         .replace('"', "\\\"");
     let queries = [
-        ("hosts | facts".to_string(), "`facts` (every family)"),
+        ("hosts | facts timeout=30s".to_string(), "`facts` (every family)"),
         (
             format!("hosts | run \"{probe}\" timeout=30s"),
             "`run` of the same command",
