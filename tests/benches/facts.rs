@@ -41,11 +41,17 @@ fn facts_against_a_run_of_its_probes() {
         force_run: true,
         ..Safety::default()
     });
+    // As `run` text: braces doubled (no placeholders), then quoted.
     let probe = shoal_stdlib::ops::facts_probe()
+        .replace('{', "{{")
+        .replace('}', "}}")
         .replace('\\', "\\\\")
         .replace('"', "\\\"");
     let queries = [
-        ("hosts | facts timeout=30s".to_string(), "`facts` (every family)"),
+        (
+            "hosts | facts timeout=30s".to_string(),
+            "`facts` (every family)",
+        ),
         (
             format!("hosts | run \"{probe}\" timeout=30s"),
             "`run` of the same command",
