@@ -33,6 +33,10 @@ const SOURCES: &[(&str, &str)] = &[
     ),
     ("saved", "the baselines kept with `save NAME`"),
     ("saved before-upgrade", "one baseline, as it was saved"),
+    (
+        "checks",
+        "the catalog of checks `shoal check` runs, one row a check",
+    ),
 ];
 
 /// `help`: the sources, then every stage with its summary.

@@ -17,6 +17,9 @@ pub trait RunObserver {
     /// Something a stage wants the user to read beside its table, such as
     /// `diff` saying that nothing separates the populations beyond chance.
     fn note(&mut self, _stage: &str, _text: &str) {}
+    /// The rows a stage refused, to show beside its error: the rows an
+    /// `assert` did not hold for.
+    fn rejected(&mut self, _stage: &str, _rows: &DataFrame) {}
 }
 
 /// An observer that ignores everything.

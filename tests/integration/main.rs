@@ -11,6 +11,7 @@ mod support;
 
 mod agent_auth;
 mod check_first;
+mod checks;
 mod cli;
 mod diagnosis;
 mod embed_example;

@@ -1,0 +1,246 @@
+//! `shoal check [LEVEL|ID ...] [--dir DIR] [--param KEY=VALUE ...]`: runs
+//! checks of the catalog (shoal-stdlib's `checks`) on every host, and prints
+//! one row per (check, host), then a summary with the fix of each check that
+//! failed.
+//!
+//! Every check's first command on a host goes out in one fused command per
+//! host ([`Engine::prefetch`]), over the pooled connections, and each check
+//! is then its own job in the job store. Exit 0 when every row passes; 1
+//! when any is `fail`, `error` or `unknown`; 2 when nothing could run, or
+//! every check passed but some file of the catalog is broken (those are
+//! reported with file and line, and the rest still runs).
+
+use std::fmt::Write as _;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use shoal_runtime::Engine;
+use shoal_stdlib::checks::{
+    Catalog, CatalogError, Check, CheckRow, CheckStatus, HostRuns, Prepared, results_frame,
+};
+use shoal_stdlib::{Quiet, runbook};
+
+use crate::cli::{
+    EXIT_HOSTS_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Options, fail, open_engine, printer,
+};
+use crate::progress::Progress;
+use crate::render::{render_error_in, visible};
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Levels (liveness, local, dependency, anomaly) or check ids (SHOAL-0007) to run; none runs every check.
+    #[arg(value_name = "LEVEL|ID")]
+    pub selectors: Vec<String>,
+    /// Run the checks of this directory (its *.shoal files) instead of those shoal ships.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// A check parameter, given to every selected check that declares it (repeatable).
+    #[arg(long = "param", value_name = "KEY=VALUE", value_parser = runbook::parse_param)]
+    pub params: Vec<(String, String)>,
+}
+
+/// Runs `shoal check`.
+pub fn run(args: &CheckArgs, options: &Options, color: bool) -> ExitCode {
+    let catalog = match &args.dir {
+        Some(dir) => match read_dir(dir) {
+            Ok(catalog) => catalog,
+            Err(message) => return fail(&message),
+        },
+        None => Catalog::builtin().clone(),
+    };
+    let mut broken = catalog.errors.len();
+    for error in &catalog.errors {
+        eprint!("{}", show(error, color));
+    }
+    let selected = match catalog.select(&args.selectors) {
+        Ok(selected) => selected,
+        Err(message) => return fail(&format!("error: {message}\n")),
+    };
+    if selected.is_empty() {
+        return fail("error: there is no check to run\n");
+    }
+    if let Err(message) = known_params(&selected, &args.params) {
+        return fail(&message);
+    }
+    let Some(mut engine) = open_engine(options) else {
+        return ExitCode::from(EXIT_USAGE);
+    };
+    let started = Instant::now();
+    let mut ready: Vec<(&Check, Prepared)> = Vec::new();
+    for check in selected {
+        match prepare(&engine, check, &args.params, color) {
+            Ok(prepared) => ready.push((check, prepared)),
+            Err(shown) => {
+                eprint!("{shown}");
+                broken += 1;
+            }
+        }
+    }
+    let statements: Vec<_> = ready.iter().map(|(_, p)| &p.statement).collect();
+    let show_bar = !options.quiet && std::io::stderr().is_terminal();
+    let (prefetch, mut interrupted) =
+        engine.prefetch(&statements, &mut Progress::new(show_bar, false));
+    let mut rows: Vec<CheckRow> = Vec::new();
+    let mut store_warning = None;
+    for (check, prepared) in &ready {
+        if interrupted {
+            break;
+        }
+        let hosts = prepared.hosts(engine.session());
+        let mut quiet = Quiet;
+        let mut runs = HostRuns::new(&mut quiet);
+        let outcome = engine.run_prefetched(&prepared.statement, &prefetch, &mut runs);
+        rows.extend(prepared.judge(check, &hosts, &outcome.result, &runs));
+        store_warning = store_warning.or(outcome.store_warning);
+        interrupted = outcome.interrupted;
+    }
+    match results_frame(&rows) {
+        Ok(frame) => printer(options).print(&frame),
+        Err(error) => eprintln!("error: {}", visible(&error.reason)),
+    }
+    if let Some(warning) = store_warning {
+        eprintln!("{}", visible(&warning));
+    }
+    if !options.quiet {
+        eprint!(
+            "{}",
+            summary(&ready, &rows, &engine, started.elapsed().as_secs_f64())
+        );
+    }
+    if interrupted {
+        eprintln!("cancelled: the rows above are the checks that finished before Ctrl-C");
+        ExitCode::from(EXIT_INTERRUPTED)
+    } else if rows.iter().any(|r| r.status != CheckStatus::Pass) {
+        ExitCode::from(EXIT_HOSTS_FAILED)
+    } else if broken > 0 {
+        ExitCode::from(EXIT_USAGE)
+    } else {
+        ExitCode::from(EXIT_OK)
+    }
+}
+
+/// The `.shoal` files of `dir` as a catalog.
+fn read_dir(dir: &Path) -> Result<Catalog, String> {
+    let cannot = |e: std::io::Error| format!("error: cannot read {}: {e}\n", dir.display());
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(cannot)? {
+        let path = entry.map_err(cannot)?.path();
+        if path.extension().is_some_and(|e| e == "shoal") {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("error: cannot read {}: {e}\n", path.display()))?;
+            files.push((path.display().to_string(), text));
+        }
+    }
+    if files.is_empty() {
+        return Err(format!("error: {} holds no .shoal file\n", dir.display()));
+    }
+    Ok(Catalog::from_files(files))
+}
+
+/// Every `--param` names a param of some selected check.
+fn known_params(selected: &[&Check], params: &[(String, String)]) -> Result<(), String> {
+    let declared: Vec<&str> = selected
+        .iter()
+        .flat_map(|c| c.runbook.params())
+        .map(|p| p.name.as_str())
+        .collect();
+    for (key, _) in params {
+        if !declared.contains(&key.as_str()) {
+            let mut message = format!("error: no selected check has a param `{key}`");
+            if let Some(near) = shoal_lang::did_you_mean(key, declared.iter().copied()) {
+                let _ = write!(message, "; did you mean '{near}'?");
+            }
+            message.push('\n');
+            return Err(message);
+        }
+    }
+    Ok(())
+}
+
+/// A check's pipeline with its params, compiled and checked against the
+/// fleet, or the error as it is shown.
+fn prepare(
+    engine: &Engine,
+    check: &Check,
+    params: &[(String, String)],
+    color: bool,
+) -> Result<Prepared, String> {
+    let source = check.source(params).map_err(|e| show(&e, color))?;
+    let plan = engine
+        .compile(&source)
+        .map_err(|e| render_error_in(&e, Some(&check.file), &source, color))?;
+    check.prepare(&source, plan).map_err(|e| show(&e, color))
+}
+
+fn show(error: &CatalogError, color: bool) -> String {
+    render_error_in(&error.error, Some(&error.file), &error.text, color)
+}
+
+/// The counts per check and status, then the fix of each check that failed.
+fn summary(
+    ready: &[(&Check, Prepared)],
+    rows: &[CheckRow],
+    engine: &Engine,
+    seconds: f64,
+) -> String {
+    let count = |id: Option<&str>, status: CheckStatus| {
+        rows.iter()
+            .filter(|r| id.is_none_or(|id| r.id == id) && r.status == status)
+            .count()
+    };
+    let totals: Vec<String> = CheckStatus::ALL
+        .iter()
+        .map(|&s| format!("{} {}", count(None, s), s.as_str()))
+        .collect();
+    let mut out = format!(
+        "\n{} checks on {} hosts: {} · {seconds:.2} s\n",
+        ready.len(),
+        engine.session().fleet.hosts.len(),
+        totals.join(", ")
+    );
+    let _ = writeln!(
+        out,
+        "{:<11} {:<10} {:>4} {:>4} {:>5} {:>7}  title",
+        "check", "level", "pass", "fail", "error", "unknown"
+    );
+    for (check, _) in ready {
+        let n = |s| count(Some(&check.id), s);
+        let _ = writeln!(
+            out,
+            "{:<11} {:<10} {:>4} {:>4} {:>5} {:>7}  {}",
+            check.id,
+            check.level.as_str(),
+            n(CheckStatus::Pass),
+            n(CheckStatus::Fail),
+            n(CheckStatus::Error),
+            n(CheckStatus::Unknown),
+            check.title
+        );
+    }
+    let failing: Vec<&&Check> = ready
+        .iter()
+        .map(|(check, _)| check)
+        .filter(|check| count(Some(&check.id), CheckStatus::Fail) > 0)
+        .collect();
+    if !failing.is_empty() {
+        out.push_str("\nFailing:\n");
+        for check in failing {
+            let hosts: Vec<&str> = rows
+                .iter()
+                .filter(|r| r.id == check.id && r.status == CheckStatus::Fail)
+                .map(|r| r.host.as_str())
+                .collect();
+            let _ = writeln!(
+                out,
+                "  {} {} on {}\n    fix: {}",
+                check.id,
+                check.title,
+                shoal_lang::fold_hosts(&hosts),
+                check.fix
+            );
+        }
+    }
+    visible(&out).into_owned()
+}
