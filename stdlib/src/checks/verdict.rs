@@ -204,10 +204,14 @@ impl Prepared {
         let mut rows: HashMap<String, Vec<(Verdict, String)>> = HashMap::new();
         for (index, host) in hosts.into_iter().enumerate() {
             let Some(host) = host else { continue };
+            // Empty values say nothing: `error=` on a host that answered.
             let observed: Vec<String> = evidence
                 .iter()
                 .zip(&columns)
-                .map(|(name, values)| format!("{name}={}", values[index].as_deref().unwrap_or("")))
+                .filter_map(|(name, values)| {
+                    let value = values[index].as_deref().filter(|v| !v.is_empty())?;
+                    Some(format!("{name}={value}"))
+                })
                 .collect();
             rows.entry(host)
                 .or_default()
