@@ -402,3 +402,67 @@ impl Check {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = "# id: SHOAL-0042\n# title: A title\n# level: local\n# why: One line,\n#   and its continuation.\n# source: A source\n# fix: Do this.\n";
+
+    #[test]
+    fn a_header_reads_its_fields_and_continuations() {
+        let check = Check::parse(
+            "x.shoal",
+            &format!("{HEADER}param n: int = 3\nhosts | head $n | assert exists host\n"),
+        )
+        .unwrap();
+        assert_eq!(
+            (check.id.as_str(), check.level),
+            ("SHOAL-0042", Level::Local)
+        );
+        assert_eq!(check.why, "One line, and its continuation.");
+        assert_eq!(check.params_text(), "n: int = 3");
+    }
+
+    #[test]
+    fn header_mistakes_are_errors_at_their_line() {
+        let error = Check::parse("x.shoal", &HEADER.replace("# fix:", "# fx:")).unwrap_err();
+        assert_eq!(error.reason, "unknown header field `fx`");
+        assert_eq!(error.hints[0], "did you mean 'fix'?");
+        assert_eq!(
+            error.render_file("x.shoal", HEADER, false).lines().nth(1),
+            Some(" --> x.shoal:7:1")
+        );
+        let error = Check::parse("x.shoal", &HEADER.replace("SHOAL-0042", "CHECK-42")).unwrap_err();
+        assert_eq!(error.reason, "`CHECK-42` is not a check id");
+        let error = Check::parse("x.shoal", &HEADER.replace("# title: A title\n", "")).unwrap_err();
+        assert_eq!(error.reason, "the header has no `title`");
+    }
+
+    #[test]
+    fn a_duplicate_id_keeps_the_first_file_and_selection_suggests() {
+        let catalog = Catalog::from_files([
+            ("b.shoal".to_string(), HEADER.to_string()),
+            ("a.shoal".to_string(), HEADER.to_string()),
+        ]);
+        assert_eq!(catalog.checks.len(), 1);
+        assert_eq!(catalog.checks[0].file, "a.shoal");
+        assert_eq!(catalog.errors[0].file, "b.shoal");
+        assert_eq!(
+            catalog.errors[0].error.reason,
+            "SHOAL-0042 is also the id of a.shoal"
+        );
+        assert_eq!(catalog.select(&["shoal-0042".into()]).unwrap().len(), 1);
+        assert_eq!(catalog.select(&["LOCAL".into()]).unwrap().len(), 1);
+        let error = catalog.select(&["SHOAL-0043".into()]).unwrap_err();
+        assert_eq!(
+            error,
+            "no check or level `SHOAL-0043`; did you mean 'SHOAL-0042'?"
+        );
+        let error = catalog.select(&["disk".into()]).unwrap_err();
+        assert!(
+            error.contains("the levels are liveness, local, dependency, anomaly"),
+            "{error}"
+        );
+    }
+}

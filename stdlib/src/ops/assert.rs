@@ -272,3 +272,70 @@ impl Stage for AssertOp {
         Err(error)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use polars::prelude::DataFrame;
+    use shoal_lang::ErrorKind;
+
+    use crate::example_fleet::{ScriptedExecutor, fleet};
+    use crate::{RunObserver, Session};
+
+    #[derive(Default)]
+    struct Rejected(Option<DataFrame>);
+
+    impl RunObserver for Rejected {
+        fn rejected(&mut self, _stage: &str, rows: &DataFrame) {
+            self.0 = Some(rows.clone());
+        }
+    }
+
+    fn eval(query: &str) -> (shoal_lang::Result<DataFrame>, Option<DataFrame>) {
+        let plan = crate::compile(query).unwrap();
+        let mut rejected = Rejected::default();
+        let result =
+            Session::new(fleet()).eval(&plan.statements[0], &ScriptedExecutor, &mut rejected);
+        (result, rejected.0)
+    }
+
+    #[test]
+    fn a_failed_assert_names_the_hosts_and_hands_over_their_rows() {
+        let (result, rejected) = eval(
+            "hosts | run \"cat /etc/app/version\" as version | assert version = 2.1.0 message=\"one version everywhere\"",
+        );
+        let error = result.unwrap_err();
+        assert_eq!(error.kind, ErrorKind::AssertFailed);
+        assert_eq!(
+            error.reason,
+            "assert failed on 2 hosts: cache01,web03: one version everywhere (2 of 6 rows)"
+        );
+        assert!(error.hints[0].contains("allow_unreachable=true"), "{error}");
+        let rows = crate::frame::to_text(&rejected.unwrap()).unwrap();
+        assert_eq!(
+            rows,
+            "host     version  status       error\nweb03    2.0.9    ok\ncache01           unreachable  connect to 10.0.3.1:22: connection refused\n"
+        );
+    }
+
+    #[test]
+    fn without_a_message_the_condition_is_quoted_and_status_tests_judge_themselves() {
+        let (result, _) = eval("hosts @web | run \"nproc\" as cpus | assert cpus > 4");
+        assert_eq!(
+            result.unwrap_err().reason,
+            "assert failed on 3 hosts: web[01-03]: cpus > 4 does not hold (3 of 3 rows)"
+        );
+        // `status` in the condition: the unreachable host is judged by it alone.
+        let (result, rejected) = eval("hosts | run \"hostname\" | assert status in (ok, unreachable)");
+        assert!(result.is_ok() && rejected.is_none());
+    }
+
+    #[test]
+    fn the_dry_run_passes_an_assert_on_no_rows_and_still_checks_its_columns() {
+        let session = Session::new(fleet());
+        let check = |query: &str| session.check(&crate::compile(query).unwrap());
+        assert!(check("hosts | run \"x\" as v | assert v = 1 show=host").is_ok());
+        let error = check("hosts | run \"x\" as v | assert v = 1 show=hots").unwrap_err();
+        assert_eq!(error.reason, "unknown column `hots`");
+        assert!(check("hosts | run \"x\" as v | assert w = 1").is_err());
+    }
+}
