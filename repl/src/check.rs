@@ -4,8 +4,8 @@
 //! failed.
 //!
 //! Every check's first command on a host goes out in one fused command per
-//! host ([`Engine::prefetch`]), over the pooled connections, and each check
-//! is then its own job in the job store. Exit 0 when every row passes; 1
+//! host, over the pooled connections, and each check is then its own job in
+//! the job store (shoal-runtime's `Engine::run_checks`). Exit 0 when every row passes; 1
 //! when any is `fail`, `error` or `unknown`; 2 when nothing could run, or
 //! every check passed but some file of the catalog is broken (those are
 //! reported with file and line, and the rest still runs).
@@ -16,11 +16,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use shoal_runtime::Engine;
-use shoal_stdlib::checks::{
-    Catalog, CatalogError, Check, CheckRow, CheckStatus, HostRuns, Prepared, results_frame,
-};
-use shoal_stdlib::{Quiet, runbook};
+use shoal_runtime::checks::ChecksRun;
+use shoal_stdlib::checks::{Catalog, CatalogError, Check, CheckStatus, results_frame};
+use shoal_stdlib::runbook;
 
 use crate::cli::{
     EXIT_HOSTS_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Options, fail, open_engine, printer,
@@ -43,12 +41,16 @@ pub struct CheckArgs {
 
 /// Runs `shoal check`.
 pub fn run(args: &CheckArgs, options: &Options, color: bool) -> ExitCode {
+    let read;
     let catalog = match &args.dir {
         Some(dir) => match read_dir(dir) {
-            Ok(catalog) => catalog,
+            Ok(catalog) => {
+                read = catalog;
+                &read
+            }
             Err(message) => return fail(&message),
         },
-        None => Catalog::builtin().clone(),
+        None => Catalog::builtin(),
     };
     let mut broken = catalog.errors.len();
     for error in &catalog.errors {
@@ -68,51 +70,27 @@ pub fn run(args: &CheckArgs, options: &Options, color: bool) -> ExitCode {
         return ExitCode::from(EXIT_USAGE);
     };
     let started = Instant::now();
-    let mut ready: Vec<(&Check, Prepared)> = Vec::new();
-    for check in selected {
-        match prepare(&engine, check, &args.params, color) {
-            Ok(prepared) => ready.push((check, prepared)),
-            Err(shown) => {
-                eprint!("{shown}");
-                broken += 1;
-            }
-        }
-    }
-    let statements: Vec<_> = ready.iter().map(|(_, p)| &p.statement).collect();
     let show_bar = !options.quiet && std::io::stderr().is_terminal();
-    let (prefetch, mut interrupted) =
-        engine.prefetch(&statements, &mut Progress::new(show_bar, false));
-    let mut rows: Vec<CheckRow> = Vec::new();
-    let mut store_warning = None;
-    for (check, prepared) in &ready {
-        if interrupted {
-            break;
-        }
-        let hosts = prepared.hosts(engine.session());
-        let mut quiet = Quiet;
-        let mut runs = HostRuns::new(&mut quiet);
-        let outcome = engine.run_prefetched(&prepared.statement, &prefetch, &mut runs);
-        rows.extend(prepared.judge(check, &hosts, &outcome.result, &runs));
-        store_warning = store_warning.or(outcome.store_warning);
-        interrupted = outcome.interrupted;
+    let run = engine.run_checks(&selected, &args.params, &mut Progress::new(show_bar, false));
+    broken += run.broken.len();
+    for error in &run.broken {
+        eprint!("{}", show(error, color));
     }
-    match results_frame(&rows) {
+    match results_frame(&run.rows) {
         Ok(frame) => printer(options).print(&frame),
         Err(error) => eprintln!("error: {}", visible(&error.reason)),
     }
-    if let Some(warning) = store_warning {
-        eprintln!("{}", visible(&warning));
+    if let Some(warning) = &run.store_warning {
+        eprintln!("{}", visible(warning));
     }
     if !options.quiet {
-        eprint!(
-            "{}",
-            summary(&ready, &rows, &engine, started.elapsed().as_secs_f64())
-        );
+        let hosts = engine.session().fleet.hosts.len();
+        eprint!("{}", summary(&run, hosts, started.elapsed().as_secs_f64()));
     }
-    if interrupted {
+    if run.interrupted {
         eprintln!("cancelled: the rows above are the checks that finished before Ctrl-C");
         ExitCode::from(EXIT_INTERRUPTED)
-    } else if rows.iter().any(|r| r.status != CheckStatus::Pass) {
+    } else if run.rows.iter().any(|r| r.status != CheckStatus::Pass) {
         ExitCode::from(EXIT_HOSTS_FAILED)
     } else if broken > 0 {
         ExitCode::from(EXIT_USAGE)
@@ -159,32 +137,13 @@ fn known_params(selected: &[&Check], params: &[(String, String)]) -> Result<(), 
     Ok(())
 }
 
-/// A check's pipeline with its params, compiled and checked against the
-/// fleet, or the error as it is shown.
-fn prepare(
-    engine: &Engine,
-    check: &Check,
-    params: &[(String, String)],
-    color: bool,
-) -> Result<Prepared, String> {
-    let source = check.source(params).map_err(|e| show(&e, color))?;
-    let plan = engine
-        .compile(&source)
-        .map_err(|e| render_error_in(&e, Some(&check.file), &source, color))?;
-    check.prepare(&source, plan).map_err(|e| show(&e, color))
-}
-
 fn show(error: &CatalogError, color: bool) -> String {
     render_error_in(&error.error, Some(&error.file), &error.text, color)
 }
 
 /// The counts per check and status, then the fix of each check that failed.
-fn summary(
-    ready: &[(&Check, Prepared)],
-    rows: &[CheckRow],
-    engine: &Engine,
-    seconds: f64,
-) -> String {
+fn summary(run: &ChecksRun<'_>, hosts: usize, seconds: f64) -> String {
+    let (ran, rows) = (&run.ran, &run.rows);
     let count = |id: Option<&str>, status: CheckStatus| {
         rows.iter()
             .filter(|r| id.is_none_or(|id| r.id == id) && r.status == status)
@@ -195,17 +154,18 @@ fn summary(
         .map(|&s| format!("{} {}", count(None, s), s.as_str()))
         .collect();
     let mut out = format!(
-        "\n{} checks on {} hosts: {} · {seconds:.2} s\n",
-        ready.len(),
-        engine.session().fleet.hosts.len(),
-        totals.join(", ")
+        "\n{} checks on {} hosts: {} · {seconds:.2} s ({:.2} s the fused round trip)\n",
+        ran.len(),
+        hosts,
+        totals.join(", "),
+        run.round_trip.as_secs_f64()
     );
     let _ = writeln!(
         out,
         "{:<11} {:<10} {:>4} {:>4} {:>5} {:>7}  title",
         "check", "level", "pass", "fail", "error", "unknown"
     );
-    for (check, _) in ready {
+    for check in ran.iter() {
         let n = |s| count(Some(&check.id), s);
         let _ = writeln!(
             out,
@@ -219,9 +179,8 @@ fn summary(
             check.title
         );
     }
-    let failing: Vec<&&Check> = ready
+    let failing: Vec<&&Check> = ran
         .iter()
-        .map(|(check, _)| check)
         .filter(|check| count(Some(&check.id), CheckStatus::Fail) > 0)
         .collect();
     if !failing.is_empty() {

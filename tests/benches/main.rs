@@ -15,6 +15,7 @@
 )]
 mod support;
 
+mod checks;
 mod fanout;
 mod jump;
 mod load;
