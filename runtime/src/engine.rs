@@ -258,8 +258,7 @@ impl Engine {
         let token = self.executor.begin_query();
         let watcher = self.watch_interrupts(&token);
         let wanted = self.session.first_commands(statements);
-        let default = self.inventory.settings.command_timeout;
-        let prefetch = Prefetch::run(&wanted, &self.executor, default, observer);
+        let prefetch = Prefetch::run(&wanted, &self.executor, observer);
         if let Some(watcher) = watcher {
             watcher.abort();
         }

@@ -5,7 +5,8 @@
 //!
 //! ```text
 //!   Session::first_commands   each statement evaluated on collected rows:
-//!        │                    the (host, command, timeout) of its first run
+//!        │                    the (host, command) of its first run, unless
+//!        │                    that run has a time limit of its own
 //!        ▼
 //!   Prefetch::run             per host, its distinct commands as one script:
 //!        │                      (eval 'CMD0') </dev/null; shoal_m 0 $?
@@ -18,14 +19,20 @@
 //!                             answered from the split, else run live
 //! ```
 //!
+//! A run with a time limit of its own (`run ... timeout=5s`, and `facts`,
+//! which always has one) is not fused: its limit, its `duration_ms` and its
+//! clock reading would all become the fused command's. It runs live, on its
+//! own, as it would have anyway.
+//!
 //! What a split command reports is what it would have reported alone:
 //! stdout and stderr without trailing newlines, the exit code, `ok` or
 //! `failed` with `exit N`; a host that could not be reached reports that for
 //! every command. Three things are shared, and said so: `duration_ms` is the
-//! fused command's, the 1 MiB output cap is the fused command's, and the
-//! clock exchange (`facts`' skew) is the whole fused round trip, a wider but
-//! still honest error bound. A command left unfinished by a timeout gets
-//! what it printed and `timeout`; those after it get `timeout` too. Where
+//! fused command's, the 1 MiB output cap is the fused command's, and a
+//! clock exchange is the whole fused round trip, a wider but still honest
+//! error bound. The fused command has the executor's default time limit; a
+//! command left unfinished by it gets what it printed and `timeout`, and
+//! those after it get `timeout` too. Where
 //! the fused script itself could not run (a login shell that is not POSIX,
 //! such as csh), nothing is kept for that host and each command runs on its
 //! own, live.
@@ -33,7 +40,7 @@
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, Hasher};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use indexmap::{IndexMap, IndexSet};
 use polars::prelude::DataFrame;
@@ -50,8 +57,6 @@ use crate::{PlannedStatement, Session};
 pub struct Wanted {
     pub host: String,
     pub command: String,
-    /// The run's own timeout; `None`: the executor's default.
-    pub timeout: Option<Duration>,
 }
 
 /// The executor of the collecting pass: it keeps the first request it is
@@ -74,14 +79,16 @@ impl Executor for Collect {
     ) {
         let mut first = self.first.lock().unwrap_or_else(|p| p.into_inner());
         if first.is_none() {
+            // A run with its own time limit is only ever run on its own.
+            let fusable = request.timeout.is_none();
             *first = Some(
                 hosts
                     .iter()
                     .enumerate()
+                    .filter(|_| fusable)
                     .map(|(i, host)| Wanted {
                         host: host.clone(),
                         command: request.command_for(i).to_string(),
-                        timeout: request.timeout,
                     })
                     .collect(),
             );
@@ -131,23 +138,19 @@ pub struct Prefetch {
 
 impl Prefetch {
     /// Runs every host's wanted commands as one fused command per host, on
-    /// `executor`, telling `observer` how the one run goes. `default` is the
-    /// executor's command timeout: the fused command may take as long as
-    /// the longest of its commands may.
+    /// `executor` with its default time limit, telling `observer` how the
+    /// one run goes.
     pub fn run(
         wanted: &[Wanted],
         executor: &dyn Executor,
-        default: Duration,
         observer: &mut dyn RunObserver,
     ) -> Prefetch {
         let mut per_host: IndexMap<&str, IndexSet<&str>> = IndexMap::new();
-        let mut timeout = Duration::ZERO;
         for want in wanted {
             per_host
                 .entry(&want.host)
                 .or_default()
                 .insert(&want.command);
-            timeout = timeout.max(want.timeout.unwrap_or(default));
         }
         if per_host.is_empty() {
             return Prefetch::default();
@@ -164,13 +167,13 @@ impl Prefetch {
             RunRequest {
                 command: scripts[0].clone(),
                 per_host: Vec::new(),
-                timeout: Some(timeout),
+                timeout: None,
             }
         } else {
             RunRequest {
                 command: label.clone(),
                 per_host: scripts,
-                timeout: Some(timeout),
+                timeout: None,
             }
         };
         observer.run_started(&label, hosts.len());
@@ -390,6 +393,7 @@ impl Executor for Replay<'_> {
 #[cfg(test)]
 mod tests {
     use std::process::Command;
+    use std::time::Duration;
 
     use super::*;
 
@@ -438,7 +442,6 @@ mod tests {
         Wanted {
             host: host.into(),
             command: command.into(),
-            timeout: None,
         }
     }
 
@@ -453,7 +456,7 @@ mod tests {
             "pwd; read x; echo \"read=$x\"",
         ];
         let wanted: Vec<Wanted> = commands.iter().map(|c| want("h1", c)).collect();
-        let prefetch = Prefetch::run(&wanted, &LocalShell, Duration::from_secs(5), &mut Quiet);
+        let prefetch = Prefetch::run(&wanted, &LocalShell, &mut Quiet);
         let answer = |c: &str| prefetch.answer("h1", c).expect("answered").clone();
         let first = answer(commands[0]);
         assert_eq!((first.stdout.as_str(), first.exit), ("a\nb", Some(0)));
@@ -471,13 +474,24 @@ mod tests {
     }
 
     #[test]
-    fn replay_answers_what_it_has_and_runs_the_rest_live() {
-        let prefetch = Prefetch::run(
-            &[want("h1", "echo one")],
-            &LocalShell,
-            Duration::from_secs(5),
-            &mut Quiet,
+    fn each_statement_wants_its_first_command_unless_it_has_its_own_time_limit() {
+        let session = Session::new(crate::example_fleet::fleet());
+        let wanted = |query: &str| {
+            let plan = crate::compile(query).unwrap();
+            let statements: Vec<&PlannedStatement> = plan.statements.iter().collect();
+            session.first_commands(&statements)
+        };
+        assert_eq!(
+            wanted("hosts @db | run \"nproc\" as n | run \"echo {n}\""),
+            [want("db01", "nproc"), want("db02", "nproc")]
         );
+        assert!(wanted("hosts @db | run \"true\" timeout=2s").is_empty());
+        assert!(wanted("hosts @db | facts").is_empty());
+    }
+
+    #[test]
+    fn replay_answers_what_it_has_and_runs_the_rest_live() {
+        let prefetch = Prefetch::run(&[want("h1", "echo one")], &LocalShell, &mut Quiet);
         let replay = Replay {
             prefetch: &prefetch,
             live: &LocalShell,

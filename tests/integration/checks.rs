@@ -3,7 +3,7 @@
 //!
 //! - a full disk: a 1 MiB tmpfs with 64 inodes mounted over the host's /etc/app and filled;
 //! - a skewed clock: a `date` that runs 300 s ahead;
-//! - an unreachable host: stopped;
+//! - an unreachable host: stopped, and a slow one: behind a proxy that delays its packets;
 //! - a sick host: its own /proc files (load, uptime, memory, OOM kills, taint, file
 //!   handles), a `uname` of another kernel, a `timedatectl` that says unsynced, an `ip`
 //!   with no route, an /etc/resolv.conf without nameserver, /etc/hosts without its name,
@@ -17,16 +17,21 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
+use std::net::SocketAddrV4;
 use std::path::Path;
 use std::process::{Command, Output};
+use std::time::Duration;
 
-use crate::support::{FleetSpec, SshdFleet, describe, shoal_command};
+use crate::support::{DelayProxy, FleetSpec, SshdFleet, describe, shoal_command};
 
 const HOSTS: usize = 7;
 const FULL_DISK: usize = 1;
 const SKEWED: usize = 2;
 const DOWN: usize = 3;
 const SICK: usize = 4;
+/// Healthy, but for the time-limit check reached through a proxy that adds 1.2 s of
+/// round trip.
+const SLOW: usize = 6;
 
 /// The machine's dpkg database with openssl one version ahead: a rollout that reached one
 /// host.
@@ -210,13 +215,14 @@ fn names(hosts: &[usize]) -> BTreeSet<String> {
     hosts.iter().map(|i| format!("web{:03}", i + 1)).collect()
 }
 
-/// Every host answers `status` for `id`, but those in `failing` (fail) and the stopped host
-/// (unknown, or fail for a check of liveness itself).
+/// Every host passes `id`, but those in `failing` (fail) and the stopped host (unknown, or
+/// fail for the liveness checks that ask whether it answers).
 fn expect_failing(verdicts: &Verdicts, id: &str, failing: &[usize], out: &Output) {
     let got = verdicts
         .get(id)
         .unwrap_or_else(|| panic!("no rows for {id}: {}", describe(&[], out)));
-    let down = if id == "SHOAL-0001" {
+    // The liveness checks that ask exactly that fail it; the rest do not know.
+    let down = if ["SHOAL-0001", "SHOAL-0002"].contains(&id) {
         "fail"
     } else {
         "unknown"
@@ -243,7 +249,7 @@ fn expect_failing(verdicts: &Verdicts, id: &str, failing: &[usize], out: &Output
 
 #[test]
 fn each_check_fails_on_exactly_the_planted_hosts_and_the_stopped_host_never_passes() {
-    let (fleet, inventory) = planted_fleet();
+    let (mut fleet, inventory) = planted_fleet();
     let reachable: Vec<usize> = (0..HOSTS).filter(|&i| i != DOWN).collect();
 
     // The whole catalog with its defaults.
@@ -251,7 +257,7 @@ fn each_check_fails_on_exactly_the_planted_hosts_and_the_stopped_host_never_pass
     let got = verdicts(&out);
     assert_eq!(got.len(), 26, "{got:?}");
     for (id, failing) in [
-        ("SHOAL-0001", &[DOWN][..]),
+        ("SHOAL-0001", &[][..]),
         ("SHOAL-0002", &[]),
         ("SHOAL-0003", &[SICK]),
         ("SHOAL-0004", &[FULL_DISK]),
@@ -290,46 +296,6 @@ fn each_check_fails_on_exactly_the_planted_hosts_and_the_stopped_host_never_pass
         "{stderr}"
     );
 
-    // The checks whose defaults find nothing planted here, pointed at what is.
-    let web001 = fleet.hosts()[0].addr.to_string();
-    let out = shoal(
-        &fleet,
-        &inventory,
-        &[
-            "check",
-            "SHOAL-0002",
-            "SHOAL-0006",
-            "SHOAL-0014",
-            "SHOAL-0015",
-            "SHOAL-0017",
-            "SHOAL-0020",
-            "--param",
-            "max_time=1ms",
-            "--param",
-            "mount=/etc/app",
-            "--param",
-            "dirs=/etc/app/tls",
-            "--param",
-            "tmp_dir=/etc/app",
-            "--param",
-            "name=shoal-dep.test",
-            "--param",
-            &format!("host={web001}"),
-            "--param",
-            "port=22",
-            "--format",
-            "json",
-        ],
-        1,
-    );
-    let got = verdicts(&out);
-    expect_failing(&got, "SHOAL-0002", &reachable, &out);
-    expect_failing(&got, "SHOAL-0006", &[SICK], &out);
-    expect_failing(&got, "SHOAL-0014", &[SICK], &out);
-    expect_failing(&got, "SHOAL-0015", &[FULL_DISK], &out);
-    expect_failing(&got, "SHOAL-0017", &[SICK], &out);
-    expect_failing(&got, "SHOAL-0020", &[], &out);
-
     // One level, and the catalog as a source.
     let out = shoal(
         &fleet,
@@ -356,6 +322,58 @@ fn each_check_fails_on_exactly_the_planted_hosts_and_the_stopped_host_never_pass
         String::from_utf8_lossy(&out.stdout).trim(),
         "[{\"count\":5}]"
     );
+
+    // The checks whose defaults find nothing planted here, pointed at what is; and a host
+    // 1.2 s of round trip away, behind a delaying proxy, for the time limit.
+    let node = fleet.hosts()[SLOW].clone();
+    let proxy = DelayProxy::start(
+        SocketAddrV4::new(node.addr, 0),
+        SocketAddrV4::new(node.addr, node.port),
+        Duration::from_millis(600),
+    );
+    fleet.route_through(SLOW, proxy.addr());
+    fs::write(&inventory, fleet.inventory_toml(|_| Vec::new())).unwrap();
+    let web001 = fleet.hosts()[0].addr.to_string();
+    let out = shoal(
+        &fleet,
+        &inventory,
+        &[
+            "check",
+            "SHOAL-0002",
+            "SHOAL-0006",
+            "SHOAL-0014",
+            "SHOAL-0015",
+            "SHOAL-0017",
+            "SHOAL-0020",
+            "--param",
+            "max_time=800ms",
+            "--param",
+            "mount=/etc/app",
+            "--param",
+            "dirs=/etc/app/tls",
+            "--param",
+            "tmp_dir=/etc/app",
+            "--param",
+            "name=shoal-dep.test",
+            "--param",
+            &format!("host={web001}"),
+            "--param",
+            "port=22",
+            // A handshake is about seven round trips through the proxy.
+            "--connect-timeout",
+            "60s",
+            "--format",
+            "json",
+        ],
+        1,
+    );
+    let got = verdicts(&out);
+    expect_failing(&got, "SHOAL-0002", &[SLOW], &out);
+    expect_failing(&got, "SHOAL-0006", &[SICK], &out);
+    expect_failing(&got, "SHOAL-0014", &[SICK], &out);
+    expect_failing(&got, "SHOAL-0015", &[FULL_DISK], &out);
+    expect_failing(&got, "SHOAL-0017", &[SICK], &out);
+    expect_failing(&got, "SHOAL-0020", &[], &out);
 }
 
 /// A small fleet for the stages and errors around checks: two hosts, the second stopped.
