@@ -63,7 +63,7 @@ pub fn run(args: &CheckArgs, options: &Options, color: bool) -> ExitCode {
     if selected.is_empty() {
         return fail("error: there is no check to run\n");
     }
-    if let Err(message) = known_params(&selected, &args.params) {
+    if let Err(message) = known_params(&selected, &args.params, color) {
         return fail(&message);
     }
     let Some(mut engine) = open_engine(options) else {
@@ -117,14 +117,20 @@ fn read_dir(dir: &Path) -> Result<Catalog, String> {
     Ok(Catalog::from_files(files))
 }
 
-/// Every `--param` names a param of some selected check.
-fn known_params(selected: &[&Check], params: &[(String, String)]) -> Result<(), String> {
+/// Every `--param` names a param of some selected check, and has the type
+/// each of them declares: a mistake is found before any host is contacted,
+/// shown at the param's line.
+fn known_params(
+    selected: &[&Check],
+    params: &[(String, String)],
+    color: bool,
+) -> Result<(), String> {
     let declared: Vec<&str> = selected
         .iter()
         .flat_map(|c| c.runbook.params())
         .map(|p| p.name.as_str())
         .collect();
-    for (key, _) in params {
+    for (key, value) in params {
         if !declared.contains(&key.as_str()) {
             let mut message = format!("error: no selected check has a param `{key}`");
             if let Some(near) = shoal_lang::did_you_mean(key, declared.iter().copied()) {
@@ -132,6 +138,17 @@ fn known_params(selected: &[&Check], params: &[(String, String)]) -> Result<(), 
             }
             message.push('\n');
             return Err(message);
+        }
+        for check in selected {
+            let typed = check.runbook.params().iter().find(|p| &p.name == key);
+            if let Some(Err(error)) = typed.map(|p| p.check(value)) {
+                return Err(render_error_in(
+                    &error,
+                    Some(&check.file),
+                    &check.text,
+                    color,
+                ));
+            }
         }
     }
     Ok(())

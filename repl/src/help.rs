@@ -82,6 +82,11 @@ History: every query that contacts hosts is a job in the job store, written
   [--since DUR] [--user U] [--host H]` lists who ran what, where, and how it
   ended.
 
+Scripts and checks: `shoal run FILE.shoal --param NAME=VALUE` runs a
+  script whose `param NAME: TYPE [= DEFAULT]` lines it uses as `$NAME`
+  (`shoal run FILE --help` lists them); `shoal check [LEVEL|ID ...]` runs the
+  catalog of checks (the `checks` source lists it) on every host.
+
 In the shell: `help`, `help STAGE`, `:hosts`, `:vars`, `:quit`,
   `:set` (show settings), `:set format table|json|csv`, `:set full [on|off]`,
   `:set width N|auto` (the widest a table may be).

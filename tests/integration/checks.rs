@@ -557,4 +557,16 @@ fn broken_check_files_are_reported_with_file_and_line_and_the_rest_still_runs() 
         2,
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean 'max_disk_pct'?"));
+    let out = shoal(
+        &fleet,
+        &inventory,
+        &["check", "local", "--param", "max_disk_pct=most"],
+        2,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("error: param max_disk_pct expects int, got 'most'"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("checks/disk-space.shoal:"), "{stderr}");
 }
