@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use clap::CommandFactory;
 use shoal_stdlib::runbook::Runbook;
 
-use crate::cli::{Cli, EXIT_OK, EXIT_USAGE, Options, fail, run_source};
+use crate::cli::{Cli, EXIT_OK, Options, fail, run_source};
 use crate::render::render_error_in;
 
 /// Runs the script at `file` with `params`; with `help`, lists its params
@@ -22,8 +22,14 @@ pub fn run(
     color: bool,
 ) -> ExitCode {
     let Some(file) = file else {
-        print!("{}", usage());
-        return ExitCode::from(if help { EXIT_OK } else { EXIT_USAGE });
+        if help {
+            print!("{}", usage());
+            return ExitCode::from(EXIT_OK);
+        }
+        return fail(&format!(
+            "error: `shoal run` needs a script: shoal run FILE.shoal\n\n{}",
+            usage()
+        ));
     };
     let text = match std::fs::read_to_string(file) {
         Ok(text) => text,

@@ -175,7 +175,7 @@ impl Catalog {
         }
         let mut picked: Vec<bool> = vec![false; self.checks.len()];
         for selector in selectors {
-            let wanted = selector.to_ascii_lowercase();
+            let wanted = id_or_level(selector);
             let mut found = false;
             for (check, picked) in self.checks.iter().zip(&mut picked) {
                 if check.level.as_str() == wanted || check.id.to_ascii_lowercase() == wanted {
@@ -264,6 +264,19 @@ impl Catalog {
             );
         }
         out
+    }
+}
+
+/// A selector as ids and levels are compared: lower case, and a short id
+/// (`7`, `shoal-7`) written out (`shoal-0007`).
+fn id_or_level(selector: &str) -> String {
+    let lower = selector.to_ascii_lowercase();
+    let number = lower.strip_prefix("shoal-").unwrap_or(&lower);
+    match number.parse::<u16>() {
+        Ok(n) if n <= 9999 && number.bytes().all(|b| b.is_ascii_digit()) => {
+            format!("shoal-{n:04}")
+        }
+        _ => lower,
     }
 }
 
@@ -453,6 +466,8 @@ mod tests {
             "SHOAL-0042 is also the id of a.shoal"
         );
         assert_eq!(catalog.select(&["shoal-0042".into()]).unwrap().len(), 1);
+        assert_eq!(catalog.select(&["42".into()]).unwrap().len(), 1);
+        assert_eq!(catalog.select(&["SHOAL-42".into()]).unwrap().len(), 1);
         assert_eq!(catalog.select(&["LOCAL".into()]).unwrap().len(), 1);
         let error = catalog.select(&["SHOAL-0043".into()]).unwrap_err();
         assert_eq!(
