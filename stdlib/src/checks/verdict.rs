@@ -92,7 +92,12 @@ impl RunObserver for HostRuns<'_> {
     fn host_finished(&mut self, host: &str, outcome: &HostOutcome) {
         if outcome.status != Status::Ok {
             self.not_ok.entry(host.to_string()).or_insert_with(|| {
-                let reason = outcome.error.clone().unwrap_or_default();
+                // What the command said on its way out is the likeliest why:
+                // `exit 127: sh: 1: openssl: not found`.
+                let mut reason = outcome.error.clone().unwrap_or_default();
+                if let Some(said) = outcome.stderr.lines().rev().find(|l| !l.trim().is_empty()) {
+                    reason = format!("{reason}: {}", said.trim());
+                }
                 (outcome.status, reason)
             });
         }
