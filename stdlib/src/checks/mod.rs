@@ -141,6 +141,10 @@ mod tests {
             rows.iter().all(|(_, s, o)| *s == "pass" && o.is_empty()),
             "{rows:?}"
         );
+        // Hosts left out before any command ran are not part of the check.
+        let rows = run("hosts | filter role = db | run \"nproc\" as cpus | assert cpus >= 8");
+        let hosts: Vec<&str> = rows.iter().map(|(h, _, _)| h.as_str()).collect();
+        assert_eq!(hosts, ["db01", "db02"]);
     }
 
     #[test]

@@ -7,10 +7,12 @@
 //! whatever rows are left, unless the check's `assert` reads `status`
 //! itself (a liveness check), which then judges those rows and fails them.
 //! A host with rows is judged by the `assert`: `fail` if any of its rows
-//! does not hold; a host the pipeline kept no row for had nothing wrong
-//! found (`pass`).
+//! does not hold. A host the pipeline kept no row for had nothing wrong
+//! found (`pass`) if a command ran on it; one that was never asked (a
+//! `filter` before the first `run` left it out) is not part of the check
+//! and gets no row.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use polars::prelude::*;
 use shoal_lang::Result;
@@ -69,6 +71,8 @@ pub struct CheckRow {
 pub struct HostRuns<'a> {
     inner: &'a mut dyn RunObserver,
     not_ok: HashMap<String, (Status, String)>,
+    /// Every host a command was run on (or could not be).
+    asked: HashSet<String>,
 }
 
 impl<'a> HostRuns<'a> {
@@ -76,6 +80,7 @@ impl<'a> HostRuns<'a> {
         HostRuns {
             inner,
             not_ok: HashMap::new(),
+            asked: HashSet::new(),
         }
     }
 
@@ -90,6 +95,7 @@ impl RunObserver for HostRuns<'_> {
         self.inner.run_started(command, hosts);
     }
     fn host_finished(&mut self, host: &str, outcome: &HostOutcome) {
+        self.asked.insert(host.to_string());
         if outcome.status != Status::Ok {
             self.not_ok.entry(host.to_string()).or_insert_with(|| {
                 // What the command said on its way out is the likeliest why:
@@ -115,8 +121,8 @@ impl RunObserver for HostRuns<'_> {
 const QUOTED_ROWS: usize = 3;
 
 impl Prepared {
-    /// The verdict on each of `hosts`, given what the check's pipeline
-    /// (without its `assert`) gave and what its runs heard.
+    /// The verdict on each of `hosts` the check is about, given what the
+    /// check's pipeline (without its `assert`) gave and what its runs heard.
     pub fn judge(
         &self,
         check: &Check,
@@ -139,22 +145,22 @@ impl Prepared {
         let assert = self.assert();
         hosts
             .iter()
-            .map(|host| {
+            .filter_map(|host| {
                 let not_ok = runs.not_ok(host);
                 if let Some((status, reason)) = not_ok
                     && !assert.tests_status()
                 {
-                    return row(
+                    return Some(row(
                         host,
                         unanswered(*status),
                         String::new(),
                         format!("{status}: {reason}"),
-                    );
+                    ));
                 }
                 let judged = match &judged {
                     Ok(judged) => judged,
                     Err(reason) => {
-                        return row(host, CheckStatus::Error, String::new(), reason.clone());
+                        return Some(row(host, CheckStatus::Error, String::new(), reason.clone()));
                     }
                 };
                 let rows = judged
@@ -163,27 +169,30 @@ impl Prepared {
                     .map_or(&[][..], Vec::as_slice);
                 if rows.is_empty() {
                     return match not_ok {
-                        Some((status, reason)) => row(
+                        Some((status, reason)) => Some(row(
                             host,
                             unanswered(*status),
                             String::new(),
                             format!("{status}: {reason}"),
-                        ),
-                        None => row(host, CheckStatus::Pass, String::new(), String::new()),
+                        )),
+                        None if runs.asked.contains(host) => {
+                            Some(row(host, CheckStatus::Pass, String::new(), String::new()))
+                        }
+                        None => None,
                     };
                 }
                 let failing: Vec<&(Verdict, String)> =
                     rows.iter().filter(|(v, _)| *v != Verdict::Holds).collect();
                 if failing.is_empty() {
                     let all: Vec<&(Verdict, String)> = rows.iter().collect();
-                    return row(host, CheckStatus::Pass, quote(&all), String::new());
+                    return Some(row(host, CheckStatus::Pass, quote(&all), String::new()));
                 }
                 let status = if failing.iter().any(|(v, _)| *v == Verdict::NotOk) {
                     CheckStatus::Unknown
                 } else {
                     CheckStatus::Fail
                 };
-                row(host, status, quote(&failing), assert.message())
+                Some(row(host, status, quote(&failing), assert.message()))
             })
             .collect()
     }
