@@ -147,15 +147,14 @@ impl Prepared {
             .iter()
             .filter_map(|host| {
                 let not_ok = runs.not_ok(host);
-                if let Some((status, reason)) = not_ok
+                let unanswered = |(status, reason): &(Status, String)| {
+                    let message = format!("{status}: {reason}");
+                    row(host, unanswered(*status), String::new(), message)
+                };
+                if let Some(not_ok) = not_ok
                     && !assert.tests_status()
                 {
-                    return Some(row(
-                        host,
-                        unanswered(*status),
-                        String::new(),
-                        format!("{status}: {reason}"),
-                    ));
+                    return Some(unanswered(not_ok));
                 }
                 let judged = match &judged {
                     Ok(judged) => judged,
@@ -169,12 +168,7 @@ impl Prepared {
                     .map_or(&[][..], Vec::as_slice);
                 if rows.is_empty() {
                     return match not_ok {
-                        Some((status, reason)) => Some(row(
-                            host,
-                            unanswered(*status),
-                            String::new(),
-                            format!("{status}: {reason}"),
-                        )),
+                        Some(not_ok) => Some(unanswered(not_ok)),
                         None if runs.asked.contains(host) => {
                             Some(row(host, CheckStatus::Pass, String::new(), String::new()))
                         }

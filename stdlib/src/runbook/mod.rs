@@ -132,27 +132,26 @@ impl Runbook {
 
     /// A given key the script has no use for, with the names it does have.
     fn unknown(&self, key: &str, used: &std::collections::HashSet<&str>) -> Error {
-        let mut known: Vec<String> = self.params.iter().map(|p| p.name.clone()).collect();
         let mut placeholders: Vec<&str> = used
             .iter()
             .copied()
             .filter(|k| self.param(k).is_none())
             .collect();
         placeholders.sort_unstable();
-        known.extend(placeholders.iter().map(|k| k.to_string()));
+        let params = self.params.iter().map(|p| p.name.as_str());
         let mut error = Error::new(format!("the script has no param `{key}`"), None);
-        if let Some(near) = did_you_mean(key, known.iter().map(String::as_str)) {
+        if let Some(near) = did_you_mean(key, params.clone().chain(placeholders.iter().copied())) {
             error = error.with_hint(format!("did you mean '{near}'?"));
         }
-        let has = match (self.params.is_empty(), placeholders.is_empty()) {
-            (true, true) => "it has no params and no {{KEY}} placeholder".to_string(),
-            _ => {
-                let mut names: Vec<String> = self.params.iter().map(|p| p.name.clone()).collect();
-                names.extend(placeholders.iter().map(|k| format!("{{{{{k}}}}}")));
-                format!("it has {}", names.join(", "))
-            }
-        };
-        error.with_hint(has)
+        let names: Vec<String> = params
+            .map(str::to_string)
+            .chain(placeholders.iter().map(|k| format!("{{{{{k}}}}}")))
+            .collect();
+        if names.is_empty() {
+            error.with_hint("it has no params and no {{KEY}} placeholder")
+        } else {
+            error.with_hint(format!("it has {}", names.join(", ")))
+        }
     }
 
     /// `let NAME = ...` where NAME is a param: `$NAME` would mean the param.
