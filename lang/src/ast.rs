@@ -74,6 +74,8 @@ pub enum SourceKind {
     Job { which: JobRef },
     /// `saved`: the baselines; `saved NAME`: one of them.
     Saved { name: Option<String> },
+    /// `checks`: the catalog of checks shipped with shoal.
+    Checks,
     /// `hosts @web & @us-east-1a`, `hosts ~ /^db/`: two or more operands, or
     /// a regex.
     Select { terms: Vec<SetTerm> },

@@ -35,6 +35,9 @@ pub enum ErrorKind {
     /// one `save` would overwrite: `Session::check` reports it before any
     /// host is contacted.
     Definite,
+    /// An `assert` some row did not satisfy: the query ran and its answer
+    /// is "no", which the command line reports as exit 1, not as a mistake.
+    AssertFailed,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -72,6 +75,16 @@ impl Error {
     ///
     /// With `color`, the headline and caret are red for a terminal.
     pub fn render(&self, source: &str, color: bool) -> String {
+        self.render_in(None, source, color)
+    }
+
+    /// [`Error::render`] for text read from a file: the location line
+    /// names it, as in ` --> checks/disk.shoal:3:7`.
+    pub fn render_file(&self, file: &str, source: &str, color: bool) -> String {
+        self.render_in(Some(file), source, color)
+    }
+
+    fn render_in(&self, file: Option<&str>, source: &str, color: bool) -> String {
         let (red, bold, reset) = if color {
             ("\x1b[31;1m", "\x1b[1m", "\x1b[0m")
         } else {
@@ -89,7 +102,8 @@ impl Error {
             // The caret covers the span's part of this line, at least one column.
             let on_line = source[start..end].split('\n').next().unwrap_or("");
             let width = on_line.chars().count().max(1);
-            let _ = writeln!(out, "{}--> {line_no}:{col}", &gutter[1..]);
+            let file = file.map_or(String::new(), |f| format!("{f}:"));
+            let _ = writeln!(out, "{}--> {file}{line_no}:{col}", &gutter[1..]);
             let _ = writeln!(out, "{gutter}|");
             let _ = writeln!(out, "{number} | {line}");
             let _ = writeln!(
@@ -141,5 +155,12 @@ mod tests {
         );
         let at_end = Error::new("expected a stage", Span::new(7, 7));
         assert!(at_end.render("hosts |", false).contains("  |        ^\n"));
+    }
+
+    #[test]
+    fn renders_the_file_a_source_came_from() {
+        let error = Error::new("unknown level `locl`", Span::new(10, 14));
+        let text = error.render_file("checks/disk.shoal", "# x\nlevel locl", false);
+        assert!(text.contains(" --> checks/disk.shoal:2:7\n"), "{text}");
     }
 }

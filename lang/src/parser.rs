@@ -91,6 +91,7 @@ fn build_source(pair: Pair<Rule>) -> Source {
             name: first_inner(inner).as_str().to_string(),
         },
         Rule::jobs_source => SourceKind::Jobs,
+        Rule::checks_source => SourceKind::Checks,
         Rule::job_source => {
             let which = inner.into_inner().nth(1).expect("a job reference");
             // The grammar admits `-0` and numbers past u64; those name no job.
@@ -424,12 +425,13 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         }
         Rule::let_statement => "`let NAME = pipeline`",
         Rule::source | Rule::hosts_source | Rule::kw_hosts => {
-            "`hosts`, `jobs`, `job N`, `saved` or a `$variable`"
+            "`hosts`, `jobs`, `job N`, `saved`, `checks` or a `$variable`"
         }
         Rule::jobs_source | Rule::kw_jobs => "`jobs`",
         Rule::job_source | Rule::kw_job => "`job N`",
         Rule::job_ref => "a job: its id, `last`, or `-2` for the one before the last",
         Rule::saved_source | Rule::kw_saved => "`saved` or `saved NAME`",
+        Rule::checks_source | Rule::kw_checks => "`checks`",
         Rule::baseline_name => "a baseline name such as `before-upgrade`",
         Rule::variable => "a `$variable`",
         // The three operands of a selection, named once as one choice.

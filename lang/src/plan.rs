@@ -98,6 +98,8 @@ pub enum PlanSource {
         #[serde(skip)]
         span: Span,
     },
+    /// `checks`: the catalog of checks shipped with shoal, one row a check.
+    Checks,
 }
 
 pub use crate::ast::JobRef;

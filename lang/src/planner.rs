@@ -116,6 +116,7 @@ fn plan_source(source: &ast::Source) -> Result<PlanSource> {
             name: name.clone(),
             span: source.span,
         },
+        SourceKind::Checks => PlanSource::Checks,
     })
 }
 

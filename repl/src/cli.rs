@@ -2,11 +2,11 @@
 //! inventory, an executor and a session, which run the query.
 //!
 //! Exit codes ([`EXIT_CODES`], which `shoal help` and the README list): 0
-//! when every host ended `ok`; 1 when the query ran but some host did not;
-//! 2 for usage, parse, inventory and evaluation errors; 130 when Ctrl-C
-//! stopped the query (what finished is printed first).
+//! when every host ended `ok`; 1 when the query ran but some host did not,
+//! an `assert` did not hold or a check did not pass; 2 for usage, parse,
+//! inventory and evaluation errors; 130 when Ctrl-C stopped the query (what
+//! finished is printed first).
 
-use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -21,11 +21,12 @@ use shoal_stdlib::safety::Safety;
 
 use crate::output::Printer;
 use crate::render::{Format, render_error, visible};
-use crate::{explain_host, help, script};
+use crate::{check, explain_host, help, script};
 
 /// The query ran and every host that ran a command ended `ok`.
 pub const EXIT_OK: u8 = 0;
-/// The query ran, but at least one host did not end `ok`.
+/// The query ran, but at least one host did not end `ok`, an `assert` did
+/// not hold, or a check did not pass.
 pub const EXIT_HOSTS_FAILED: u8 = 1;
 /// Bad usage, a query that does not parse or plan, or a bad inventory.
 pub const EXIT_USAGE: u8 = 2;
@@ -38,7 +39,7 @@ pub const EXIT_CODES: &[(u8, &str)] = &[
     (EXIT_OK, "the query ran and every host ended `ok`"),
     (
         EXIT_HOSTS_FAILED,
-        "the query ran, but some host did not end `ok`",
+        "the query ran, but some host did not end `ok`, an `assert` did not hold, or a check did not pass",
     ),
     (EXIT_USAGE, "usage, parse, inventory or evaluation error"),
     (
@@ -53,7 +54,7 @@ pub const EXIT_CODES: &[(u8, &str)] = &[
     version,
     disable_help_subcommand = true,
     about = "Ask a whole fleet one question over SSH and compare the answers.",
-    after_help = "Exit codes: 0 every host ok; 1 some host not ok; 2 usage, parse, inventory or evaluation error; 130 interrupted. `shoal help` describes the language, the output formats and the shell."
+    after_help = "Exit codes: 0 every host ok; 1 some host not ok, an assert failed or a check did not pass; 2 usage, parse, inventory or evaluation error; 130 interrupted. `shoal help` describes the language, the output formats and the shell."
 )]
 pub struct Cli {
     /// Run these statements (separated by `;` or newlines), print, and exit.
@@ -88,13 +89,19 @@ pub enum Command {
         #[arg(long, required = true)]
         list: bool,
     },
-    /// Run a script of statements; `{{KEY}}` in it is replaced by `--param KEY=VALUE`.
+    /// Run a script of statements; its `param NAME: TYPE` (and `{{KEY}}`) take `--param NAME=VALUE`.
+    #[command(disable_help_flag = true)]
     Run {
-        file: PathBuf,
+        file: Option<PathBuf>,
         /// A script parameter (repeatable).
-        #[arg(long = "param", value_name = "KEY=VALUE", value_parser = script::parse_param)]
+        #[arg(long = "param", value_name = "KEY=VALUE", value_parser = shoal_stdlib::runbook::parse_param)]
         params: Vec<(String, String)>,
+        /// Print this help and the script's params, with their types and defaults.
+        #[arg(short = 'h', long)]
+        help: bool,
     },
+    /// Run the catalog of checks, or some levels or ids of it, on every host.
+    Check(check::CheckArgs),
     /// Who ran what, where, when, and how it ended: every job in the job store.
     Audit(crate::audit::AuditArgs),
 }
@@ -197,19 +204,10 @@ pub fn main(cli: Cli) -> ExitCode {
             Ok(text) => print_and_exit(text, EXIT_OK),
             Err(error) => fail(&format!("error: {error}\n")),
         },
-        (Some(Command::Run { file, params }), _) => {
-            let script = match std::fs::read_to_string(file) {
-                Ok(script) => script,
-                Err(error) => {
-                    return fail(&format!("error: cannot read {}: {error}\n", file.display()));
-                }
-            };
-            let params: HashMap<String, String> = params.iter().cloned().collect();
-            match script::substitute(&script, &params) {
-                Ok(source) => run_source(&source, &cli.options, color),
-                Err(error) => fail(&format!("error: {}: {error}\n", file.display())),
-            }
+        (Some(Command::Run { file, params, help }), _) => {
+            script::run(file.as_deref(), params, *help, &cli.options, color)
         }
+        (Some(Command::Check(args)), _) => check::run(args, &cli.options, color),
         (Some(Command::Demo { command }), _) => demo(command.as_deref(), &cli.options, color),
         (Some(Command::Audit(args)), _) => {
             crate::audit::run(args, &cli.options, &printer(&cli.options))
@@ -286,7 +284,7 @@ fn print_and_exit(text: String, code: u8) -> ExitCode {
 
 /// Prints `message` (shown [`visible`]: it may quote an inventory command's
 /// output) and gives the usage exit code.
-fn fail(message: &str) -> ExitCode {
+pub(crate) fn fail(message: &str) -> ExitCode {
     eprint!("{}", visible(message));
     ExitCode::from(EXIT_USAGE)
 }
@@ -419,14 +417,18 @@ fn inventory_at_hand(options: &Options) -> bool {
         || Inventory::discover(None, &options.overrides()).is_ok()
 }
 
-/// Whether every statement of `plan` only reads the job store, so that it
-/// can run where no inventory is: `shoal -c 'jobs'` from any directory.
+/// Whether every statement of `plan` only reads the job store (or the
+/// catalog of checks), so that it can run where no inventory is:
+/// `shoal -c 'jobs'` from any directory.
 fn reads_only_history(plan: &shoal_stdlib::Plan) -> bool {
     use shoal_lang::plan::PlanSource;
     plan.statements.iter().all(|statement| {
         matches!(
             statement.source,
-            PlanSource::Jobs { .. } | PlanSource::Job { .. } | PlanSource::Saved { .. }
+            PlanSource::Jobs { .. }
+                | PlanSource::Job { .. }
+                | PlanSource::Saved { .. }
+                | PlanSource::Checks
         ) && statement
             .ops
             .iter()
@@ -435,7 +437,7 @@ fn reads_only_history(plan: &shoal_stdlib::Plan) -> bool {
 }
 
 /// Runs statements non-interactively (`-c` and scripts).
-fn run_source(source: &str, options: &Options, color: bool) -> ExitCode {
+pub(crate) fn run_source(source: &str, options: &Options, color: bool) -> ExitCode {
     let plan = match shoal_stdlib::compile(source) {
         Ok(plan) => plan,
         Err(error) => {
@@ -465,6 +467,8 @@ fn run_source(source: &str, options: &Options, color: bool) -> ExitCode {
     let report = printer(options).run_source(&mut engine, source);
     if report.interrupted {
         ExitCode::from(EXIT_INTERRUPTED)
+    } else if report.assert_failed {
+        ExitCode::from(EXIT_HOSTS_FAILED)
     } else if report.errored {
         ExitCode::from(EXIT_USAGE)
     } else if engine.saw_failures() {

@@ -33,6 +33,10 @@ const SOURCES: &[(&str, &str)] = &[
     ),
     ("saved", "the baselines kept with `save NAME`"),
     ("saved before-upgrade", "one baseline, as it was saved"),
+    (
+        "checks",
+        "the catalog of checks `shoal check` runs, one row a check",
+    ),
 ];
 
 /// `help`: the sources, then every stage with its summary.
@@ -77,6 +81,11 @@ History: every query that contacts hosts is a job in the job store, written
   $XDG_STATE_HOME/shoal/shoal.db; --no-store keeps none). `shoal audit
   [--since DUR] [--user U] [--host H]` lists who ran what, where, and how it
   ended.
+
+Scripts and checks: `shoal run FILE.shoal --param NAME=VALUE` runs a
+  script whose `param NAME: TYPE [= DEFAULT]` lines it uses as `$NAME`
+  (`shoal run FILE --help` lists them); `shoal check [LEVEL|ID ...]` runs the
+  catalog of checks (the `checks` source lists it) on every host.
 
 In the shell: `help`, `help STAGE`, `:hosts`, `:vars`, `:quit`,
   `:set` (show settings), `:set format table|json|csv`, `:set full [on|off]`,

@@ -1,6 +1,7 @@
 //! shoal's front end: the command line, the interactive shell, scripts,
 //! rendering of results, progress, and help generated from the registry.
 mod audit;
+mod check;
 pub mod cli;
 mod complete;
 mod explain_host;

@@ -5,6 +5,7 @@
 use std::io::{IsTerminal, Write};
 
 use polars::prelude::*;
+use shoal_lang::ErrorKind;
 use shoal_runtime::Engine;
 
 use crate::progress::Progress;
@@ -32,6 +33,8 @@ pub struct Printer {
 pub struct Report {
     /// The text did not parse or plan, or a statement failed: exit 2.
     pub errored: bool,
+    /// An `assert` did not hold: the query ran and said no, exit 1.
+    pub assert_failed: bool,
     /// Ctrl-C cancelled a statement: exit 130.
     pub interrupted: bool,
 }
@@ -47,7 +50,7 @@ impl Printer {
                 eprint!("{}", render_error(&error, source, self.color));
                 return Report {
                     errored: true,
-                    interrupted: false,
+                    ..Report::default()
                 };
             }
         };
@@ -68,9 +71,16 @@ impl Printer {
                     None
                 }
                 Err(error) => {
+                    // The rows an `assert` refused are its answer: printed
+                    // as a result, the message after them.
+                    if let Some(rows) = progress.take_rejected() {
+                        self.print_result(&rows, printed > 0);
+                    }
                     eprint!("{}", render_error(&error, source, self.color));
+                    let assert_failed = error.kind == ErrorKind::AssertFailed;
                     Some(Report {
-                        errored: true,
+                        errored: !assert_failed,
+                        assert_failed,
                         interrupted: outcome.interrupted,
                     })
                 }
@@ -84,8 +94,8 @@ impl Printer {
             if outcome.interrupted {
                 eprintln!("cancelled: the rows above are what finished before Ctrl-C");
                 return Report {
-                    errored: false,
                     interrupted: true,
+                    ..Report::default()
                 };
             }
         }

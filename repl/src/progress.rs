@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use polars::prelude::DataFrame;
 use shoal_stdlib::RunObserver;
 use shoal_stdlib::executor::{HostOutcome, Status};
 
@@ -24,6 +25,8 @@ pub struct Progress {
     started: Instant,
     show_bar: bool,
     show_summary: bool,
+    /// The rows a stage refused (an `assert`'s), to print with its error.
+    rejected: Option<DataFrame>,
 }
 
 impl Progress {
@@ -38,7 +41,13 @@ impl Progress {
             started: Instant::now(),
             show_bar,
             show_summary,
+            rejected: None,
         }
+    }
+
+    /// The rows a stage refused, if one did.
+    pub fn take_rejected(&mut self) -> Option<DataFrame> {
+        self.rejected.take()
     }
 
     fn reported(&self) -> usize {
@@ -108,6 +117,10 @@ impl RunObserver for Progress {
             Ok(n) if n > 0 => answer.trim() == expected.to_string(),
             _ => false,
         }
+    }
+
+    fn rejected(&mut self, _stage: &str, rows: &DataFrame) {
+        self.rejected = Some(rows.clone());
     }
 
     fn run_started(&mut self, command: &str, hosts: usize) {

@@ -159,6 +159,21 @@ fn escape(text: &str, keep_newlines: bool) -> Cow<'_, str> {
 /// [`visible`]. A query whose own text holds control characters is printed
 /// without colour and escaped whole.
 pub fn render_error(error: &shoal_lang::Error, source: &str, color: bool) -> String {
+    render_error_in(error, None, source, color)
+}
+
+/// [`render_error`] for text read from `file` (a script, a check), which
+/// the location line names.
+pub fn render_error_in(
+    error: &shoal_lang::Error,
+    file: Option<&str>,
+    source: &str,
+    color: bool,
+) -> String {
+    let render = |error: &shoal_lang::Error, color| match file {
+        Some(file) => error.render_file(file, source, color),
+        None => error.render(source, color),
+    };
     let shown = shoal_lang::Error {
         reason: visible(&error.reason).into_owned(),
         span: error.span,
@@ -171,9 +186,9 @@ pub fn render_error(error: &shoal_lang::Error, source: &str, color: bool) -> Str
     };
     // Tabs are harmless, and expanding them would move the caret.
     if source.chars().any(|c| c != '\t' && needs_escape(c, true)) {
-        visible(&shown.render(source, false)).into_owned()
+        visible(&render(&shown, false)).into_owned()
     } else {
-        shown.render(source, color)
+        render(&shown, color)
     }
 }
 
@@ -248,14 +263,15 @@ fn rows_noun(n: usize) -> String {
 }
 
 /// Green for ok, yellow for a command that ran and failed, red for a host
-/// that never ran it; anything else keeps the terminal's colour.
+/// that never ran it; for a check (`shoal check`), green for pass, red for
+/// fail and error, yellow for unknown. Anything else keeps the terminal's
+/// colour.
 fn status_color(status: &str) -> Option<Color> {
     match status {
-        "ok" => Some(Color::FG_GREEN),
-        "failed" | "timeout" | "cancelled" => Some(Color::FG_YELLOW),
-        "unreachable" | "auth_failed" | "hostkey_unknown" | "hostkey_mismatch" | "error" => {
-            Some(Color::FG_RED)
-        }
+        "ok" | "pass" => Some(Color::FG_GREEN),
+        "failed" | "timeout" | "cancelled" | "unknown" => Some(Color::FG_YELLOW),
+        "unreachable" | "auth_failed" | "hostkey_unknown" | "hostkey_mismatch" | "error"
+        | "fail" => Some(Color::FG_RED),
         _ => None,
     }
 }

@@ -28,12 +28,15 @@ use std::path::Path;
 use std::sync::Arc;
 
 use polars::prelude::DataFrame;
-use shoal_stdlib::executor::{HostOutcome, Status};
+use shoal_stdlib::executor::{Executor, HostOutcome, Status};
+use shoal_stdlib::fuse::{Prefetch, Replay};
 use shoal_stdlib::history::HistoryHandle;
 use shoal_stdlib::safety::Safety;
 use shoal_stdlib::{Plan, PlannedStatement, Quiet, RunObserver, Session, compile};
 use tokio::runtime::Runtime;
 use tokio::signal::unix::{SignalKind, signal};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use crate::inventory::{Inventory, InventoryError, Overrides};
 use crate::ssh::SshExecutor;
@@ -252,8 +255,95 @@ impl Engine {
     /// stages progress, and cancelling it on Ctrl-C if
     /// [`Interrupts::CancelQuery`] was chosen.
     pub fn run(&mut self, statement: &PlannedStatement, observer: &mut dyn RunObserver) -> Outcome {
+        self.run_with(statement, None, observer)
+    }
+
+    /// Sends the first command each of `statements` would send to each
+    /// host, all of a host's fused into one command (shoal-stdlib's
+    /// `fuse`), so that statements that do not depend on one another, such
+    /// as checks, cost one round trip per host rather than one each. Run
+    /// them afterwards with [`Engine::run_prefetched`]. `observer` hears of
+    /// the one fused run; nothing is recorded until the statements run.
+    /// The flag is true when Ctrl-C cancelled it.
+    pub fn prefetch(
+        &mut self,
+        statements: &[&PlannedStatement],
+        observer: &mut dyn RunObserver,
+    ) -> (Prefetch, bool) {
         let token = self.executor.begin_query();
-        let watcher = match self.interrupts {
+        let watcher = self.watch_interrupts(&token);
+        let wanted = self.session.first_commands(statements);
+        let prefetch = Prefetch::run(&wanted, &self.executor, observer);
+        if let Some(watcher) = watcher {
+            watcher.abort();
+        }
+        (prefetch, token.is_cancelled())
+    }
+
+    /// [`Engine::run`], with the commands `prefetch` already has answered
+    /// from it; anything else runs as usual. Each statement is still its
+    /// own job in the store, with its hosts' rows.
+    pub fn run_prefetched(
+        &mut self,
+        statement: &PlannedStatement,
+        prefetch: &Prefetch,
+        observer: &mut dyn RunObserver,
+    ) -> Outcome {
+        self.run_with(statement, Some(prefetch), observer)
+    }
+
+    fn run_with(
+        &mut self,
+        statement: &PlannedStatement,
+        prefetch: Option<&Prefetch>,
+        observer: &mut dyn RunObserver,
+    ) -> Outcome {
+        let token = self.executor.begin_query();
+        let watcher = self.watch_interrupts(&token);
+        if let Some(store) = &self.store {
+            store.begin_statement(&statement.text);
+        }
+        let mut tally = Tally {
+            observer,
+            any_not_ok: false,
+            recorder: self.store.as_deref().map(|store| Recorder {
+                store,
+                hosts: &self.host_info,
+            }),
+        };
+        let replay;
+        let executor: &dyn Executor = match prefetch {
+            Some(prefetch) => {
+                replay = Replay {
+                    prefetch,
+                    live: &self.executor,
+                };
+                &replay
+            }
+            None => &self.executor,
+        };
+        let result = self.session.eval(statement, executor, &mut tally);
+        if let Some(watcher) = watcher {
+            watcher.abort();
+        }
+        self.saw_failures |= tally.any_not_ok;
+        // Ctrl-C that only stopped `act`'s waves interrupted the statement too.
+        let interrupted = self.session.safety.waves.take_stop() | token.is_cancelled();
+        Outcome {
+            result,
+            interrupted,
+            store_warning: self
+                .store
+                .as_ref()
+                .and_then(|store| store.end_statement(interrupted)),
+        }
+    }
+
+    /// With [`Interrupts::CancelQuery`], a task that cancels `token` on the
+    /// first Ctrl-C and ends the process on the second; abort it when the
+    /// query is done.
+    fn watch_interrupts(&self, token: &CancellationToken) -> Option<JoinHandle<()>> {
+        match self.interrupts {
             Interrupts::Untouched => None,
             Interrupts::CancelQuery => Some(self.runtime.spawn({
                 let token = token.clone();
@@ -285,32 +375,6 @@ impl Engine {
                     }
                 }
             })),
-        };
-        if let Some(store) = &self.store {
-            store.begin_statement(&statement.text);
-        }
-        let mut tally = Tally {
-            observer,
-            any_not_ok: false,
-            recorder: self.store.as_deref().map(|store| Recorder {
-                store,
-                hosts: &self.host_info,
-            }),
-        };
-        let result = self.session.eval(statement, &self.executor, &mut tally);
-        if let Some(watcher) = watcher {
-            watcher.abort();
-        }
-        self.saw_failures |= tally.any_not_ok;
-        // Ctrl-C that only stopped `act`'s waves interrupted the statement too.
-        let interrupted = self.session.safety.waves.take_stop() | token.is_cancelled();
-        Outcome {
-            result,
-            interrupted,
-            store_warning: self
-                .store
-                .as_ref()
-                .and_then(|store| store.end_statement(interrupted)),
         }
     }
 
@@ -380,6 +444,10 @@ impl RunObserver for Tally<'_> {
 
     fn confirm(&mut self, summary: &str, expected: usize) -> bool {
         self.observer.confirm(summary, expected)
+    }
+
+    fn rejected(&mut self, stage: &str, rows: &DataFrame) {
+        self.observer.rejected(stage, rows);
     }
 }
 

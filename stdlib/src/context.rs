@@ -25,6 +25,9 @@ pub trait RunObserver {
     fn confirm(&mut self, _summary: &str, _expected: usize) -> bool {
         false
     }
+    /// The rows a stage refused, to show beside its error: the rows an
+    /// `assert` did not hold for.
+    fn rejected(&mut self, _stage: &str, _rows: &DataFrame) {}
 }
 
 /// An observer that ignores everything.

@@ -7,6 +7,8 @@
 //! `exit`, `status`, `error` and `duration_ms`. A host that fails keeps its
 //! row.
 
+pub mod catalog;
+pub mod checks;
 mod context;
 mod dry_run;
 mod eval;
@@ -14,11 +16,13 @@ pub mod example_fleet;
 pub mod executor;
 pub mod fleet;
 pub mod frame;
+pub mod fuse;
 pub mod history;
 mod hostset;
 mod names;
 pub mod ops;
 mod predicate;
+pub mod runbook;
 pub mod safety;
 mod seatbelt;
 pub mod typed;

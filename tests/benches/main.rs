@@ -16,6 +16,7 @@
 mod support;
 
 mod act;
+mod checks;
 mod facts;
 mod fanout;
 mod jump;

@@ -118,7 +118,7 @@ fn an_unused_or_missing_parameter_stops_the_script_before_any_host() {
     let script = setup.script("hosts | filter role = {{role}} | count\n");
     setup.refused(
         &["run", &script, "--param", "role=web", "--param", "zone=a"],
-        "does not use the parameter `zone`",
+        "the script has no param `zone`",
     );
     setup.refused(&["run", &script], "needs the parameter `role`");
 }

@@ -12,6 +12,7 @@ mod support;
 mod act;
 mod agent_auth;
 mod check_first;
+mod checks;
 mod cli;
 mod diagnosis;
 mod embed_example;

@@ -10,6 +10,7 @@
 //! generated from this registry, and every operator's examples run as tests
 //! (see `tests/examples.rs`), so the documentation cannot drift from the code.
 
+use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 
@@ -41,7 +42,9 @@ pub trait Operator: Sync {
 
 /// A planned stage: its typed arguments, which know how to run. `--explain`
 /// prints it, so its fields serialise with `op` (the stage name) first.
-pub trait Stage: fmt::Debug + Send + Sync + erased_serde::Serialize {
+/// `Any`, so that what judges a plan (the checks runner reading its
+/// `assert`) can look at one stage's typed arguments.
+pub trait Stage: fmt::Debug + Send + Sync + erased_serde::Serialize + Any {
     fn eval(&self, input: DataFrame, ctx: &mut EvalContext<'_>) -> Result<DataFrame>;
 }
 
@@ -58,6 +61,12 @@ impl Op {
 
     pub fn eval(&self, input: DataFrame, ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
         self.0.eval(input, ctx)
+    }
+
+    /// The stage's typed arguments, when it is a `T`.
+    pub fn downcast<T: Stage>(&self) -> Option<&T> {
+        let stage: &dyn Any = self.0.as_ref();
+        stage.downcast_ref()
     }
 }
 
@@ -116,6 +125,8 @@ registry! {
     top::Top,
     rare::Rare,
     outliers::Outliers,
+    share::Share,
+    assert::Assert,
     save::Save,
     rerun::Rerun,
     drift::Drift,
@@ -127,6 +138,8 @@ registry! {
 /// /etc/app/version"`, and the baseline `last-week`, the web hosts with
 /// `version` 2.0.9.
 pub const NEEDS_STORE: &[&str] = &["save", "rerun", "drift"];
+
+pub use assert::{AssertOp, Verdict};
 
 /// `facts`' columns that change between reads (load, uptime, clock skew…):
 /// `diff` leaves them out of its causes unless asked.
