@@ -72,6 +72,16 @@ impl Error {
     ///
     /// With `color`, the headline and caret are red for a terminal.
     pub fn render(&self, source: &str, color: bool) -> String {
+        self.render_in(None, source, color)
+    }
+
+    /// [`Error::render`] for an error in a file: the location line names
+    /// it, as ` --> alarms/app.shoal:3:9`.
+    pub fn render_file(&self, file: &str, source: &str, color: bool) -> String {
+        self.render_in(Some(file), source, color)
+    }
+
+    fn render_in(&self, file: Option<&str>, source: &str, color: bool) -> String {
         let (red, bold, reset) = if color {
             ("\x1b[31;1m", "\x1b[1m", "\x1b[0m")
         } else {
@@ -89,7 +99,8 @@ impl Error {
             // The caret covers the span's part of this line, at least one column.
             let on_line = source[start..end].split('\n').next().unwrap_or("");
             let width = on_line.chars().count().max(1);
-            let _ = writeln!(out, "{}--> {line_no}:{col}", &gutter[1..]);
+            let file = file.map(|f| format!("{f}:")).unwrap_or_default();
+            let _ = writeln!(out, "{}--> {file}{line_no}:{col}", &gutter[1..]);
             let _ = writeln!(out, "{gutter}|");
             let _ = writeln!(out, "{number} | {line}");
             let _ = writeln!(
@@ -98,6 +109,9 @@ impl Error {
                 " ".repeat(col - 1),
                 "^".repeat(width)
             );
+        }
+        if let (Some(file), None) = (file, self.span) {
+            let _ = writeln!(out, "{gutter}--> {file}");
         }
         for hint in &self.hints {
             let _ = writeln!(out, "{gutter}= hint: {hint}");
@@ -129,6 +143,19 @@ mod tests {
         assert_eq!(
             error.render("hosts | filtr az=x", false),
             "error: unknown stage `filtr`\n --> 1:9\n  |\n1 | hosts | filtr az=x\n  |         ^^^^^\n  = hint: did you mean 'filter'?\n"
+        );
+    }
+
+    #[test]
+    fn an_error_in_a_file_names_the_file() {
+        let error = Error::new("unknown stage `filtr`", Span::new(16, 21));
+        assert_eq!(
+            error.render_file("a.shoal", "alarm x\nhosts | filtr", false),
+            "error: unknown stage `filtr`\n --> a.shoal:2:9\n  |\n2 | hosts | filtr\n  |         ^^^^^\n"
+        );
+        assert_eq!(
+            Error::new("cannot read it", None).render_file("b.shoal", "", false),
+            "error: cannot read it\n --> b.shoal\n"
         );
     }
 
