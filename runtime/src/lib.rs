@@ -30,6 +30,7 @@
 //! color)` shows the message with a caret under the place in the query.
 //! Hosts that fail or cannot be reached are not errors but rows, with
 //! their `status`.
+pub mod daemon;
 pub mod demo;
 pub mod engine;
 pub mod inventory;

@@ -10,6 +10,8 @@
 //!   frames.rs      a baseline's DataFrame as stored text
 //!   retention.rs   deleting by age and by size, and VACUUM
 //!   audit.rs       `shoal audit`
+//!   daemon.rs      `shoal daemon`: ticks, alarm states, events, bot
+//!                  actions and breakers; `shoal bots`
 //! ```
 //!
 //! The file is opened in WAL mode with `synchronous=NORMAL`: hosts' rows
@@ -20,6 +22,7 @@
 //! at once.
 
 mod audit;
+mod daemon;
 mod frames;
 mod history;
 mod record;
@@ -39,6 +42,7 @@ use std::time::{Duration, SystemTime};
 use rusqlite::{Connection, OpenFlags};
 
 pub use audit::AuditFilter;
+pub use daemon::{AlarmHost, BotCommand, BotControl, BotRecord, EventRecord, TickRecord};
 pub use record::{HostInfo, Recorder, host_info};
 pub use retention::Retention;
 
@@ -125,7 +129,7 @@ fn local_user() -> String {
 }
 
 /// Milliseconds since the Unix epoch.
-fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
@@ -133,7 +137,7 @@ fn now_ms() -> i64 {
 }
 
 /// A timestamp as the store's tables print it: `2026-12-07T11:30:02Z`.
-fn timestamp(ms: i64) -> String {
+pub fn timestamp(ms: i64) -> String {
     jiff::Timestamp::from_millisecond(ms)
         .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
         .unwrap_or_else(|_| ms.to_string())
