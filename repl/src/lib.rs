@@ -3,6 +3,7 @@
 mod audit;
 pub mod cli;
 mod complete;
+mod daemon;
 mod explain_host;
 pub mod help;
 mod inventory_list;
@@ -12,3 +13,4 @@ pub mod render;
 mod repl;
 mod script;
 mod store_options;
+mod watch;

@@ -13,6 +13,7 @@ mod act;
 mod agent_auth;
 mod check_first;
 mod cli;
+mod daemon;
 mod diagnosis;
 mod embed_example;
 mod facts_fleet;

@@ -92,9 +92,7 @@ pub fn correlate(
         .map_err(|e| e.to_string())?;
     engine.bind("alarm_rows", rows);
     let ranked = engine
-        .query(&format!(
-            "$alarm_rows | diff where {SIDE} = yes | filter pct_a > pct_b | head {TOP}"
-        ))
+        .query(&format!("$alarm_rows | diff where {SIDE} = yes"))
         .map_err(|e| e.to_string())?;
     let column = |name: &str| {
         ranked
@@ -104,11 +102,20 @@ pub fn correlate(
     };
     let (features, count_a, count_b) = (column("feature")?, column("count_a")?, column("count_b")?);
     let q = column("q")?;
+    let count = |counts: &[Option<String>], i: usize| -> usize {
+        counts[i]
+            .as_deref()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
     Ok((0..ranked.height())
+        // More common among the firing hosts: count_a / in_a > count_b / in_b.
+        .filter(|&i| count(&count_a, i) * in_b > count(&count_b, i) * in_a)
+        .take(TOP)
         .map(|i| Feature {
             feature: features[i].clone().unwrap_or_default(),
-            firing: format!("{}/{in_a}", count_a[i].as_deref().unwrap_or("0")),
-            rest: format!("{}/{in_b}", count_b[i].as_deref().unwrap_or("0")),
+            firing: format!("{}/{in_a}", count(&count_a, i)),
+            rest: format!("{}/{in_b}", count(&count_b, i)),
             q: q[i].as_deref().and_then(|q| q.parse().ok()),
         })
         .collect())
