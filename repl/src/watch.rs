@@ -79,7 +79,7 @@ pub fn watch(engine: &mut Engine, printer: &Printer, every: Duration, source: &s
             // Home and clear: the table is redrawn in place.
             let _ = write!(stdout, "\x1b[H\x1b[2J{header}\n\n");
         } else {
-            let _ = write!(stdout, "{}--- {header}\n", if tick > 1 { "\n" } else { "" });
+            let _ = writeln!(stdout, "{}--- {header}", if tick > 1 { "\n" } else { "" });
         }
         let _ = stdout.flush();
         drop(stdout);
