@@ -110,7 +110,7 @@ pub fn stage(name: &str) -> Result<String, String> {
         let mut out = describe(declaration, false);
         out.push_str("\nFor example (examples/alarms.shoal):\n\n");
         for line in ALARMS_EXAMPLE.lines() {
-            let _ = writeln!(out, "  {line}");
+            let _ = writeln!(out, "{}", format!("  {line}").trim_end());
         }
         return Ok(out);
     }
@@ -266,7 +266,10 @@ mod tests {
     #[test]
     fn the_alarm_and_bot_help_shows_options_and_an_example_that_compiles() {
         let alarm = stage("alarm").unwrap();
-        assert!(alarm.contains("fire_after=N") && alarm.contains("notify"), "{alarm}");
+        assert!(
+            alarm.contains("fire_after=N") && alarm.contains("notify"),
+            "{alarm}"
+        );
         let bot = stage("bot").unwrap();
         assert!(bot.contains("limit N per DUR"), "{bot}");
         if let Err(error) = shoal_stdlib::compile_rules(ALARMS_EXAMPLE) {

@@ -16,6 +16,7 @@
 mod support;
 
 mod act;
+mod daemon_soak;
 mod fanout;
 mod jump;
 mod load;
