@@ -307,6 +307,51 @@ fn a_bot_acts_n_times_then_its_breaker_holds_across_a_sigkill_and_a_restart() {
 }
 
 #[test]
+fn a_store_that_cannot_be_written_stops_the_bots_but_not_the_alarms() {
+    let fleet = fleet(3, |i| {
+        vec![("health".into(), if i == 0 { "FAIL" } else { "OK" }.into())]
+    });
+    let acted = fleet.hosts()[0].data_dir.join("acted");
+    let actions = || {
+        fs::read_to_string(&acted)
+            .map(|t| t.lines().count())
+            .unwrap_or(0)
+    };
+    let config = write_config(
+        &fleet,
+        "bot.shoal",
+        "alarm app every 300ms\n  query hosts | run \"cat /etc/app/health\" as health\n  when health != OK\n\nbot fixer on app\n  act \"echo x >> /etc/app/acted\"\n  limit 1000 per 1h\n",
+    );
+    let daemon = Running::start(&fleet, &config, &[]);
+    wait_for("a first action", &daemon, || actions() >= 1);
+    // The ticks' table gone: every tick's write fails from now on.
+    rusqlite::Connection::open(store(&fleet))
+        .unwrap()
+        .execute_batch("DROP TABLE daemon_ticks")
+        .unwrap();
+    wait_for("the failed write", &daemon, || {
+        daemon.log().contains("the job store failed")
+    });
+    let before = actions();
+    wait_for("five refusals", &daemon, || {
+        daemon
+            .log()
+            .matches("not acting on web001: the job store cannot be written")
+            .count()
+            >= 5
+    });
+    assert_eq!(
+        actions(),
+        before,
+        "a bot acted with a broken store:\n{}",
+        daemon.log()
+    );
+    // The alarm still ran and said so, on every tick.
+    assert!(!events(&fleet, "bot_refused").is_empty());
+    assert_eq!(daemon.stop(), Some(0));
+}
+
+#[test]
 fn a_firing_names_what_sets_the_hosts_apart_notifies_and_shows_in_metrics() {
     // web001 and web002 run BIOS 2.1.7 and fail; the other six run 2.3.0 and pass.
     let fleet = fleet(8, |i| {

@@ -825,9 +825,9 @@ impl Daemon {
             bot,
             body,
         };
-        match store.record_events(&[event]) {
-            Ok(()) => self.store_recovered(),
-            Err(error) => self.store_failed(&error.to_string()),
+        // Only a whole tick written says the store is back (`store_recovered`).
+        if let Err(error) = store.record_events(&[event]) {
+            self.store_failed(&error.to_string());
         }
     }
 
