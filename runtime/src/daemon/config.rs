@@ -228,3 +228,104 @@ fn unknown_alarm(bot: &Bot<Step>, loaded: &Loaded) -> Error {
         None => error.with_hint(format!("the alarms: {}", names.join(", "))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shoal_stdlib::safety::Safety;
+
+    const ALARM: &str = "alarm app every 1s\n  query hosts @web | run \"cat /etc/app/health\" as health\n  when health != OK\n";
+
+    /// The example fleet (stdlib/src/example_fleet.rs), as the daemon's engine sets it up.
+    fn session() -> Session {
+        let mut session = Session::new(shoal_stdlib::example_fleet::fleet());
+        session.safety = Safety {
+            yes: true,
+            ..Safety::default()
+        };
+        session
+    }
+
+    fn load_files(files: &[(&str, &str)], previous: &[File]) -> (Loaded, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        (load(dir.path(), &session(), previous, false), dir)
+    }
+
+    fn names(loaded: &Loaded) -> Vec<String> {
+        loaded
+            .files
+            .iter()
+            .map(|f| f.path.file_name().unwrap().to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn a_bad_file_is_rejected_with_its_place_and_the_others_load() {
+        let (loaded, _dir) = load_files(
+            &[
+                ("a.shoal", ALARM),
+                (
+                    "b.shoal",
+                    "bot fix on ap\n  act \"touch /x\" batch=1\n  limit 2 per 1h\n",
+                ),
+                (
+                    "c.shoal",
+                    "alarm db every 1s\n  query hosts @dbs\n  when exists host\n",
+                ),
+                (
+                    "d.shoal",
+                    "alarm x every 1s\n  query hosts | run \"true\" as ok\n  when helth = 1\n",
+                ),
+                ("notes.txt", "not a .shoal file"),
+            ],
+            &[],
+        );
+        assert_eq!(names(&loaded), ["a.shoal"]);
+        let errors = loaded.errors.join("\n");
+        assert!(
+            errors.contains("b.shoal:1:12") && errors.contains("did you mean 'app'?"),
+            "{errors}"
+        );
+        assert!(
+            errors.contains("c.shoal:2:9") && errors.contains("did you mean '@db'?"),
+            "{errors}"
+        );
+        assert!(
+            errors.contains("d.shoal:3:8") && errors.contains("makes no column `helth`"),
+            "{errors}"
+        );
+    }
+
+    #[test]
+    fn a_bot_may_use_another_files_alarm_and_names_are_used_once() {
+        let bot = "bot fix on app\n  act \"systemctl restart {role}\"\n  limit 2 per 1h\n";
+        let (loaded, _dir) = load_files(
+            &[("a.shoal", ALARM), ("b.shoal", bot), ("c.shoal", ALARM)],
+            &[],
+        );
+        assert_eq!(names(&loaded), ["a.shoal", "b.shoal"]);
+        let errors = loaded.errors.join("\n");
+        assert!(
+            errors.contains("alarm `app` is declared twice") && errors.contains("c.shoal:1:7"),
+            "{errors}"
+        );
+    }
+
+    #[test]
+    fn on_a_reload_a_file_that_broke_keeps_its_old_version() {
+        let (first, _dir) = load_files(&[("a.shoal", ALARM)], &[]);
+        let dir = first.files[0].path.parent().unwrap().to_path_buf();
+        std::fs::write(dir.join("a.shoal"), "alarm app every 1s\n  query hosts |\n").unwrap();
+        let again = load(&dir, &session(), &first.files, false);
+        assert_eq!(again.files.len(), 1);
+        assert_eq!(again.files[0].source, ALARM);
+        assert!(
+            again.errors[0].contains("keeps running"),
+            "{:?}",
+            again.errors
+        );
+    }
+}
