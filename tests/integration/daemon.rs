@@ -307,6 +307,33 @@ fn a_bot_acts_n_times_then_its_breaker_holds_across_a_sigkill_and_a_restart() {
 }
 
 #[test]
+fn sigterm_lets_the_wave_in_flight_finish_and_starts_no_other() {
+    let fleet = fleet(6, |i| {
+        vec![("health".into(), if i < 3 { "FAIL" } else { "OK" }.into())]
+    });
+    let marked = |fleet: &SshdFleet| {
+        (0..6)
+            .filter(|&i| fleet.hosts()[i].data_dir.join("marker").exists())
+            .count()
+    };
+    let config = write_config(
+        &fleet,
+        "waves.shoal",
+        "alarm app every 300ms\n  query hosts | run \"cat /etc/app/health\" as health\n  when health != OK\n\nbot fixer on app\n  act \"touch /etc/app/marker\" batch=1 pause=3s\n  limit 1 per 1h\n",
+    );
+    let daemon = Running::start(&fleet, &config, &[]);
+    wait_for("the canary", &daemon, || marked(&fleet) == 1);
+    let log = daemon.log.clone();
+    assert_eq!(daemon.stop(), Some(0));
+    let log = fs::read_to_string(log).unwrap();
+    assert_eq!(marked(&fleet), 1, "a wave started after SIGTERM:\n{log}");
+    assert!(
+        log.contains("stopping after the tick in flight") && log.contains("stopped"),
+        "{log}"
+    );
+}
+
+#[test]
 fn a_store_that_cannot_be_written_stops_the_bots_but_not_the_alarms() {
     let fleet = fleet(3, |i| {
         vec![("health".into(), if i == 0 { "FAIL" } else { "OK" }.into())]
