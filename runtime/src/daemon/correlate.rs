@@ -3,8 +3,8 @@
 //! tags), so the event says which slice of the fleet the problem is in
 //! (`bios = 2.1.0`, 12/12 of firing, 0/188 of the rest).
 //!
-//! The condition's own columns are left out (`health = FAIL` cannot explain
-//! `when health != OK`), and so are `status`, `exit`, `error` and
+//! The condition's own columns, and copies of them, are left out
+//! (`health = FAIL` cannot explain `when health != OK`), and so are `status`, `exit`, `error` and
 //! `duration_ms`, which say how the query ran rather than what the host is;
 //! hosts that were not reached are on neither side. Only features more
 //! common among the firing hosts are kept: the mirror image of a cause
@@ -80,12 +80,24 @@ pub fn correlate(
     if in_a == 0 || in_b == 0 {
         return Ok(Vec::new());
     }
-    let condition: Vec<&str> = when.columns().iter().map(|c| c.name.as_str()).collect();
-    let drop: Vec<String> = rows
-        .get_column_names()
+    let condition: Vec<&Column> = when
+        .columns()
         .iter()
-        .map(|name| name.to_string())
-        .filter(|name| condition.contains(&name.as_str()) || RUN_COLUMNS.contains(&name.as_str()))
+        .filter_map(|c| rows.column(&c.name).ok())
+        .collect();
+    // The condition's columns, and copies of them (`run ... as health` leaves
+    // the same text in `stdout`).
+    let drop: Vec<String> = rows
+        .columns()
+        .iter()
+        .filter(|column| {
+            RUN_COLUMNS.contains(&column.name().as_str())
+                || condition.iter().any(|c| {
+                    c.as_materialized_series()
+                        .equals_missing(column.as_materialized_series())
+                })
+        })
+        .map(|column| column.name().to_string())
         .collect();
     rows = rows.drop_many(drop);
     rows.with_column(Column::new(SIDE.into(), side))
