@@ -113,6 +113,9 @@ impl Error {
                 "^".repeat(width)
             );
         }
+        if let (Some(file), None) = (file, self.span) {
+            let _ = writeln!(out, "{gutter}--> {file}");
+        }
         for hint in &self.hints {
             let _ = writeln!(out, "{gutter}= hint: {hint}");
         }
@@ -143,6 +146,19 @@ mod tests {
         assert_eq!(
             error.render("hosts | filtr az=x", false),
             "error: unknown stage `filtr`\n --> 1:9\n  |\n1 | hosts | filtr az=x\n  |         ^^^^^\n  = hint: did you mean 'filter'?\n"
+        );
+    }
+
+    #[test]
+    fn an_error_in_a_file_names_the_file() {
+        let error = Error::new("unknown stage `filtr`", Span::new(16, 21));
+        assert_eq!(
+            error.render_file("a.shoal", "alarm x\nhosts | filtr", false),
+            "error: unknown stage `filtr`\n --> a.shoal:2:9\n  |\n2 | hosts | filtr\n  |         ^^^^^\n"
+        );
+        assert_eq!(
+            Error::new("cannot read it", None).render_file("b.shoal", "", false),
+            "error: cannot read it\n --> b.shoal\n"
         );
     }
 

@@ -19,6 +19,10 @@
 //! `shell` and `pattern` on the model; `check` on the AST and the model;
 //! `bind` on `check` and the parser; `planner` on `bind`.
 //!
+//! Alarm and bot files (`shoal daemon`) go through the same grammar and
+//! catalog: [`compile_rules`] (rules.rs) plans each query, condition and
+//! `act` in them as it would in a query.
+//!
 //! Every failure along the way is an [`Error`]: a reason, a [`Span`] and
 //! hints, rendered once with a caret by [`Error::render`].
 
@@ -33,6 +37,7 @@ mod parser;
 mod pattern;
 pub mod plan;
 pub mod planner;
+pub mod rules;
 mod shell;
 pub mod signature;
 mod span;
@@ -48,6 +53,7 @@ pub use parser::parse;
 pub use pattern::compile as compile_pattern;
 pub use plan::Plan;
 pub use planner::{Catalog, plan};
+pub use rules::compile_rules;
 pub use shell::{render_command, shell_quote, template as command_template};
 pub use signature::{Kind, Param, Signature};
 pub use span::Span;

@@ -33,6 +33,13 @@ pub fn parse(source: &str) -> Result<Program> {
     build_program(program)
 }
 
+/// Parses an alarm and bot file (`rules.rs` builds its declarations).
+pub(crate) fn parse_rules_file(source: &str) -> Result<Pair<'_, Rule>> {
+    let mut pairs = ShoalParser::parse(Rule::rules_file, source)
+        .map_err(|error| translate_pest_error(source, error))?;
+    Ok(pairs.next().expect("pest yields the rules_file rule"))
+}
+
 fn build_program(pair: Pair<Rule>) -> Result<Program> {
     let statements = pair
         .into_inner()
@@ -61,7 +68,7 @@ fn build_statement(pair: Pair<Rule>) -> Result<Statement> {
     }
 }
 
-fn build_pipeline(pair: Pair<Rule>) -> Result<Pipeline> {
+pub(crate) fn build_pipeline(pair: Pair<Rule>) -> Result<Pipeline> {
     let span = Span::from(pair.as_span());
     let mut parts = pair.into_inner();
     let source = build_source(next(&mut parts));
@@ -153,7 +160,7 @@ fn build_selection(pair: Pair<Rule>) -> SourceKind {
     SourceKind::Select { terms }
 }
 
-fn build_stage(pair: Pair<Rule>) -> Result<Stage> {
+pub(crate) fn build_stage(pair: Pair<Rule>) -> Result<Stage> {
     let span = Span::from(pair.as_span());
     let mut parts = pair.into_inner();
     let name = build_ident(next(&mut parts));
@@ -403,13 +410,13 @@ fn unescape(text: &str) -> (String, Vec<usize>) {
     (out, escapes)
 }
 
-fn first_inner(pair: Pair<Rule>) -> Pair<Rule> {
+pub(crate) fn first_inner(pair: Pair<Rule>) -> Pair<Rule> {
     pair.into_inner()
         .next()
         .expect("grammar guarantees an inner rule")
 }
 
-fn next<'i>(pairs: &mut impl Iterator<Item = Pair<'i, Rule>>) -> Pair<'i, Rule> {
+pub(crate) fn next<'i>(pairs: &mut impl Iterator<Item = Pair<'i, Rule>>) -> Pair<'i, Rule> {
     pairs.next().expect("grammar guarantees the next part")
 }
 
@@ -478,6 +485,18 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         Rule::string | Rule::string_inner | Rule::raw_inner | Rule::escape => "a quoted string",
         Rule::regex | Rule::regex_inner => "a regex such as `/error|warn/`",
         Rule::kw_let => "`let`",
+        Rule::rules_file | Rule::alarm | Rule::bot | Rule::kw_alarm | Rule::kw_bot => {
+            "`alarm NAME every DUR` or `bot NAME on ALARM`"
+        }
+        Rule::query_clause | Rule::kw_query => "`query PIPELINE`",
+        Rule::when_clause | Rule::kw_when => "`when CONDITION`",
+        Rule::notify_clause | Rule::kw_notify => "`notify \"CMD\"`",
+        Rule::act_clause | Rule::kw_act => "`act \"CMD\" ...`",
+        Rule::limit_clause | Rule::kw_limit => "`limit N per DUR`",
+        Rule::kw_every => "`every DUR`",
+        Rule::kw_on => "`on ALARM`",
+        Rule::kw_per => "`per DUR`",
+        Rule::header_text => "options such as `fire_after=3`",
         Rule::EOI => "the end of the statement",
         _ => return None,
     })

@@ -209,13 +209,28 @@ pub(crate) mod test_catalog {
         data_columns: false,
     };
 
+    /// Enough of `act` for the alarm and bot files' tests (rules.rs).
+    pub(crate) static ACT: Signature = Signature {
+        name: "act",
+        aliases: &[],
+        summary: "",
+        help: "",
+        params: &[Param::arg("command", Kind::Text, "\"CMD\"")],
+        options: &[
+            Param::option("batch", Kind::Words, "N,P%,..."),
+            Param::option("verify", Kind::Text, "\"CMD\""),
+        ],
+        takes_as: false,
+        data_columns: false,
+    };
+
     pub(crate) struct TestCatalog;
 
     impl Catalog for TestCatalog {
         type Op = (&'static str, Args);
 
         fn signatures(&self) -> Vec<&'static Signature> {
-            vec![&FILTER, &RUN]
+            vec![&FILTER, &RUN, &ACT]
         }
 
         fn build(&self, signature: &'static Signature, args: Args) -> Result<Self::Op> {

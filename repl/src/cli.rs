@@ -104,6 +104,22 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Who ran what, where, when, and how it ended: every job in the job store.
     Audit(crate::audit::AuditArgs),
+    /// Run the alarms and bots of a .shoal file (or a directory of them) until SIGTERM.
+    Daemon(crate::daemon::DaemonArgs),
+    /// List the bots with their state; pause, resume or reset one (audited).
+    Bots {
+        #[command(subcommand)]
+        action: Option<crate::daemon::BotsAction>,
+    },
+    /// Run a query again every interval, marking new and changed rows, until Ctrl-C.
+    Watch {
+        /// How often, e.g. 10s.
+        #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+        every: Duration,
+        /// The statements to run each time.
+        #[arg(short = 'c', value_name = "QUERY")]
+        command: String,
+    },
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -177,7 +193,7 @@ pub struct Options {
     pub force_run: bool,
 }
 
-fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     shoal_lang::parse_duration(text)
 }
 
@@ -214,8 +230,22 @@ pub fn main(cli: Cli) -> ExitCode {
         }
         (Some(Command::Hosts { host }), _) => explain_host::command(&cli.options, host),
         (Some(Command::Inventory { .. }), _) => crate::inventory_list::run(&cli.options),
+        (Some(Command::Daemon(args)), _) => crate::daemon::run(args, &cli.options, color),
+        (Some(Command::Bots { action }), _) => crate::daemon::bots(action.as_ref(), &cli.options),
+        (Some(Command::Watch { every, command }), _) => watch(*every, command, &cli.options),
         (None, Some(query)) => run_source(query, &cli.options, color),
         (None, None) => shell(&cli.options, None),
+    }
+}
+
+/// `shoal watch --every DUR -c QUERY`.
+fn watch(every: Duration, query: &str, options: &Options) -> ExitCode {
+    let Some(mut engine) = open_engine(options) else {
+        return ExitCode::from(EXIT_USAGE);
+    };
+    match crate::watch::watch(&mut engine, &printer(options), every, query) {
+        crate::watch::Ended::Stopped => ExitCode::from(EXIT_OK),
+        crate::watch::Ended::Failed => ExitCode::from(EXIT_USAGE),
     }
 }
 

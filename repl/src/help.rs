@@ -3,7 +3,8 @@
 
 use std::fmt::Write;
 
-use shoal_lang::Param;
+use shoal_lang::rules;
+use shoal_lang::{Param, Signature};
 use shoal_stdlib::ops::{self, REGISTRY};
 
 /// What a pipeline can start with, and what it selects.
@@ -76,6 +77,17 @@ Output (--format, or `:set format` in the shell):
   and CSV to a file or pipe keeps them exact. --quiet (-q) prints no
   warnings, progress or summary lines.
 
+Alarms and bots (`help alarm`, `help bot`):
+  shoal daemon FILE|DIR [--metrics ADDR] [--dry-run]
+                         run the alarms and bots of .shoal files until
+                         SIGTERM (SIGHUP reloads them); ticks, events,
+                         actions and breakers go to the job store
+  shoal bots             the bots, their state and tripped breakers;
+                         `shoal bots pause|resume|reset NAME` (audited)
+  shoal watch --every DUR -c QUERY, or `:watch DUR QUERY` in the shell
+                         the query again every DUR, new and changed rows
+                         marked, until Ctrl-C
+
 History: every query that contacts hosts is a job in the job store, written
   host by host (--store PATH or $SHOAL_STORE, default
   $XDG_STATE_HOME/shoal/shoal.db; --no-store keeps none). `shoal audit
@@ -87,15 +99,30 @@ Scripts and checks: `shoal run FILE.shoal --param NAME=VALUE` runs a
   (`shoal run FILE --help` lists them); `shoal check [LEVEL|ID ...]` runs the
   catalog of checks (the `checks` source lists it) on every host.
 
-In the shell: `help`, `help STAGE`, `:hosts`, `:vars`, `:quit`,
+In the shell: `help`, `help STAGE`, `:hosts`, `:vars`, `:quit`, `:watch DUR QUERY`,
   `:set` (show settings), `:set format table|json|csv`, `:set full [on|off]`,
   `:set width N|auto` (the widest a table may be), `:explain HOST` (how shoal
   reaches a host, each setting with where it came from, as
   `shoal hosts --explain HOST` prints it).
 ";
 
-/// `help STAGE`: usage, arguments, options and examples of one stage.
+/// A file of alarms and bots, as `help alarm` and `help bot` show it.
+const ALARMS_EXAMPLE: &str = include_str!("../../examples/alarms.shoal");
+
+/// `help STAGE`: usage, arguments, options and examples of one stage; `help
+/// alarm` and `help bot`: the declarations of `shoal daemon`'s files.
 pub fn stage(name: &str) -> Result<String, String> {
+    if let Some(declaration) = [&rules::ALARM, &rules::BOT]
+        .into_iter()
+        .find(|s| s.name == name)
+    {
+        let mut out = describe(declaration, false);
+        out.push_str("\nFor example (examples/alarms.shoal):\n\n");
+        for line in ALARMS_EXAMPLE.lines() {
+            let _ = writeln!(out, "{}", format!("  {line}").trim_end());
+        }
+        return Ok(out);
+    }
     let op = ops::find(name).ok_or_else(|| {
         let names = REGISTRY.iter().flat_map(|op| op.signature().names());
         match shoal_lang::did_you_mean(name, names) {
@@ -106,8 +133,22 @@ pub fn stage(name: &str) -> Result<String, String> {
             }
         }
     })?;
-    let signature = op.signature();
-    let mut out = format!("{}\n\n  {}\n", signature.summary, signature.usage());
+    let mut out = describe(op.signature(), true);
+    for example in op.examples() {
+        let _ = write!(out, "\n{}:\n  {}\n\n", example.description, example.query);
+        for line in example.output.lines() {
+            let _ = writeln!(out, "    {line}");
+        }
+    }
+    Ok(out)
+}
+
+/// A signature's summary, usage (for a stage), help, arguments and options.
+fn describe(signature: &Signature, usage: bool) -> String {
+    let mut out = format!("{}\n", signature.summary);
+    if usage {
+        let _ = writeln!(out, "\n  {}", signature.usage());
+    }
     if !signature.aliases.is_empty() {
         let _ = writeln!(out, "\n  also: {}", signature.aliases.join(", "));
     }
@@ -132,13 +173,7 @@ pub fn stage(name: &str) -> Result<String, String> {
             );
         }
     }
-    for example in op.examples() {
-        let _ = write!(out, "\n{}:\n  {}\n\n", example.description, example.query);
-        for line in example.output.lines() {
-            let _ = writeln!(out, "    {line}");
-        }
-    }
-    Ok(out)
+    out
 }
 
 /// How an argument or option is written: `by COL, ...`, `seed=N`.
@@ -234,6 +269,20 @@ mod tests {
                 overview.contains(&format!("  {code:<4} {meaning}\n")),
                 "{overview}"
             );
+        }
+    }
+
+    #[test]
+    fn the_alarm_and_bot_help_shows_options_and_an_example_that_compiles() {
+        let alarm = stage("alarm").unwrap();
+        assert!(
+            alarm.contains("fire_after=N") && alarm.contains("notify"),
+            "{alarm}"
+        );
+        let bot = stage("bot").unwrap();
+        assert!(bot.contains("limit N per DUR"), "{bot}");
+        if let Err(error) = shoal_stdlib::compile_rules(ALARMS_EXAMPLE) {
+            panic!("{}", error.render(ALARMS_EXAMPLE, false));
         }
     }
 

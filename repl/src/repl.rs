@@ -149,12 +149,28 @@ fn handle_line(engine: &mut Engine, printer: &mut Printer, line: &str) {
         }
         return;
     }
+    if line == ":watch" || line.starts_with(":watch ") {
+        return watch(engine, printer, line[":watch".len()..].trim());
+    }
     match line {
         ":hosts" => return print_inventory(engine, printer),
         ":vars" => return print_vars(engine),
         _ => {}
     }
     printer.run_source(engine, line);
+}
+
+/// `:watch DUR QUERY`: the query every DUR until Ctrl-C.
+fn watch(engine: &mut Engine, printer: &Printer, args: &str) {
+    let (every, query) = args.split_once(char::is_whitespace).unwrap_or((args, ""));
+    match shoal_lang::parse_duration(every) {
+        Ok(every) if !every.is_zero() && !query.trim().is_empty() => {
+            crate::watch::watch(engine, printer, every, query.trim());
+        }
+        Ok(_) | Err(_) => eprintln!(
+            "error: `:watch DUR QUERY` runs the query every DUR until Ctrl-C, e.g. :watch 10s hosts | run \"uptime\""
+        ),
+    }
 }
 
 /// A line that starts with `shoal`, as a command line would (`shoal help`,

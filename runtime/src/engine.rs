@@ -131,6 +131,8 @@ pub struct Engine {
     store: Option<Arc<Store>>,
     /// What the store records of each host beside its outcome.
     host_info: HashMap<String, HostInfo>,
+    /// Whether statements that contact hosts become jobs ([`Engine::record_jobs`]).
+    record: bool,
 }
 
 impl Engine {
@@ -176,6 +178,7 @@ impl Engine {
             saw_failures: false,
             store: None,
             host_info: HashMap::new(),
+            record: true,
         })
     }
 
@@ -204,6 +207,25 @@ impl Engine {
     /// The job store, when there is one.
     pub fn store(&self) -> Option<&Store> {
         self.store.as_deref()
+    }
+
+    /// The job store, shared: for what runs beside the engine and writes
+    /// its own records (`shoal daemon`'s notifier).
+    pub fn shared_store(&self) -> Option<Arc<Store>> {
+        self.store.clone()
+    }
+
+    /// Whether the statements that follow are recorded as jobs (they are by
+    /// default). `shoal daemon` turns it off for its alarm queries, which
+    /// it records as ticks, and on for the `act` of its bots.
+    pub fn record_jobs(&mut self, record: bool) {
+        self.record = record;
+    }
+
+    /// Saves `frame` as `$name` for later statements, as `let` does: how a
+    /// program hands the engine rows it made itself.
+    pub fn bind(&mut self, name: &str, frame: DataFrame) {
+        self.session.vars.insert(name.to_string(), frame);
     }
 
     /// Chooses what Ctrl-C does during the queries that follow.
@@ -300,13 +322,14 @@ impl Engine {
     ) -> Outcome {
         let token = self.executor.begin_query();
         let watcher = self.watch_interrupts(&token);
-        if let Some(store) = &self.store {
+        let store = self.store.as_deref().filter(|_| self.record);
+        if let Some(store) = store {
             store.begin_statement(&statement.text);
         }
         let mut tally = Tally {
             observer,
             any_not_ok: false,
-            recorder: self.store.as_deref().map(|store| Recorder {
+            recorder: store.map(|store| Recorder {
                 store,
                 hosts: &self.host_info,
             }),
@@ -332,10 +355,7 @@ impl Engine {
         Outcome {
             result,
             interrupted,
-            store_warning: self
-                .store
-                .as_ref()
-                .and_then(|store| store.end_statement(interrupted)),
+            store_warning: store.and_then(|store| store.end_statement(interrupted)),
         }
     }
 

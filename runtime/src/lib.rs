@@ -31,6 +31,7 @@
 //! Hosts that fail or cannot be reached are not errors but rows, with
 //! their `status`.
 pub mod checks;
+pub mod daemon;
 pub mod demo;
 pub mod engine;
 pub mod inventory;

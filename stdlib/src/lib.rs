@@ -21,7 +21,7 @@ pub mod history;
 mod hostset;
 mod names;
 pub mod ops;
-mod predicate;
+pub mod predicate;
 pub mod runbook;
 pub mod safety;
 mod seatbelt;
@@ -42,4 +42,10 @@ pub type PlannedStatement = shoal_lang::plan::PlannedStatement<Step>;
 /// point for anything that runs shoal's language.
 pub fn compile(source: &str) -> shoal_lang::Result<Plan> {
     shoal_lang::compile(source, &Registry)
+}
+
+/// Parses and plans an alarm and bot file (`shoal daemon`) with every stage
+/// of the registry.
+pub fn compile_rules(source: &str) -> shoal_lang::Result<shoal_lang::rules::Rules<Step>> {
+    shoal_lang::compile_rules(source, &Registry)
 }

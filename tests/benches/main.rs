@@ -17,6 +17,7 @@ mod support;
 
 mod act;
 mod checks;
+mod daemon_soak;
 mod facts;
 mod fanout;
 mod jump;

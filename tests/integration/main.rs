@@ -14,6 +14,7 @@ mod agent_auth;
 mod check_first;
 mod checks;
 mod cli;
+mod daemon;
 mod diagnosis;
 mod embed_example;
 mod facts_fleet;

@@ -11,6 +11,8 @@
 //!   retention.rs   deleting by age and by size, and VACUUM
 //!   listing.rs     the jobs table as a frame, for `jobs` and the audit
 //!   audit.rs       `shoal audit`
+//!   daemon.rs      `shoal daemon`: ticks, alarm states, events, bot
+//!                  actions and breakers; `shoal bots`
 //! ```
 //!
 //! The file is opened in WAL mode with `synchronous=NORMAL`: hosts' rows
@@ -21,6 +23,7 @@
 //! at once.
 
 mod audit;
+mod daemon;
 mod frames;
 mod history;
 mod listing;
@@ -40,6 +43,7 @@ use std::time::{Duration, SystemTime};
 
 use rusqlite::{Connection, OpenFlags};
 
+pub use daemon::{AlarmHost, BotCommand, BotControl, BotRecord, EventRecord, TickRecord};
 pub use listing::AuditFilter;
 pub use record::{HostInfo, Recorder, host_info};
 pub use retention::Retention;
@@ -127,7 +131,7 @@ fn local_user() -> String {
 }
 
 /// Milliseconds since the Unix epoch.
-fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
@@ -135,7 +139,7 @@ fn now_ms() -> i64 {
 }
 
 /// A timestamp as the store's tables print it: `2026-12-07T11:30:02Z`.
-fn timestamp(ms: i64) -> String {
+pub fn timestamp(ms: i64) -> String {
     jiff::Timestamp::from_millisecond(ms)
         .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
         .unwrap_or_else(|_| ms.to_string())

@@ -70,6 +70,67 @@ pub(super) const MIGRATIONS: &[&str] = &[
     // 3: what a job's record says beside its rows: `act`'s wave plan and
     // who confirmed it.
     "ALTER TABLE jobs ADD COLUMN notes TEXT;",
+    // 4: `shoal daemon`: each alarm's ticks, every host's alarm state (what a
+    // restart resumes from), the events, every action of a bot (what its
+    // breaker counts), tripped breakers, and each bot's pause and reset.
+    "CREATE TABLE daemon_ticks (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        alarm TEXT NOT NULL,
+        started_ms INTEGER NOT NULL,
+        duration_ms INTEGER NOT NULL,
+        hosts INTEGER NOT NULL,
+        matching INTEGER NOT NULL,
+        unknown INTEGER NOT NULL,
+        error TEXT
+    );
+    CREATE INDEX daemon_ticks_by_alarm ON daemon_ticks(alarm, started_ms);
+    CREATE TABLE alarm_hosts (
+        alarm TEXT NOT NULL,
+        host TEXT NOT NULL,
+        state TEXT NOT NULL,
+        streak INTEGER NOT NULL,
+        known TEXT NOT NULL,
+        unknown_ticks INTEGER NOT NULL,
+        changed_ms INTEGER NOT NULL,
+        PRIMARY KEY (alarm, host)
+    );
+    CREATE TABLE daemon_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at_ms INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        alarm TEXT,
+        bot TEXT,
+        user TEXT NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE INDEX daemon_events_by_time ON daemon_events(at_ms);
+    CREATE TABLE bot_actions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        bot TEXT NOT NULL,
+        host TEXT NOT NULL,
+        at_ms INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        dry_run INTEGER NOT NULL
+    );
+    CREATE INDEX bot_actions_by_bot ON bot_actions(bot, host, at_ms);
+    CREATE TABLE bot_breakers (
+        bot TEXT NOT NULL,
+        host TEXT NOT NULL,
+        tripped_ms INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        PRIMARY KEY (bot, host)
+    );
+    CREATE TABLE bots (
+        name TEXT PRIMARY KEY,
+        alarm TEXT NOT NULL,
+        act TEXT NOT NULL,
+        lim TEXT NOT NULL,
+        per_ms INTEGER NOT NULL,
+        file TEXT NOT NULL,
+        paused INTEGER NOT NULL DEFAULT 0,
+        reset_ms INTEGER NOT NULL DEFAULT 0,
+        seen_ms INTEGER NOT NULL
+    );",
 ];
 
 /// The schema version this shoal writes.
