@@ -657,3 +657,59 @@ fn act_asks_at_a_terminal_and_acts_only_on_the_number_of_hosts() {
         assert_eq!(marked(), changed, "answer {answer}");
     }
 }
+
+/// `shoal watch` on a terminal redraws one table in place, marks the row that changed,
+/// and stops at Ctrl-C; `:watch` in the shell does the same and returns to the prompt.
+#[test]
+fn watch_redraws_in_place_marks_a_change_and_stops_at_ctrl_c() {
+    let _terminal = one_terminal_at_a_time();
+    let fleet = SshdFleet::start(FleetSpec {
+        files: Box::new(|_| vec![("health".into(), "OK\n".into())]),
+        ..FleetSpec::new(3)
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("shoal.toml");
+    std::fs::write(&inventory, fleet.inventory_toml(|_| Vec::new())).unwrap();
+    let query = "hosts | run \"cat /etc/app/health\" as health | select host, health";
+    let shoal = format!(
+        "env NO_COLOR=1 SHOAL_STORE={} {} --inventory {}",
+        dir.path().join("store.db").display(),
+        env!("CARGO_BIN_EXE_shoal"),
+        inventory.display()
+    );
+    let watching = Terminal::start(&format!(
+        "{shoal} watch --every 1s -c '{query}'; echo EXIT=$?; sleep 60"
+    ));
+    watching.wait_for("the second tick", |s| s.contains("tick 2"));
+    // The visible screen only: tmux keeps what a clear scrolled away in its history.
+    let visible = Command::new("tmux")
+        .args(["capture-pane", "-p", "-t", &watching.name])
+        .output()
+        .unwrap();
+    let visible = String::from_utf8_lossy(&visible.stdout);
+    assert_eq!(
+        visible.matches("· tick ").count(),
+        1,
+        "one table, redrawn:\n{visible}"
+    );
+    std::fs::write(fleet.hosts()[0].data_dir.join("health"), "FAIL\n").unwrap();
+    let screen = watching.wait_for("the change", |s| s.contains("FAIL"));
+    let line = screen.lines().find(|l| l.contains("FAIL")).unwrap();
+    assert!(
+        line.contains("changed") && line.contains(&fleet.hosts()[0].name),
+        "{screen}"
+    );
+    watching.keys(&["C-c"]);
+    watching.wait_for("the end", |s| s.contains("EXIT=0"));
+
+    let shell = Terminal::start(&shoal);
+    shell.wait_prompts(1);
+    shell.type_text(&format!(":watch 1s {query}"));
+    shell.keys(&["Enter"]);
+    shell.wait_for("a tick in the shell", |s| s.contains("tick 2"));
+    shell.keys(&["C-c"]);
+    shell.wait_prompts(1);
+    shell.type_text("hosts | count");
+    shell.keys(&["Enter"]);
+    shell.wait_for("the shell answering again", |s| s.contains("│ 3"));
+}
