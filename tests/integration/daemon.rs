@@ -238,17 +238,24 @@ fn a_flapping_host_does_not_fire_a_steady_one_does_and_an_unreachable_one_is_unk
     );
 }
 
+/// Three hosts, the first of which fails its health check.
+fn first_host_failing() -> SshdFleet {
+    fleet(3, |i| {
+        vec![("health".into(), if i == 0 { "FAIL" } else { "OK" }.into())]
+    })
+}
+
+/// How many times a bot's `echo x >> /etc/app/acted` ran on the first host.
+fn actions_on_first_host(fleet: &SshdFleet) -> usize {
+    fs::read_to_string(fleet.hosts()[0].data_dir.join("acted"))
+        .map(|t| t.lines().count())
+        .unwrap_or(0)
+}
+
 #[test]
 fn a_bot_acts_n_times_then_its_breaker_holds_across_a_sigkill_and_a_restart() {
-    let fleet = fleet(3, |i| {
-        vec![("health".into(), if i == 0 { "FAIL" } else { "OK" }.into())]
-    });
-    let acted = fleet.hosts()[0].data_dir.join("acted");
-    let actions = || {
-        fs::read_to_string(&acted)
-            .map(|t| t.lines().count())
-            .unwrap_or(0)
-    };
+    let fleet = first_host_failing();
+    let actions = || actions_on_first_host(&fleet);
     let config = write_config(
         &fleet,
         "bot.shoal",
@@ -335,15 +342,8 @@ fn sigterm_lets_the_wave_in_flight_finish_and_starts_no_other() {
 
 #[test]
 fn a_store_that_cannot_be_written_stops_the_bots_but_not_the_alarms() {
-    let fleet = fleet(3, |i| {
-        vec![("health".into(), if i == 0 { "FAIL" } else { "OK" }.into())]
-    });
-    let acted = fleet.hosts()[0].data_dir.join("acted");
-    let actions = || {
-        fs::read_to_string(&acted)
-            .map(|t| t.lines().count())
-            .unwrap_or(0)
-    };
+    let fleet = first_host_failing();
+    let actions = || actions_on_first_host(&fleet);
     let config = write_config(
         &fleet,
         "bot.shoal",
@@ -561,9 +561,7 @@ fn parse_prometheus_text(text: &str) -> Vec<(String, String, f64)> {
 
 #[test]
 fn dry_run_touches_no_host_bad_files_are_rejected_and_sighup_reloads() {
-    let fleet = fleet(3, |i| {
-        vec![("health".into(), if i == 0 { "FAIL" } else { "OK" }.into())]
-    });
+    let fleet = first_host_failing();
     let dir = fleet.dir().join("alarms");
     fs::create_dir(&dir).unwrap();
     let notified = fleet.dir().join("notified");
