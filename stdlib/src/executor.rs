@@ -89,6 +89,23 @@ impl RunRequest {
     pub fn command_for(&self, index: usize) -> &str {
         self.per_host.get(index).unwrap_or(&self.command)
     }
+
+    /// The request for some of its hosts: `indices` into the hosts it was
+    /// made for, in the order the new request's hosts are given.
+    pub fn subset(&self, indices: &[usize]) -> RunRequest {
+        RunRequest {
+            command: self.command.clone(),
+            per_host: if self.per_host.is_empty() {
+                Vec::new()
+            } else {
+                indices
+                    .iter()
+                    .map(|&i| self.command_for(i).to_string())
+                    .collect()
+            },
+            timeout: self.timeout,
+        }
+    }
 }
 
 /// What one host did with one command.
@@ -133,6 +150,12 @@ impl HostOutcome {
             || !self.stderr.is_empty()
     }
 
+    /// Whether the command ran to its end, `ok` or `failed`: the next step
+    /// of a batch may start after it.
+    pub fn completed(&self) -> bool {
+        matches!(self.status, Status::Ok | Status::Failed)
+    }
+
     /// A host that never ran the command, with the reason.
     pub fn not_run(status: Status, error: impl Into<String>) -> Self {
         HostOutcome {
@@ -160,4 +183,39 @@ pub trait Executor: Send + Sync {
         request: &RunRequest,
         on_result: &mut dyn FnMut(usize, HostOutcome),
     );
+
+    /// Runs `steps` on every host, one after another, as one batch: the
+    /// fused stages of a pipeline (fused_stages.rs). Calls `on_result` once
+    /// per host, in completion order, with a row per step the host ran, in
+    /// step order. A host stops at the first step that neither succeeded
+    /// nor failed (it timed out, was cancelled, could not be reached): the
+    /// steps after it never start, and have no row.
+    ///
+    /// An executor that can send a host's steps in one round trip (SSH, on
+    /// the host's persistent shell) overrides this; the default runs the
+    /// steps as one `run` each, with the same stopping rule.
+    fn run_batch(
+        &self,
+        hosts: &[String],
+        steps: &[RunRequest],
+        on_result: &mut dyn FnMut(usize, Vec<HostOutcome>),
+    ) {
+        let mut rows: Vec<Vec<HostOutcome>> = vec![Vec::new(); hosts.len()];
+        let mut going: Vec<usize> = (0..hosts.len()).collect();
+        for step in steps {
+            if going.is_empty() {
+                break;
+            }
+            let step_hosts: Vec<String> = going.iter().map(|&i| hosts[i].clone()).collect();
+            self.run(&step_hosts, &step.subset(&going), &mut |index, outcome| {
+                if let Some(&host) = going.get(index) {
+                    rows[host].push(outcome);
+                }
+            });
+            going.retain(|&host| rows[host].last().is_some_and(HostOutcome::completed));
+        }
+        for (index, outcomes) in rows.into_iter().enumerate() {
+            on_result(index, outcomes);
+        }
+    }
 }

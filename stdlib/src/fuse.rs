@@ -37,8 +37,8 @@
 //! such as csh), nothing is kept for that host and each command runs on its
 //! own, live.
 
+use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
-use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, Hasher};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -375,25 +375,15 @@ impl Executor for Replay<'_> {
             return;
         }
         let live_hosts: Vec<String> = missed.iter().map(|&i| hosts[i].clone()).collect();
-        let commands: HashSet<&str> = missed.iter().map(|&i| request.command_for(i)).collect();
-        let live_request = RunRequest {
-            command: request.command.clone(),
-            per_host: if commands.len() == 1 && request.per_host.is_empty() {
-                Vec::new()
-            } else {
-                missed
-                    .iter()
-                    .map(|&i| request.command_for(i).to_string())
-                    .collect()
-            },
-            timeout: request.timeout,
-        };
-        self.live
-            .run(&live_hosts, &live_request, &mut |index, outcome| {
+        self.live.run(
+            &live_hosts,
+            &request.subset(&missed),
+            &mut |index, outcome| {
                 if let Some(&original) = missed.get(index) {
                     on_result(original, outcome);
                 }
-            });
+            },
+        );
     }
 }
 

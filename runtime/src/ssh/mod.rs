@@ -1,16 +1,17 @@
-//! The SSH executor: runs one command on many hosts over russh, in process,
-//! with pooled connections, a bounded fan-out window, explicit timeouts and
-//! one cancellation token per query.
+//! The SSH executor: runs one command, or a batch of them (fused stages), on
+//! many hosts over russh, in process, with pooled connections, a bounded
+//! fan-out window, explicit timeouts and one cancellation token per query.
 //!
 //! ```text
 //!   Executor::run(hosts, request)            (blocking, on a non-async thread)
+//!   Executor::run_batch(hosts, steps)        (a batch: each host's steps in turn)
 //!     └─ one task per host, FIFO through a Semaphore of `fanout` permits
 //!          ├─ pool:    the host's pooled connection (connect.rs: TCP, kex,
 //!          │           known_hosts check in handler.rs, auth.rs), and on it
 //!          │           the host's persistent shell, started on first use
-//!          ├─ shell:   the command as a line of remote.rs written to that
-//!          │           shell, its output framed and bounded (output.rs), the
-//!          │           shell given up on timeout or cancel
+//!          ├─ shell:   the commands as one line of remote.rs written to
+//!          │           that shell, each one's output framed and bounded
+//!          │           (output.rs), the shell given up on timeout or cancel
 //!          └─ exec:    where a host has no shell, a new session channel
 //!                      per command instead, the command wrapped by remote.rs,
 //!                      ended on timeout or cancel, channel closed
@@ -116,24 +117,36 @@ impl SshExecutor {
     }
 
     /// Starts hosts in inventory order as the window allows, and reports
-    /// each as it completes. Permits are taken here rather than in the tasks
-    /// so that the order hosts start in is the order they were given.
+    /// each as it completes, with a row per step it ran (see
+    /// [`Executor::run_batch`]). Permits are taken here rather than in the
+    /// tasks so that the order hosts start in is the order they were given.
     async fn run_all(
         &self,
         hosts: &[String],
-        request: &RunRequest,
-        on_result: &mut dyn FnMut(usize, HostOutcome),
+        steps: &[RunRequest],
+        on_result: &mut dyn FnMut(usize, Vec<HostOutcome>),
     ) {
         let cancel = self.query.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let timeout = request.timeout.unwrap_or(self.command_timeout);
-        // One shared copy when every host runs the same command.
-        let shared: Arc<str> = Arc::from(request.command.as_str());
-        let command_for = |index: usize| -> Arc<str> {
-            if request.per_host.is_empty() {
-                shared.clone()
-            } else {
-                Arc::from(request.command_for(index))
-            }
+        // One shared copy of each step's command when every host runs it.
+        let shared: Vec<(Arc<str>, Duration)> = steps
+            .iter()
+            .map(|step| {
+                let timeout = step.timeout.unwrap_or(self.command_timeout);
+                (Arc::from(step.command.as_str()), timeout)
+            })
+            .collect();
+        let commands_for = |index: usize| -> Arc<[(Arc<str>, Duration)]> {
+            steps
+                .iter()
+                .zip(&shared)
+                .map(|(step, (command, timeout))| {
+                    if step.per_host.is_empty() {
+                        (command.clone(), *timeout)
+                    } else {
+                        (Arc::from(step.command_for(index)), *timeout)
+                    }
+                })
+                .collect()
         };
         let window = Arc::new(Semaphore::new(self.fanout));
         let mut waiting = hosts.iter().enumerate();
@@ -141,28 +154,29 @@ impl SshExecutor {
         let mut tasks = JoinSet::new();
         let mut index_of = HashMap::with_capacity(hosts.len());
         let mut reported = vec![false; hosts.len()];
-        let mut report = |index: usize, outcome: HostOutcome| {
+        let mut report = |index: usize, outcomes: Vec<HostOutcome>| {
             if let Some(done) = reported.get_mut(index) {
                 *done = true;
             }
-            on_result(index, outcome);
+            on_result(index, outcomes);
         };
+        let not_run = |status, why: &str| vec![HostOutcome::not_run(status, why)];
         loop {
             tokio::select! {
                 // Results first: they free permits and reach the user soonest.
                 biased;
                 Some(joined) = tasks.join_next_with_id() => {
-                    let (id, outcome) = match joined {
-                        Ok((id, outcome)) => (id, outcome),
-                        Err(e) => (e.id(), HostOutcome::not_run(Status::Error, crashed(&e))),
+                    let (id, outcomes) = match joined {
+                        Ok((id, outcomes)) => (id, outcomes),
+                        Err(e) => (e.id(), not_run(Status::Error, &crashed(&e))),
                     };
                     if let Some(&index) = index_of.get(&id) {
-                        report(index, outcome);
+                        report(index, outcomes);
                     }
                 }
                 () = cancel.cancelled(), if next.is_some() => {
                     for (index, _) in next.take().into_iter().chain(waiting.by_ref()) {
-                        report(index, HostOutcome::not_run(Status::Cancelled, NOT_STARTED));
+                        report(index, not_run(Status::Cancelled, NOT_STARTED));
                     }
                 }
                 Ok(permit) = window.clone().acquire_owned(), if next.is_some() => {
@@ -170,8 +184,7 @@ impl SshExecutor {
                         let task = run_host(
                             self.pool.clone(),
                             host.clone(),
-                            command_for(index),
-                            timeout,
+                            commands_for(index),
                             cancel.clone(),
                             permit,
                         );
@@ -188,7 +201,7 @@ impl SshExecutor {
         for index in missing {
             on_result(
                 index,
-                HostOutcome::not_run(Status::Error, "internal error: the host's task vanished"),
+                not_run(Status::Error, "internal error: the host's task vanished"),
             );
         }
     }
@@ -201,9 +214,28 @@ impl Executor for SshExecutor {
         request: &RunRequest,
         on_result: &mut dyn FnMut(usize, HostOutcome),
     ) {
+        self.run_batch(
+            hosts,
+            std::slice::from_ref(request),
+            &mut |index, outcomes| {
+                // A host always has a row for its first (here its only) step.
+                if let Some(outcome) = outcomes.into_iter().next() {
+                    on_result(index, outcome);
+                }
+            },
+        );
+    }
+
+    /// Each host's steps go to its persistent shell as one line: one round
+    /// trip for all of them (shell.rs).
+    fn run_batch(
+        &self,
+        hosts: &[String],
+        steps: &[RunRequest],
+        on_result: &mut dyn FnMut(usize, Vec<HostOutcome>),
+    ) {
         if Handle::try_current().is_err() {
-            self.runtime
-                .block_on(self.run_all(hosts, request, on_result));
+            self.runtime.block_on(self.run_all(hosts, steps, on_result));
             return;
         }
         // Called from inside a runtime, where block_on would panic: run on a
@@ -212,15 +244,15 @@ impl Executor for SshExecutor {
         let (sender, receiver) = std::sync::mpsc::channel();
         std::thread::scope(|scope| {
             scope.spawn(|| {
-                let mut relay = |index, outcome| {
-                    let _ = sender.send((index, outcome));
+                let mut relay = |index, outcomes| {
+                    let _ = sender.send((index, outcomes));
                 };
                 self.runtime
-                    .block_on(self.run_all(hosts, request, &mut relay));
+                    .block_on(self.run_all(hosts, steps, &mut relay));
                 drop(sender);
             });
-            for (index, outcome) in receiver {
-                on_result(index, outcome);
+            for (index, outcomes) in receiver {
+                on_result(index, outcomes);
             }
         });
     }
@@ -230,43 +262,80 @@ impl Executor for SshExecutor {
 const NOT_STARTED: &str = "cancelled before the command started";
 
 /// One host, start to finish, holding its place in the window; never fails,
-/// every path is a row.
+/// every path is a row (at least one).
 async fn run_host(
     pool: Arc<Pool>,
     host: String,
-    command: Arc<str>,
-    timeout: Duration,
+    commands: Arc<[(Arc<str>, Duration)]>,
     cancel: CancellationToken,
     _permit: OwnedSemaphorePermit,
-) -> HostOutcome {
+) -> Vec<HostOutcome> {
     let started = Instant::now();
-    let mut outcome = run_command(&pool, &host, &command, timeout, &cancel)
+    run_commands(&pool, &host, &commands, started, &cancel)
         .await
-        .unwrap_or_else(outcome::Failure::into_outcome);
-    outcome.duration = started.elapsed();
-    outcome
+        .unwrap_or_else(|failure| {
+            let mut outcome = failure.into_outcome();
+            outcome.duration = started.elapsed();
+            vec![outcome]
+        })
 }
 
-/// Runs `command` on the host's persistent shell, or on a channel of its own
-/// where the host has no shell or its shell was gone before the command
-/// could be sent.
-async fn run_command(
+/// Runs `commands` on the host's persistent shell, as one line, and what the
+/// shell could not run (the host has none, or it was gone before or between
+/// the commands) each on a channel of its own. Stops at the first command
+/// that neither succeeded nor failed (a timeout, Ctrl-C, a lost connection):
+/// the ones after it do not start. Each row's `duration` counts from the end
+/// of the one before, the first's from `started`, connecting included.
+async fn run_commands(
     pool: &Pool,
     host: &str,
-    command: &str,
-    timeout: Duration,
+    commands: &[(Arc<str>, Duration)],
+    started: Instant,
     cancel: &CancellationToken,
-) -> Result<HostOutcome, outcome::Failure> {
-    if let Some(shell) = unless_cancelled(cancel, pool.shell(host)).await?
-        && let Ok((outcome, idle)) = shell.run(command, timeout, cancel).await
-    {
-        if let Some(shell) = idle {
-            pool.keep_shell(host, shell).await;
+) -> Result<Vec<HostOutcome>, outcome::Failure> {
+    let mut done = Vec::with_capacity(commands.len());
+    if let Some(shell) = unless_cancelled(cancel, pool.shell(host)).await? {
+        let batch: Vec<shell::Command<'_>> = commands
+            .iter()
+            .map(|(text, timeout)| shell::Command {
+                text,
+                timeout: *timeout,
+            })
+            .collect();
+        match shell.run(&batch, started, cancel).await {
+            Ok((outcomes, idle)) => {
+                if let Some(shell) = idle {
+                    pool.keep_shell(host, shell).await;
+                }
+                done = outcomes;
+            }
+            Err(shell::NotSent::Unsupported) => pool.no_shell(host),
+            Err(shell::NotSent::Gone) => {}
         }
-        return Ok(outcome);
     }
-    let channel = unless_cancelled(cancel, pool.open_channel(host)).await?;
-    Ok(exec::run(channel, command, timeout, cancel).await)
+    let mut begun = Instant::now();
+    while let Some((command, timeout)) = commands.get(done.len()) {
+        if done.last().is_some_and(|last| !last.completed()) {
+            break;
+        }
+        let channel = match unless_cancelled(cancel, pool.open_channel(host)).await {
+            Ok(channel) => channel,
+            Err(failure) if done.is_empty() => return Err(failure),
+            Err(failure) => {
+                done.push(failure.into_outcome());
+                break;
+            }
+        };
+        let mut outcome = exec::run(channel, command, *timeout, cancel).await;
+        outcome.duration = if done.is_empty() {
+            started.elapsed()
+        } else {
+            begun.elapsed()
+        };
+        begun = Instant::now();
+        done.push(outcome);
+    }
+    Ok(done)
 }
 
 /// What `getting` gets, unless the query is cancelled first: then the

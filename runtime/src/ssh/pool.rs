@@ -220,6 +220,14 @@ impl Pool {
         }
     }
 
+    /// Notes that `host` cannot run a shell (its probe failed): its commands
+    /// each get a channel for the rest of the session.
+    pub fn no_shell(&self, host: &str) {
+        if let Some(slot) = self.slots.get(host) {
+            slot.no_shell.store(true, Ordering::Relaxed);
+        }
+    }
+
     /// Takes back a shell that finished a command, to be `host`'s idle one,
     /// unless its connection has been replaced or the host already has one.
     pub async fn keep_shell(&self, host: &str, shell: Shell) {

@@ -95,22 +95,34 @@ pub(crate) fn start_line(marker: &str) -> String {
     format!("{marker} go\n")
 }
 
-/// The line a persistent shell reads to run `command`: the command's start
-/// line, the guard, then the command's end, framed by `marker` (shell.rs
-/// reads it back). `marker` is hex and needs no quoting.
-pub(crate) fn in_shell(command: &str, marker: &str) -> String {
-    format!(
-        "printf '%s go\\n' {marker}; shoal_c={}; {}; {}",
-        shell_quote(command),
-        guard!(),
-        frame(marker)
-    )
+/// The line a persistent shell reads to run `commands`, each `(command,
+/// marker)`, one after another: for each, its start line, the guard, then
+/// its end, framed by its marker (shell.rs reads them back). Markers are hex
+/// and need no quoting.
+///
+/// One line however many commands (a command's own newlines sit inside its
+/// quotes): `sh` parses a whole line before it runs any of it, so no
+/// command, and no guard's watchdog reading the shell's stdin, can read the
+/// commands after it as input. A command the shell never reaches (the one
+/// before it timed out, and the shell was ended) never starts.
+pub(crate) fn in_shell<'a>(commands: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut line = String::new();
+    for (command, marker) in commands {
+        line.push_str(&format!(
+            "printf '%s go\\n' {marker}; shoal_c={}; {}; {} ",
+            shell_quote(command),
+            guard!(),
+            frame(marker)
+        ));
+    }
+    line.push('\n');
+    line
 }
 
 /// The line that checks a new persistent shell answers: the framing of a
 /// command that succeeded, without running one.
 pub(crate) fn probe(marker: &str) -> String {
-    format!("shoal_r=0; {}", frame(marker))
+    format!("shoal_r=0; {}\n", frame(marker))
 }
 
 /// The end of a command: a newline then `marker` and the exit status on
@@ -120,7 +132,7 @@ pub(crate) fn probe(marker: &str) -> String {
 fn frame(marker: &str) -> String {
     format!(
         "printf '\\n%s %d\\n' {marker} \"$shoal_r\"; printf '\\n%s\\n' {marker} >&2; \
-         unset shoal_c shoal_w shoal_r\n"
+         unset shoal_c shoal_w shoal_r;"
     )
 }
 
@@ -133,13 +145,14 @@ mod tests {
     #[test]
     fn the_scripts_are_one_line() {
         assert!(!ONE_SHOT.contains('\n'));
-        let line = in_shell("a\nb", "m");
+        let line = in_shell([("a\nb", "m1"), ("c", "m2")]);
         assert_eq!(
             line.matches('\n').count(),
             2,
-            "the command's own, and the end"
+            "the first command's own, and the end of the line"
         );
         assert!(line.ends_with('\n'));
+        assert!(probe("m").ends_with('\n'));
     }
 
     /// Runs `wrap(command)` the way sshd would: `$SHELL -c <exec request>`,

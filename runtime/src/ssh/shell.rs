@@ -6,12 +6,20 @@
 //! on it with framed output, and giving it up.
 //!
 //! * **Start.** The channel's exec request is `exec sh -s`, run by the login
-//!   shell like any command, then a probe line; the shell is used only once
-//!   the probe's frame has come back. Where that fails (the exec is refused,
-//!   there is no `sh`, no answer within the connect timeout) the pool
-//!   remembers it, and the host's commands each get a channel of their own,
-//!   as exec.rs runs them, for the rest of the session.
-//! * **Isolation.** Each command is one line (remote.rs, [`remote::in_shell`])
+//!   shell like any command, then a probe line, and the first commands right
+//!   behind it without waiting: the probe's frame is read first, then theirs
+//!   (one round trip fewer on a cold host; docs/BENCHMARKS.md, "Latency").
+//!   Where the probe fails (the exec is refused, there is no `sh`, no answer
+//!   within the connect timeout) the pool remembers it, and the host's
+//!   commands each get a channel of their own, as exec.rs runs them, for the
+//!   rest of the session.
+//! * **Batches.** The commands of one call (the fused stages of a pipeline)
+//!   go out as one line, each with its own marker, start line and frames, so
+//!   each keeps its own output, exit status and output cap, and its own time
+//!   limit, counted from the end of the one before. Output read past one
+//!   command's frames is the next one's. A command that times out ends the
+//!   shell, so the commands after it on the line never start.
+//! * **Isolation.** Each command is a part of a line (remote.rs, [`remote::in_shell`])
 //!   running it under the same guard as a channel of its own: in a subshell
 //!   when the login shell is `sh` or `dash`, else under `"$SHELL" -c` as
 //!   sshd would run it (bash syntax keeps working, at the price of one exec
@@ -51,7 +59,7 @@
 //! (`kill $PPID`) ends as an `error` row rather than by a signal.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::FutureExt;
 use rand::TryRng;
@@ -82,6 +90,15 @@ pub(crate) struct Shell {
     /// The connection the shell runs on, so the pool can tell a shell of a
     /// connection it has since replaced.
     connection: Arc<Connection>,
+    /// A new shell's probe, whose frame has not been read yet: the first
+    /// commands are sent without waiting for it, and read after it.
+    probe: Option<Probe>,
+}
+
+/// The probe line a new shell was sent, and how long it has to answer.
+struct Probe {
+    marker: Marker,
+    within: Duration,
 }
 
 /// Why a shell did not start.
@@ -93,11 +110,24 @@ pub(crate) enum NoShell {
     Lost,
 }
 
-/// The command was not run: the shell was already gone, no marker could be
-/// made, or the shell was lost before it began the command (it had not
-/// printed the command's start line). It can still run another way.
-#[derive(Debug)]
-pub(crate) struct NotSent;
+/// The commands were not run: the shell was already gone, no marker could
+/// be made, or the shell was lost before it began the first command (it had
+/// not printed the command's start line). They can still run another way.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum NotSent {
+    /// A new shell's probe failed (NoShell::Unsupported says why that
+    /// happens): the host's commands should each get a channel from now on.
+    Unsupported,
+    /// The shell was gone; a new one, or a channel, may do better.
+    Gone,
+}
+
+/// One command of a batch: the text, and how long it may run once the one
+/// before it has ended.
+pub(crate) struct Command<'a> {
+    pub text: &'a str,
+    pub timeout: Duration,
+}
 
 /// How reading a command's frames ended.
 enum Read {
@@ -119,45 +149,38 @@ enum Wait {
 }
 
 impl Shell {
-    /// Starts a shell on `channel`, a new session channel of `connection`,
-    /// and waits up to `within` for it to answer.
+    /// Starts a shell on `channel`, a new session channel of `connection`:
+    /// the exec request and the probe go out at once, and the probe's answer
+    /// is read by the first [`Shell::run`], behind which its commands are
+    /// already on their way. That saves the round trip of waiting for the
+    /// shell before sending anything (docs/BENCHMARKS.md, "Latency").
+    ///
+    /// The cost of not waiting: where the shell then turns out not to start
+    /// (the exec is refused, there is no `sh`), the commands written after
+    /// the probe were read by no one, since nothing was left to read the
+    /// channel, and run on channels of their own instead (see [`NotSent`]).
     pub async fn start(
         channel: Channel<Msg>,
         connection: Arc<Connection>,
         within: Duration,
     ) -> Result<Shell, NoShell> {
-        let (mut reader, writer) = channel.split();
+        let (reader, writer) = channel.split();
         let writer = Closing::new(writer);
         // Without randomness there is no framing; exec needs none.
         let marker = Marker::new().map_err(|_| NoShell::Unsupported)?;
-        let answered = async {
-            // The exec and the probe go out together: one round trip.
-            let sent = async {
-                writer.half.exec(true, remote::PERSISTENT_SHELL).await?;
-                writer.half.data_bytes(remote::probe(&marker.0)).await
-            };
-            if sent.await.is_err() {
-                return Err(NoShell::Lost);
-            }
-            // What the login shell printed before `sh` started (a chatty
-            // rc file) is no command's output.
-            let mut discarded = Ran::default();
-            match read_frames(&mut reader, &mut Frames::new(&marker), &mut discarded).await {
-                Read::Framed(0) => Ok(()),
-                Read::Framed(_) | Read::Refused | Read::ShellFailed(_) => Err(NoShell::Unsupported),
-                Read::Lost => Err(NoShell::Lost),
-            }
+        let sent = async {
+            writer.half.exec(true, remote::PERSISTENT_SHELL).await?;
+            writer.half.data_bytes(remote::probe(&marker.0)).await
         };
-        match tokio::time::timeout(within, answered).await {
-            Ok(Ok(())) => Ok(Shell {
-                reader,
-                writer,
-                connection,
-            }),
-            // `writer` closes the channel as it drops.
-            Ok(Err(no)) => Err(no),
-            Err(_) => Err(NoShell::Unsupported),
+        if sent.await.is_err() {
+            return Err(NoShell::Lost);
         }
+        Ok(Shell {
+            reader,
+            writer,
+            connection,
+            probe: Some(Probe { marker, within }),
+        })
     }
 
     pub fn connection(&self) -> &Arc<Connection> {
@@ -187,82 +210,143 @@ impl Shell {
         true
     }
 
-    /// Runs `command` and returns its row, with the shell when it can take
-    /// the next command (`None`: it was given up and its channel closed).
+    /// Runs `commands` one after another as one line (one round trip for
+    /// all of them: remote.rs, [`remote::in_shell`]) and returns a row for
+    /// each, with the shell when it can take the next line (`None`: it was
+    /// given up and its channel closed). Each command's output is framed and
+    /// bounded on its own, and its time limit counts from the end of the one
+    /// before it (from `begun` for the first), as does its `duration`.
+    ///
+    /// Fewer rows than commands: a command timed out, was cancelled or lost
+    /// its shell, and ended the line there (its row says which); or the
+    /// shell was lost between two commands, before the next one began (the
+    /// last row is then `ok` or `failed`, and the rest may run elsewhere).
     pub async fn run(
         mut self,
-        command: &str,
-        timeout: Duration,
+        commands: &[Command<'_>],
+        begun: Instant,
         cancel: &CancellationToken,
-    ) -> Result<(HostOutcome, Option<Shell>), NotSent> {
-        let marker = Marker::new().map_err(|_| NotSent)?;
-        let line = remote::in_shell(command, &marker.0);
-        let mut ran = Ran::default();
-        ran.sending();
+    ) -> Result<(Vec<HostOutcome>, Option<Shell>), NotSent> {
+        let markers = commands
+            .iter()
+            .map(|_| Marker::new())
+            .collect::<Result<Vec<Marker>, _>>()
+            .map_err(|_| NotSent::Gone)?;
+        let line = remote::in_shell(
+            commands
+                .iter()
+                .zip(&markers)
+                .map(|(command, marker)| (command.text, marker.0.as_str())),
+        );
+        let mut sending = Ran::default();
+        sending.sending();
         if self.writer.half.data_bytes(line).await.is_err() {
-            return Err(NotSent);
+            return Err(NotSent::Gone);
         }
-        let mut frames = Frames::awaiting_start(&marker);
-        let wait = tokio::select! {
-            read = read_frames(&mut self.reader, &mut frames, &mut ran) => Wait::Read(read),
-            () = tokio::time::sleep(timeout) => Wait::TimedOut,
-            () = cancel.cancelled() => Wait::Cancelled,
-        };
-        if !frames.started() && matches!(wait, Wait::Read(Read::Lost | Read::ShellFailed(_))) {
-            // A pooled connection found dead only now (a host that rebooted
-            // between queries): the command never began, so it may run on a
-            // new connection instead of being reported lost.
-            self.writer.close().await;
-            return Err(NotSent);
-        }
-        let ending = match wait {
-            Wait::Read(Read::Framed(status)) => {
-                ran.exit = Some(status);
-                ran.closed = true;
-                return Ok((ran.into_outcome(Ending::Completed), Some(self)));
+        let mut carry = Carry::default();
+        if let Some(probe) = self.probe.take() {
+            let mut frames = Frames::new(&probe.marker);
+            // What the login shell printed before `sh` started (a chatty rc
+            // file) is no command's output.
+            let mut discarded = Ran::default();
+            let answered = read_frames(&mut self.reader, &mut frames, &mut discarded, &mut carry);
+            match tokio::time::timeout(probe.within, answered).await {
+                Ok(Read::Framed(0)) => {}
+                // `self.writer` closes the channel as it drops.
+                Ok(Read::Lost) => return Err(NotSent::Gone),
+                _ => return Err(NotSent::Unsupported),
             }
-            Wait::Read(Read::Refused) => Ending::ShellFailed("the server refused a request".into()),
-            Wait::Read(Read::ShellFailed(why)) => Ending::ShellFailed(why.into()),
-            Wait::Read(Read::Lost) => Ending::Lost("the connection closed".into()),
-            Wait::TimedOut => Ending::TimedOut(timeout),
-            Wait::Cancelled => Ending::Cancelled,
-        };
-        // The frames will not end now: what they held back is output too.
-        frames.flush(&mut ran);
-        if matches!(ending, Ending::TimedOut(_) | Ending::Cancelled) {
-            exec::end_command(&mut self.reader, &self.writer, &mut ran).await;
         }
-        // Closing also ends the input of the guard's watchdog, so whatever
-        // is left of the command is killed.
-        self.writer.close().await;
-        Ok((ran.into_outcome(ending), None))
+        let mut outcomes = Vec::with_capacity(commands.len());
+        let mut begun = begun;
+        for (command, marker) in commands.iter().zip(&markers) {
+            let mut ran = Ran {
+                sent: sending.sent,
+                ..Ran::default()
+            };
+            let mut frames = Frames::awaiting_start(marker);
+            let wait = tokio::select! {
+                read = read_frames(&mut self.reader, &mut frames, &mut ran, &mut carry) => Wait::Read(read),
+                () = tokio::time::sleep(command.timeout) => Wait::TimedOut,
+                () = cancel.cancelled() => Wait::Cancelled,
+            };
+            if !frames.started() && matches!(wait, Wait::Read(Read::Lost | Read::ShellFailed(_))) {
+                // A pooled connection found dead only now (a host that
+                // rebooted between queries), or a shell lost between two
+                // commands: this command never began, so it may run on a new
+                // connection instead of being reported lost.
+                self.writer.close().await;
+                if outcomes.is_empty() {
+                    return Err(NotSent::Gone);
+                }
+                return Ok((outcomes, None));
+            }
+            let ending = match wait {
+                Wait::Read(Read::Framed(status)) => {
+                    ran.exit = Some(status);
+                    ran.closed = true;
+                    let mut outcome = ran.into_outcome(Ending::Completed);
+                    outcome.duration = begun.elapsed();
+                    begun = Instant::now();
+                    outcomes.push(outcome);
+                    continue;
+                }
+                Wait::Read(Read::Refused) => {
+                    Ending::ShellFailed("the server refused a request".into())
+                }
+                Wait::Read(Read::ShellFailed(why)) => Ending::ShellFailed(why.into()),
+                Wait::Read(Read::Lost) => Ending::Lost("the connection closed".into()),
+                Wait::TimedOut => Ending::TimedOut(command.timeout),
+                Wait::Cancelled => Ending::Cancelled,
+            };
+            // The frames will not end now: what they held back is output too.
+            frames.flush(&mut ran);
+            if matches!(ending, Ending::TimedOut(_) | Ending::Cancelled) {
+                exec::end_command(&mut self.reader, &self.writer, &mut ran).await;
+            }
+            // Closing also ends the input of the guard's watchdog, so
+            // whatever is left of the command is killed, and the commands
+            // after it on the line never start.
+            self.writer.close().await;
+            let mut outcome = ran.into_outcome(ending);
+            outcome.duration = begun.elapsed();
+            outcomes.push(outcome);
+            return Ok((outcomes, None));
+        }
+        Ok((outcomes, Some(self)))
     }
 }
 
+/// Output read past the end of a command's frames: the start of the next
+/// command's, on the same line. Whatever is left after the last command is
+/// no command's and is dropped.
+#[derive(Default)]
+struct Carry {
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+}
+
 /// Reads the shell's channel into `ran` through `frames` until both frames
-/// have ended. Cancel-safe, like exec.rs's reading: it can be dropped
-/// between messages.
-async fn read_frames(reader: &mut ChannelReadHalf, frames: &mut Frames, ran: &mut Ran) -> Read {
+/// have ended, starting with what `carry` holds from the command before; what
+/// arrives past the frames is left in `carry`. Cancel-safe, like exec.rs's
+/// reading: it can be dropped between messages.
+async fn read_frames(
+    reader: &mut ChannelReadHalf,
+    frames: &mut Frames,
+    ran: &mut Ran,
+    carry: &mut Carry,
+) -> Read {
+    let (stdout, stderr) = (
+        std::mem::take(&mut carry.stdout),
+        std::mem::take(&mut carry.stderr),
+    );
+    frames.push_stdout(&stdout, &mut ran.stdout, &mut carry.stdout);
+    frames
+        .stderr
+        .push(&stderr, &mut ran.stderr, &mut carry.stderr);
     loop {
-        let Some(message) = reader.wait().await else {
-            return Read::Lost;
-        };
-        match message {
-            ChannelMsg::Data { data } => {
-                frames.push_stdout(&data, &mut ran.stdout);
-                if frames.output_begun {
-                    ran.output_arrived();
-                }
-            }
-            // Extended data type 1 is stderr (RFC 4254 §5.2).
-            ChannelMsg::ExtendedData { data, ext: 1 } => frames.stderr.push(&data, &mut ran.stderr),
-            // The only request sent with want_reply is the exec that starts
-            // the shell.
-            ChannelMsg::Failure => return Read::Refused,
-            // An exit status or end of output can still be followed by
-            // output already on its way; the close cannot.
-            ChannelMsg::Close => return Read::ShellFailed("it exited"),
-            _ => {}
+        if frames.output_begun {
+            ran.output_arrived();
         }
         match frames.status() {
             Some(Ok(status)) => return Read::Framed(status),
@@ -270,6 +354,27 @@ async fn read_frames(reader: &mut ChannelReadHalf, frames: &mut Frames, ran: &mu
                 return Read::ShellFailed("its output did not end as shoal frames it");
             }
             None => {}
+        }
+        let Some(message) = reader.wait().await else {
+            return Read::Lost;
+        };
+        match message {
+            ChannelMsg::Data { data } => {
+                frames.push_stdout(&data, &mut ran.stdout, &mut carry.stdout);
+            }
+            // Extended data type 1 is stderr (RFC 4254 §5.2).
+            ChannelMsg::ExtendedData { data, ext: 1 } => {
+                frames
+                    .stderr
+                    .push(&data, &mut ran.stderr, &mut carry.stderr);
+            }
+            // The only request sent with want_reply is the exec that starts
+            // the shell.
+            ChannelMsg::Failure => return Read::Refused,
+            // An exit status or end of output can still be followed by
+            // output already on its way; the close cannot.
+            ChannelMsg::Close => return Read::ShellFailed("it exited"),
+            _ => {}
         }
     }
 }
@@ -341,11 +446,12 @@ impl Frames {
         matches!(self.start, Start::Started)
     }
 
-    /// Stdout data: the command's output once its start line has passed.
-    fn push_stdout(&mut self, data: &[u8], out: &mut Bounded) {
+    /// Stdout data: the command's output once its start line has passed;
+    /// what comes after its frame goes to `past`.
+    fn push_stdout(&mut self, data: &[u8], out: &mut Bounded, past: &mut Vec<u8>) {
         let Start::Awaiting { line, held } = &mut self.start else {
             self.output_begun |= !data.is_empty();
-            self.stdout.push(data, out);
+            self.stdout.push(data, out, past);
             return;
         };
         held.extend_from_slice(data);
@@ -354,7 +460,7 @@ impl Frames {
                 let rest = held.split_off(at + line.len());
                 self.start = Start::Started;
                 self.output_begun |= !rest.is_empty();
-                self.stdout.push(&rest, out);
+                self.stdout.push(&rest, out, past);
             }
             None => {
                 // Only a tail shorter than the line can still be its start.
@@ -418,9 +524,9 @@ impl Frame {
     }
 
     /// Passes the command's output in `data` to `out`, and reads the end of
-    /// the frame. Anything after the frame is not the command's and is
-    /// dropped.
-    fn push(&mut self, data: &[u8], out: &mut Bounded) {
+    /// the frame. Anything after the frame is not the command's and goes to
+    /// `past`.
+    fn push(&mut self, data: &[u8], out: &mut Bounded, past: &mut Vec<u8>) {
         match &mut self.state {
             State::Output(held) => {
                 held.extend_from_slice(data);
@@ -428,7 +534,7 @@ impl Frame {
                     out.push(&held[..at]);
                     let rest = held.split_off(at + self.end.len());
                     self.state = State::Marker(Vec::new());
-                    self.push(&rest, out);
+                    self.push(&rest, out, past);
                 } else {
                     let pass = held.len() - held.len().min(self.end.len() - 1);
                     out.push(&held[..pass]);
@@ -436,18 +542,20 @@ impl Frame {
                 }
             }
             State::Marker(line) => {
-                let (rest, ended) = match data.iter().position(|&b| b == b'\n') {
-                    Some(newline) => (&data[..newline], true),
-                    None => (data, false),
+                let (rest, after) = match data.iter().position(|&b| b == b'\n') {
+                    Some(newline) => (&data[..newline], Some(&data[newline + 1..])),
+                    None => (data, None),
                 };
                 line.extend_from_slice(rest);
                 if line.len() > MAX_REST {
                     self.state = State::Garbled;
-                } else if ended {
+                } else if let Some(after) = after {
                     self.state = State::Ended(std::mem::take(line));
+                    past.extend_from_slice(after);
                 }
             }
-            State::Ended(_) | State::Garbled => {}
+            State::Ended(_) => past.extend_from_slice(data),
+            State::Garbled => {}
         }
     }
 
@@ -487,7 +595,7 @@ mod tests {
         let mut frame = Frame::new(marker);
         let mut out = Bounded::with_cap(cap);
         for piece in data.chunks(step) {
-            frame.push(piece, &mut out);
+            frame.push(piece, &mut out, &mut Vec::new());
             if let State::Output(held) = &frame.state {
                 assert!(
                     held.len() < frame.end.len(),
@@ -561,8 +669,8 @@ mod tests {
         let frames = |stdout: &[u8], stderr: &[u8]| {
             let mut frames = Frames::new(&m);
             let mut ran = Ran::default();
-            frames.stdout.push(stdout, &mut ran.stdout);
-            frames.stderr.push(stderr, &mut ran.stderr);
+            frames.stdout.push(stdout, &mut ran.stdout, &mut Vec::new());
+            frames.stderr.push(stderr, &mut ran.stderr, &mut Vec::new());
             frames.status()
         };
         let end = |rest: &str| format!("\n{}{rest}", m.0).into_bytes();
@@ -611,7 +719,7 @@ mod tests {
             let m = marker();
             let stdin = self.child.stdin.as_mut().expect("stdin");
             stdin
-                .write_all(remote::in_shell(command, &m.0).as_bytes())
+                .write_all(remote::in_shell([(command, m.0.as_str())]).as_bytes())
                 .expect("write");
             let mut frames = Frames::awaiting_start(&m);
             let mut ran = Ran::default();
@@ -619,12 +727,12 @@ mod tests {
             // stream, so reading line by line never blocks past it.
             while !ended(&frames.stdout) {
                 let line = read_line(&mut self.stdout);
-                frames.push_stdout(&line, &mut ran.stdout);
+                frames.push_stdout(&line, &mut ran.stdout, &mut Vec::new());
             }
             assert!(frames.started(), "the start line came first");
             while !ended(&frames.stderr) {
                 let line = read_line(&mut self.stderr);
-                frames.stderr.push(&line, &mut ran.stderr);
+                frames.stderr.push(&line, &mut ran.stderr, &mut Vec::new());
             }
             let status = frames.status().expect("both ended").expect("well formed");
             let (stdout, _) = ran.stdout.finish("stdout");
@@ -660,14 +768,14 @@ mod tests {
         for cut in 0..stream.len() {
             let mut frames = Frames::awaiting_start(&m);
             let mut ran = Ran::default();
-            frames.push_stdout(&stream.as_bytes()[..cut], &mut ran.stdout);
-            frames.push_stdout(&stream.as_bytes()[cut..], &mut ran.stdout);
+            frames.push_stdout(&stream.as_bytes()[..cut], &mut ran.stdout, &mut Vec::new());
+            frames.push_stdout(&stream.as_bytes()[cut..], &mut ran.stdout, &mut Vec::new());
             assert!(frames.started(), "cut at {cut}");
             frames.flush(&mut ran);
             assert_eq!(ran.stdout.finish("stdout").0, "out", "cut at {cut}");
         }
         let mut frames = Frames::awaiting_start(&m);
-        frames.push_stdout(b"nothing yet", &mut Ran::default().stdout);
+        frames.push_stdout(b"nothing yet", &mut Ran::default().stdout, &mut Vec::new());
         assert!(!frames.started());
     }
 
