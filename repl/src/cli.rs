@@ -467,6 +467,35 @@ fn reads_only_history(plan: &shoal_stdlib::Plan) -> bool {
 }
 
 /// Runs statements non-interactively (`-c` and scripts).
+/// The plan as `--explain` prints it: its JSON, and in each statement whose
+/// host-side stages fuse, `fused_stages`: each group's stage indices (from
+/// 0), whose commands go to each host as one batch, one round trip.
+fn explained(plan: &shoal_stdlib::Plan) -> String {
+    #[derive(serde::Serialize)]
+    struct Statement<'a> {
+        #[serde(flatten)]
+        planned: &'a shoal_stdlib::PlannedStatement,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        fused_stages: Vec<Vec<usize>>,
+    }
+    #[derive(serde::Serialize)]
+    struct Explained<'a> {
+        statements: Vec<Statement<'a>>,
+    }
+    let statements = plan
+        .statements
+        .iter()
+        .map(|planned| Statement {
+            planned,
+            fused_stages: shoal_stdlib::fused_stages::groups(&planned.ops)
+                .into_iter()
+                .map(Iterator::collect)
+                .collect(),
+        })
+        .collect();
+    serde_json::to_string_pretty(&Explained { statements }).expect("plans serialise")
+}
+
 pub(crate) fn run_source(source: &str, options: &Options, color: bool) -> ExitCode {
     let plan = match shoal_stdlib::compile(source) {
         Ok(plan) => plan,
@@ -488,8 +517,7 @@ pub(crate) fn run_source(source: &str, options: &Options, color: bool) -> ExitCo
                 return fail(&render_error(&error, source, color));
             }
         }
-        let json = serde_json::to_string_pretty(&plan).expect("plans serialise");
-        return print_and_exit(json + "\n", EXIT_OK);
+        return print_and_exit(explained(&plan) + "\n", EXIT_OK);
     }
     let Some(mut engine) = open_engine_for(options, reads_only_history(&plan)) else {
         return ExitCode::from(EXIT_USAGE);

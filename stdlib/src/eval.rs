@@ -11,6 +11,7 @@ use crate::context::{EvalContext, RunObserver};
 use crate::executor::Executor;
 use crate::fleet::Fleet;
 use crate::frame::host_table;
+use crate::fused_stages;
 use crate::history::{History, HistoryHandle};
 use crate::hostset;
 use crate::names::unknown_name;
@@ -65,7 +66,8 @@ impl Session {
     }
 }
 
-/// Applies a statement's stages to `frame` in order.
+/// Applies a statement's stages to `frame` in order, each group of fused
+/// host-side stages as one batch (fused_stages.rs).
 pub(crate) fn apply(
     steps: &[crate::Step],
     mut frame: DataFrame,
@@ -74,18 +76,29 @@ pub(crate) fn apply(
     // The stage that made columns from the data, if one has run: a
     // column asked of it could not be checked before the hosts answered.
     let mut data_stage: Option<&str> = None;
-    for step in steps {
-        frame = step.op.eval(frame, ctx).map_err(|error| {
-            match data_stage {
-                Some(stage) if error.kind == ErrorKind::UnknownColumn => error.with_hint(
-                    format!("`{stage}` makes its columns from what the hosts print, so this name could only be checked once it had run"),
-                ),
-                _ => error,
-            }
+    let mut groups = fused_stages::groups(steps).into_iter().peekable();
+    let mut start = 0;
+    while start < steps.len() {
+        let end = match groups.next_if(|group| group.start == start) {
+            Some(group) => group.end,
+            None => start + 1,
+        };
+        let stages = &steps[start..end];
+        let evaluated = if stages.len() == 1 {
+            stages[0].op.eval(frame, ctx)
+        } else {
+            fused_stages::eval(stages, frame, ctx)
+        };
+        frame = evaluated.map_err(|error| match data_stage {
+            Some(stage) if error.kind == ErrorKind::UnknownColumn => error.with_hint(format!(
+                "`{stage}` makes its columns from what the hosts print, so this name could only be checked once it had run"
+            )),
+            _ => error,
         })?;
-        if step.signature.data_columns {
+        if let Some(step) = stages.iter().rev().find(|s| s.signature.data_columns) {
             data_stage = Some(step.signature.name);
         }
+        start = end;
     }
     Ok(frame)
 }

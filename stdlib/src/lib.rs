@@ -17,6 +17,7 @@ pub mod executor;
 pub mod fleet;
 pub mod frame;
 pub mod fuse;
+pub mod fused_stages;
 pub mod history;
 mod hostset;
 mod names;

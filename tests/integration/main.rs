@@ -20,6 +20,7 @@ mod embed_example;
 mod facts_fleet;
 mod faults;
 mod fleet_harness;
+mod fused;
 mod host_selection;
 mod inventories;
 mod job_store;

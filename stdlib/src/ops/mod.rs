@@ -19,6 +19,7 @@ use serde::{Serialize, Serializer};
 use shoal_lang::{Args, Catalog, Result, Signature};
 
 use crate::context::EvalContext;
+use crate::fused_stages::HostSide;
 
 /// An example query over the example fleet (`crate::example_fleet`) and the exact
 /// table it prints.
@@ -46,6 +47,13 @@ pub trait Operator: Sync {
 /// `assert`) can look at one stage's typed arguments.
 pub trait Stage: fmt::Debug + Send + Sync + erased_serde::Serialize + Any {
     fn eval(&self, input: DataFrame, ctx: &mut EvalContext<'_>) -> Result<DataFrame>;
+
+    /// For a stage that runs commands on its rows' hosts and keeps its rows
+    /// (`run`, `facts`), what fusing it with its neighbours into one round
+    /// trip needs to know (fused_stages.rs); `None` for every other stage.
+    fn host_side(&self) -> Option<HostSide> {
+        None
+    }
 }
 
 erased_serde::serialize_trait_object!(Stage);
@@ -61,6 +69,12 @@ impl Op {
 
     pub fn eval(&self, input: DataFrame, ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
         self.0.eval(input, ctx)
+    }
+
+    /// What fusing the stage with its neighbours needs to know, when it is
+    /// a host-side stage ([`Stage::host_side`]).
+    pub fn host_side(&self) -> Option<HostSide> {
+        self.0.host_side()
     }
 
     /// The stage's typed arguments, when it is a `T`.

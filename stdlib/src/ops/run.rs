@@ -22,6 +22,7 @@ use super::{Example, Op, Operator, Stage};
 use crate::context::EvalContext;
 use crate::executor::{HostOutcome, RunRequest, Status};
 use crate::frame::{self, internal, texts};
+use crate::fused_stages::HostSide;
 
 pub struct Run;
 
@@ -29,11 +30,15 @@ static SIGNATURE: Signature = Signature {
     name: "run",
     aliases: &[],
     summary: "Runs CMD on every host in parallel and adds stdout, stderr, exit, status, error and duration_ms; `{col}` in CMD is the host's value of col, shell-quoted (`{{` for a literal brace); `as NAME` also copies stdout into NAME.",
-    help: "",
+    help: "Consecutive `run` and `facts` stages are fused: each host gets their commands as one batch, one round trip for all of them (`--explain` lists the groups as `fused_stages`), each command still with its own output, exit, status, time limit and 1 MiB cap. A stage whose command reads a column an earlier one of the group writes (`run \"x\" as v | run \"echo {v}\"`) starts a new group, and so does any other stage between two runs: `run A | filter ... | run B` never runs B on a host the filter dropped. On a host where a stage of the group times out or loses its connection, the later stages of the group do not start: their rows are `error`, \"not run\", naming the stage that stopped them; `independent=true` runs a stage there anyway, on its own. A host that could not be reached reports so for every stage.",
     params: &[Param::arg("command", Kind::Text, "\"CMD\"")],
-    options: &[Param::option("timeout", Kind::Duration, "DUR")
-        .example("5s")
-        .doc("how long each host may take")],
+    options: &[
+        Param::option("timeout", Kind::Duration, "DUR")
+            .example("5s")
+            .doc("how long each host may take"),
+        Param::option("independent", Kind::Choice(&["true", "false"]), "true")
+            .doc("independent=true runs it even on a host where an earlier stage fused with it timed out"),
+    ],
     takes_as: true,
     data_columns: false,
 };
@@ -90,6 +95,24 @@ cache01           error   `{version}` is null on this host
 ",
             },
             Example {
+                description: "Stages fused with one that timed out do not start on that host",
+                query: "hosts @db | run \"sleep 30\" timeout=2s | run \"nproc\" as cpus | select host, cpus, status, error",
+                output: "\
+host  cpus  status  error
+db01        error   not run: `sleep 30`, fused before it, ended `timeout`
+db02        error   not run: `sleep 30`, fused before it, ended `timeout`
+",
+            },
+            Example {
+                description: "`independent=true` runs a fused stage even where an earlier one timed out",
+                query: "hosts @db | run \"sleep 30\" timeout=2s | run \"nproc\" independent=true as cpus | select host, cpus, status",
+                output: "\
+host  cpus  status
+db01  8     ok
+db02  8     ok
+",
+            },
+            Example {
                 description: "A per-stage timeout",
                 query: "hosts @db | run \"sleep 30\" timeout=2s | select host, status, error",
                 output: "\
@@ -119,6 +142,7 @@ db02  timeout  `sleep 30` timed out after 2s
             template: command_template(&command)?,
             command: command.text,
             timeout_ms: args.get::<Millis>("timeout")?.map(|m| m.0),
+            independent: args.get::<String>("independent")?.as_deref() == Some("true"),
             name: args.as_name.map(|ident| ident.name),
             span: args.span,
         }))
@@ -137,6 +161,10 @@ pub(crate) struct RunOp {
     template: Vec<CommandPart>,
     /// The per-stage timeout; `None` uses the executor's default.
     timeout_ms: Option<u64>,
+    /// `independent=true`: runs on hosts where an earlier stage fused with
+    /// it stopped the host's batch (fused_stages.rs).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    independent: bool,
     /// `as NAME`: stdout is also copied into this column.
     name: Option<String>,
     #[serde(skip)]
@@ -151,6 +179,7 @@ impl Stage for RunOp {
             timeout_ms,
             name,
             span,
+            independent: _,
         } = self;
         seatbelt(command, *span, ctx)?;
         let commands = row_commands(&input, template)?;
@@ -159,7 +188,31 @@ impl Stage for RunOp {
         let rows: Vec<&HostOutcome> = outcomes.rows().map(|a| &a.outcome).collect();
         add_result_columns(input, &rows, name.as_deref())
     }
+
+    fn host_side(&self) -> Option<HostSide> {
+        let reads = self
+            .template
+            .iter()
+            .filter_map(|part| match part {
+                CommandPart::Column(column) => Some(column.name.clone()),
+                CommandPart::Text(_) => None,
+            })
+            .collect();
+        let writes = RESULT_COLUMNS
+            .iter()
+            .map(|c| c.to_string())
+            .chain(self.name.clone())
+            .collect();
+        Some(HostSide {
+            reads,
+            writes: Some(writes),
+            independent: self.independent,
+        })
+    }
 }
+
+/// The columns every `run` writes, in the order it adds them.
+const RESULT_COLUMNS: [&str; 6] = ["stdout", "stderr", "exit", "status", "error", "duration_ms"];
 
 /// `run` is the read path: a command that looks like a change is refused
 /// (before any host is contacted: `Session::check` sees it), unless
@@ -364,23 +417,25 @@ pub(crate) fn add_result_columns(
         rows.iter().map(|o| o.ran().then(|| pick(o))).collect()
     };
     let stdout = text(|o| &o.stdout);
+    let [stdout_name, stderr_name, exit_name, status_name, error_name, duration_name] =
+        RESULT_COLUMNS;
     let mut columns = vec![
-        Column::new("stdout".into(), &stdout),
-        Column::new("stderr".into(), text(|o| &o.stderr)),
+        Column::new(stdout_name.into(), &stdout),
+        Column::new(stderr_name.into(), text(|o| &o.stderr)),
         Column::new(
-            "exit".into(),
+            exit_name.into(),
             rows.iter().map(|o| o.exit).collect::<Vec<_>>(),
         ),
         Column::new(
-            "status".into(),
+            status_name.into(),
             rows.iter().map(|o| o.status.as_str()).collect::<Vec<_>>(),
         ),
         Column::new(
-            "error".into(),
+            error_name.into(),
             rows.iter().map(|o| o.error.as_deref()).collect::<Vec<_>>(),
         ),
         Column::new(
-            "duration_ms".into(),
+            duration_name.into(),
             rows.iter()
                 .map(|o| u64::try_from(o.duration.as_millis()).unwrap_or(u64::MAX))
                 .collect::<Vec<_>>(),

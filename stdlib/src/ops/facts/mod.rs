@@ -51,6 +51,7 @@ use super::{Example, Op, Operator, Stage};
 use crate::context::EvalContext;
 use crate::executor::{HostOutcome, Status};
 use crate::frame::internal;
+use crate::fused_stages::HostSide;
 use families::{FAMILIES, Family, Shape};
 
 pub use families::ETC_DEFAULT;
@@ -370,6 +371,15 @@ impl FactsOp {
 }
 
 impl Stage for FactsOp {
+    /// Its command reads no column; its columns are too many to list.
+    fn host_side(&self) -> Option<HostSide> {
+        Some(HostSide {
+            reads: Vec::new(),
+            writes: None,
+            independent: false,
+        })
+    }
+
     fn eval(&self, input: DataFrame, ctx: &mut EvalContext<'_>) -> Result<DataFrame> {
         let command = self.command();
         let commands = vec![Ok(Cow::Borrowed(command.as_str())); input.height()];
