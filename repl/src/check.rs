@@ -71,7 +71,8 @@ pub fn run(args: &CheckArgs, options: &Options, color: bool) -> ExitCode {
     };
     let started = Instant::now();
     let show_bar = !options.quiet && std::io::stderr().is_terminal();
-    let run = engine.run_checks(&selected, &args.params, &mut Progress::new(show_bar, false));
+    let mut progress = Progress::new(show_bar, false).with_queue(engine.connection_queue());
+    let run = engine.run_checks(&selected, &args.params, &mut progress);
     broken += run.broken.len();
     for error in &run.broken {
         eprint!("{}", show(error, color));

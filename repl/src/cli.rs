@@ -165,6 +165,9 @@ pub struct Options {
     /// How many hosts run at once.
     #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub fanout: Option<u32>,
+    /// At most N host connections open at once; past it the least recently used idle one is closed, and hosts queue for room [default: what the open-file limit allows].
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: Option<u32>,
     /// Default command timeout, e.g. 30s.
     #[arg(long, global = true, value_name = "DUR", value_parser = parse_duration)]
     pub timeout: Option<Duration>,
@@ -204,6 +207,7 @@ impl Options {
             identity_files: self.identities.clone(),
             known_hosts: self.known_hosts.clone(),
             fanout: self.fanout.map(|n| n as usize),
+            max_connections: self.max_connections.map(|n| n as usize),
             command_timeout: self.timeout,
             connect_timeout: self.connect_timeout,
             accept_new: self.accept_new,

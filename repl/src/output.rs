@@ -58,7 +58,8 @@ impl Printer {
         let show_bar = !self.quiet && std::io::stderr().is_terminal();
         let mut printed = 0;
         for statement in &plan.statements {
-            let mut progress = Progress::new(show_bar, !self.quiet);
+            let mut progress =
+                Progress::new(show_bar, !self.quiet).with_queue(engine.connection_queue());
             let outcome = engine.run(statement, &mut progress);
             // After the result: the result is complete, its history is not.
             let store_warning = outcome.store_warning;

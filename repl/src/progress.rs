@@ -2,9 +2,11 @@
 //! the summary line each run ends with:
 //! `200 hosts: 196 ok, 3 failed, 1 unreachable · 2.10 s`.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use polars::prelude::DataFrame;
 use shoal_stdlib::RunObserver;
 use shoal_stdlib::executor::{HostOutcome, Status};
@@ -27,6 +29,8 @@ pub struct Progress {
     show_summary: bool,
     /// The rows a stage refused (an `assert`'s), to print with its error.
     rejected: Option<DataFrame>,
+    /// Hosts waiting for a connection, live (`Engine::connection_queue`).
+    queue: Option<Arc<AtomicUsize>>,
 }
 
 impl Progress {
@@ -42,7 +46,14 @@ impl Progress {
             show_bar,
             show_summary,
             rejected: None,
+            queue: None,
         }
+    }
+
+    /// Shows, on the bar, how many hosts wait for a connection when any do.
+    pub fn with_queue(mut self, queue: Arc<AtomicUsize>) -> Self {
+        self.queue = Some(queue);
+        self
     }
 
     /// The rows a stage refused, if one did.
@@ -131,11 +142,23 @@ impl RunObserver for Progress {
         if self.show_bar {
             let bar =
                 ProgressBar::with_draw_target(Some(hosts as u64), ProgressDrawTarget::stderr());
+            let queue = self.queue.clone();
             bar.set_style(
                 ProgressStyle::with_template(
-                    "{spinner} {pos}/{len} hosts {wide_bar} {elapsed} · {msg}",
+                    "{spinner} {pos}/{len} hosts {wide_bar} {elapsed}{queued} · {msg}",
                 )
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                // Read at every redraw: hosts join and leave the queue
+                // between results.
+                .with_key(
+                    "queued",
+                    move |_: &ProgressState, out: &mut dyn std::fmt::Write| {
+                        let queued = queue.as_ref().map_or(0, |q| q.load(Ordering::Relaxed));
+                        if queued > 0 {
+                            let _ = write!(out, " · {queued} queued for a connection");
+                        }
+                    },
+                ),
             );
             bar.set_message(self.message());
             // Redraws come at most 20 times a second: without a steady tick

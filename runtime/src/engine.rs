@@ -411,6 +411,12 @@ impl Engine {
         self.executor.warnings()
     }
 
+    /// How many hosts are waiting for a connection right now, updated live
+    /// (see `max_connections`): for a progress line.
+    pub fn connection_queue(&self) -> std::sync::Arc<std::sync::atomic::AtomicUsize> {
+        self.executor.queued()
+    }
+
     /// The inventory the engine was started with.
     pub fn inventory(&self) -> &Inventory {
         &self.inventory

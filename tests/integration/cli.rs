@@ -289,6 +289,41 @@ fn a_fleet_larger_than_the_open_file_limit_is_reached_whole() {
     }
 }
 
+#[test]
+fn max_connections_keeps_fewer_connections_open_and_every_host_still_answers() {
+    let fleet = SshdFleet::start(FleetSpec::new(20));
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = fleet_inventory(&fleet, dir.path());
+    let out = Command::new(env!("CARGO_BIN_EXE_shoal"))
+        .args([
+            "--inventory",
+            &inventory,
+            "--no-store",
+            "--max-connections",
+            "5",
+        ])
+        .args(["--format", "json", "-c"])
+        .arg("hosts | run \"hostname\"; hosts | run \"hostname\"")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for line in stdout.lines() {
+        let rows: Vec<serde_json::Value> = serde_json::from_str(line).unwrap();
+        assert_eq!(rows.len(), 20);
+        assert!(
+            rows.iter().all(|row| row["stdout"] == row["host"]),
+            "{line}"
+        );
+    }
+    // With room for 5, at most 5 of the first query's connections outlive it: the second
+    // query reconnects at least 15 hosts (without the cap it would reuse all 20).
+    let logins: usize = (0..20).map(|i| fleet.accepted_connections(i)).sum();
+    assert!((35..=40).contains(&logins), "{logins} logins");
+}
+
 /// Column values interpolated into a command (`{tag}`) reach the host as
 /// literal arguments: each prints exactly, and none runs.
 #[test]

@@ -12,6 +12,7 @@
 //! identity_files = ["~/.ssh/id_ed25519"] # default: id_ed25519, id_ecdsa, id_rsa that exist
 //! known_hosts = "~/.ssh/known_hosts"
 //! fanout = 256
+//! max_connections = 4000                 # default: what the open-file limit allows
 //! connect_timeout = "10s"
 //! command_timeout = "60s"
 //!
@@ -117,6 +118,10 @@ pub struct Settings {
     pub known_hosts: PathBuf,
     /// Hosts in flight at once; at least 1.
     pub fanout: usize,
+    /// At most this many host connections open at once, the least recently
+    /// used idle one closed to make room; `None`: as many as the open-file
+    /// limit allows.
+    pub max_connections: Option<usize>,
     /// TCP connect, key exchange and authentication together.
     pub connect_timeout: Duration,
     /// A `run` without its own `timeout=`.
@@ -170,6 +175,7 @@ pub struct Overrides {
     pub identity_files: Vec<PathBuf>,
     pub known_hosts: Option<PathBuf>,
     pub fanout: Option<usize>,
+    pub max_connections: Option<usize>,
     pub command_timeout: Option<Duration>,
     pub connect_timeout: Option<Duration>,
     pub accept_new: bool,

@@ -26,6 +26,7 @@ pub(super) struct RawDefaults {
     pub identity_files: Option<Vec<Spanned<String>>>,
     pub known_hosts: Option<Spanned<String>>,
     pub fanout: Option<Spanned<usize>>,
+    pub max_connections: Option<Spanned<usize>>,
     pub connect_timeout: Option<Spanned<String>>,
     pub command_timeout: Option<Spanned<String>>,
 }

@@ -98,6 +98,18 @@ impl Resolver<'_> {
             (None, None) => DEFAULT_FANOUT,
         };
 
+        let max_connections = match (overrides.max_connections, &defaults.max_connections) {
+            (Some(0), _) => return Err(source.unusable("--max-connections must be at least 1")),
+            (Some(most), _) => Some(most),
+            (None, Some(most)) if *most.get_ref() == 0 => {
+                return Err(source.at(
+                    most.span().start,
+                    "defaults.max_connections: must be at least 1",
+                ));
+            }
+            (None, most) => most.as_ref().map(|most| *most.get_ref()),
+        };
+
         let connect_timeout = match overrides.connect_timeout {
             Some(timeout) => timeout,
             None => self
@@ -116,6 +128,7 @@ impl Resolver<'_> {
             identity_files,
             known_hosts,
             fanout,
+            max_connections,
             connect_timeout,
             command_timeout,
             accept_new: overrides.accept_new,

@@ -162,6 +162,7 @@ fn overrides_win_over_defaults_and_user_wins_over_hosts() {
         identity_files: vec![key.clone()],
         known_hosts: Some(PathBuf::from("/tmp/kh")),
         fanout: Some(3),
+        max_connections: None,
         command_timeout: Some(Duration::from_secs(7)),
         connect_timeout: Some(Duration::from_secs(2)),
         accept_new: true,
@@ -355,6 +356,36 @@ fn fanout_zero_is_an_error() {
     };
     let error = scratch.load("", &overrides).unwrap_err().to_string();
     assert!(error.ends_with(": --fanout must be at least 1"), "{error}");
+}
+
+#[test]
+fn max_connections_comes_from_the_file_or_the_flag_and_is_at_least_one() {
+    let scratch = Scratch::new();
+    let (line, column, message) = scratch.error("[defaults]\nmax_connections = 0\n");
+    assert_eq!((line, column), (2, 19));
+    assert_eq!(message, "defaults.max_connections: must be at least 1");
+    let file = "[defaults]\nmax_connections = 50\n";
+    let inventory = scratch.load(file, &Overrides::default()).unwrap();
+    assert_eq!(inventory.settings.max_connections, Some(50));
+    let flag = Overrides {
+        max_connections: Some(7),
+        ..Overrides::default()
+    };
+    assert_eq!(
+        scratch.load(file, &flag).unwrap().settings.max_connections,
+        Some(7)
+    );
+    let unset = scratch.load("", &Overrides::default()).unwrap();
+    assert_eq!(unset.settings.max_connections, None);
+    let zero = Overrides {
+        max_connections: Some(0),
+        ..Overrides::default()
+    };
+    let error = scratch.load("", &zero).unwrap_err().to_string();
+    assert!(
+        error.ends_with(": --max-connections must be at least 1"),
+        "{error}"
+    );
 }
 
 #[test]

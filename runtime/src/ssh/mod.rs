@@ -69,16 +69,16 @@ impl SshExecutor {
         let settings = &inventory.settings;
         let mut warnings = routes.warnings.clone();
         let mut fanout = settings.fanout;
-        let mut max_connections = usize::MAX;
+        let mut max_connections = settings.max_connections.unwrap_or(usize::MAX);
         if let Some(limit) = open_file_budget() {
             if limit.budget < fanout {
                 warnings.push(limit.capped(fanout));
                 fanout = limit.budget;
             }
-            if limit.budget < routes.routes.len() {
+            if limit.budget < routes.routes.len() && limit.budget < max_connections {
                 warnings.push(limit.too_many_hosts(routes.routes.len()));
             }
-            max_connections = limit.budget;
+            max_connections = max_connections.min(limit.budget);
         }
         SshExecutor {
             pool: Arc::new(Pool::new(
@@ -114,6 +114,13 @@ impl SshExecutor {
 
     pub fn stats(&self) -> PoolStats {
         self.pool.stats()
+    }
+
+    /// How many hosts are waiting for a connection right now (at most
+    /// `max_connections` are open at once), updated live: what a progress
+    /// line shows as queued.
+    pub fn queued(&self) -> Arc<std::sync::atomic::AtomicUsize> {
+        self.pool.queued()
     }
 
     /// Starts hosts in inventory order as the window allows, and reports
@@ -445,6 +452,7 @@ mod tests {
                 identity_files: Vec::new(),
                 known_hosts: PathBuf::from("/nonexistent/known_hosts"),
                 fanout: 2,
+                max_connections: None,
                 connect_timeout: Duration::from_secs(2),
                 command_timeout: Duration::from_secs(5),
                 accept_new: false,

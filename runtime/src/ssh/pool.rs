@@ -99,6 +99,9 @@ pub(crate) struct Pool {
     context: Context,
     /// One permit per host connection that may be open at once.
     room: Arc<Semaphore>,
+    /// Hosts waiting for room right now: what the progress line shows as
+    /// queued.
+    queued: Arc<AtomicUsize>,
     /// Ticks each time a host asks for its connection (`Slot::last_used`).
     clock: AtomicU64,
     /// Bumped by each query, so a jump host's failure is remembered for the
@@ -112,6 +115,23 @@ pub(crate) struct Pool {
 
 /// How often a host waiting for room among busy connections looks again.
 const ROOM_POLL: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// A host counted in [`Pool::queued`] until this drops, however its wait
+/// ends (room found, or the query cancelled).
+struct Queued(Arc<AtomicUsize>);
+
+impl Queued {
+    fn join(queue: &Arc<AtomicUsize>) -> Queued {
+        queue.fetch_add(1, Ordering::Relaxed);
+        Queued(queue.clone())
+    }
+}
+
+impl Drop for Queued {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
 
 /// One jump host chain's pooled connection, or its failure in a query.
 #[derive(Default)]
@@ -166,6 +186,7 @@ impl Pool {
             room: Arc::new(Semaphore::new(
                 max_connections.clamp(1, Semaphore::MAX_PERMITS),
             )),
+            queued: Arc::new(AtomicUsize::new(0)),
             clock: AtomicU64::new(0),
             query: AtomicU64::new(0),
             connections_opened: AtomicUsize::new(0),
@@ -306,6 +327,7 @@ impl Pool {
     /// recently used idle connection gives up when it is closed; when every
     /// open connection is busy, waits until one is idle.
     async fn room(&self) -> OwnedSemaphorePermit {
+        let mut queued: Option<Queued> = None;
         loop {
             if let Ok(permit) = self.room.clone().try_acquire_owned() {
                 return permit;
@@ -313,9 +335,15 @@ impl Pool {
             if !self.close_least_recently_used() {
                 // Every open connection is running a command: one will be
                 // idle when its command ends.
+                queued.get_or_insert_with(|| Queued::join(&self.queued));
                 tokio::time::sleep(ROOM_POLL).await;
             }
         }
+    }
+
+    /// The number of hosts waiting for room among busy connections, live.
+    pub fn queued(&self) -> Arc<AtomicUsize> {
+        self.queued.clone()
     }
 
     /// Closes the least recently used idle host connection; false when
