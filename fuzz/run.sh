@@ -11,7 +11,7 @@ cd "$(dirname "$0")"
 seconds=${SECONDS_PER_TARGET:-600}
 export CARGO_TARGET_DIR=${FUZZ_TARGET_DIR:-$HOME/.cache/shoal-fuzz-target}
 printf '| target | seconds | executions | crashes |\n|---|---|---|---|\n' > report.md.tmp
-for target in ${TARGETS:-parse_plan inventory render}; do
+for target in ${TARGETS:-parse_plan inventory render frames}; do
     log=$(mktemp)
     mkdir -p "corpus/$target"
     # New inputs go to the first directory (not committed); the seeds are read only.

@@ -24,6 +24,7 @@
 mod auth;
 mod connect;
 mod exec;
+mod frames;
 mod handler;
 mod known_hosts;
 mod outcome;

@@ -38,7 +38,7 @@ impl Bounded {
     }
 
     /// What was kept, byte for byte, and how much was dropped.
-    #[cfg(test)]
+    #[cfg(any(test, fuzzing))]
     pub fn parts(&self) -> (&[u8], u64) {
         (&self.kept, self.dropped)
     }

@@ -89,12 +89,6 @@ pub(crate) fn wrap(command: &str) -> String {
 /// `$0` is `sh`, as in [`wrap`].
 pub(crate) const PERSISTENT_SHELL: &str = "exec sh -s";
 
-/// What a persistent shell prints on stdout before it begins a command:
-/// a shell lost before this line arrived never ran the command.
-pub(crate) fn start_line(marker: &str) -> String {
-    format!("{marker} go\n")
-}
-
 /// The line a persistent shell reads to run `commands`, each `(command,
 /// marker)`, one after another: for each, its start line, the guard, then
 /// its end, framed by its marker (shell.rs reads them back). Markers are hex

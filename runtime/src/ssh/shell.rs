@@ -27,14 +27,8 @@
 //!   shell variables and stdin never reach the next command.
 //! * **Framing.** After the command the shell writes `\n<marker> <status>\n`
 //!   on stdout and `\n<marker>\n` on stderr; the command is over when both
-//!   have arrived. The marker is new for every command, 128 bits from the
-//!   OS's random number generator, and only the current one is looked for,
-//!   at the start of a line: output cannot end a frame early, even output
-//!   that holds an earlier marker. The newline before the marker is always
-//!   written and exactly that one is removed, so output without a final
-//!   newline comes back byte for byte. Only a marker's length of output is
-//!   held back at a time, so the output cap applies as before and the marker
-//!   is still found after it.
+//!   have arrived. frames.rs reads them back; the marker is new for every
+//!   command, 128 bits from the OS's random number generator.
 //! * **One command at a time.** The pool lends a host's idle shell to one
 //!   command; a command that finds it lent out or dead starts another (and
 //!   only one idle shell is kept per host). A shell is given back only after
@@ -71,17 +65,22 @@ use tokio_util::sync::CancellationToken;
 
 use super::connect::Connection;
 use super::exec::{self, Closing};
+use super::frames::{Carry, Frames, Garbled, Marker};
 use super::outcome::{Ending, Ran};
-use super::output::Bounded;
 use super::remote;
 
 /// Random bytes in a marker: 128 bits, beyond guessing.
 const MARKER_BYTES: usize = 16;
 
-/// The longest the rest of a marker's line may be: ` 4294967295` (the
-/// largest exit status SSH can carry) is 11 bytes on stdout, and nothing
-/// follows the marker on stderr.
-const MAX_REST: usize = 16;
+/// `shoal-` and 32 hex digits: a marker no output holds by chance.
+fn new_marker() -> Result<Marker, rand::rngs::SysError> {
+    let mut bytes = [0u8; MARKER_BYTES];
+    SysRng.try_fill_bytes(&mut bytes)?;
+    Ok(Marker(format!(
+        "shoal-{}",
+        data_encoding::HEXLOWER.encode(&bytes)
+    )))
+}
 
 /// A persistent shell, idle between commands.
 pub(crate) struct Shell {
@@ -167,7 +166,7 @@ impl Shell {
         let (reader, writer) = channel.split();
         let writer = Closing::new(writer);
         // Without randomness there is no framing; exec needs none.
-        let marker = Marker::new().map_err(|_| NoShell::Unsupported)?;
+        let marker = new_marker().map_err(|_| NoShell::Unsupported)?;
         let sent = async {
             writer.half.exec(true, remote::PERSISTENT_SHELL).await?;
             writer.half.data_bytes(remote::probe(&marker.0)).await
@@ -229,7 +228,7 @@ impl Shell {
     ) -> Result<(Vec<HostOutcome>, Option<Shell>), NotSent> {
         let markers = commands
             .iter()
-            .map(|_| Marker::new())
+            .map(|_| new_marker())
             .collect::<Result<Vec<Marker>, _>>()
             .map_err(|_| NotSent::Gone)?;
         let line = remote::in_shell(
@@ -300,7 +299,7 @@ impl Shell {
                 Wait::Cancelled => Ending::Cancelled,
             };
             // The frames will not end now: what they held back is output too.
-            frames.flush(&mut ran);
+            frames.flush(&mut ran.stdout, &mut ran.stderr);
             if matches!(ending, Ending::TimedOut(_) | Ending::Cancelled) {
                 exec::end_command(&mut self.reader, &self.writer, &mut ran).await;
             }
@@ -317,15 +316,6 @@ impl Shell {
     }
 }
 
-/// Output read past the end of a command's frames: the start of the next
-/// command's, on the same line. Whatever is left after the last command is
-/// no command's and is dropped.
-#[derive(Default)]
-struct Carry {
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
-}
-
 /// Reads the shell's channel into `ran` through `frames` until both frames
 /// have ended, starting with what `carry` holds from the command before; what
 /// arrives past the frames is left in `carry`. Cancel-safe, like exec.rs's
@@ -336,16 +326,9 @@ async fn read_frames(
     ran: &mut Ran,
     carry: &mut Carry,
 ) -> Read {
-    let (stdout, stderr) = (
-        std::mem::take(&mut carry.stdout),
-        std::mem::take(&mut carry.stderr),
-    );
-    frames.push_stdout(&stdout, &mut ran.stdout, &mut carry.stdout);
-    frames
-        .stderr
-        .push(&stderr, &mut ran.stderr, &mut carry.stderr);
+    frames.resume(&mut ran.stdout, &mut ran.stderr, carry);
     loop {
-        if frames.output_begun {
+        if frames.output_begun() {
             ran.output_arrived();
         }
         match frames.status() {
@@ -360,13 +343,11 @@ async fn read_frames(
         };
         match message {
             ChannelMsg::Data { data } => {
-                frames.push_stdout(&data, &mut ran.stdout, &mut carry.stdout);
+                frames.push_stdout(&data, &mut ran.stdout, carry);
             }
             // Extended data type 1 is stderr (RFC 4254 §5.2).
             ChannelMsg::ExtendedData { data, ext: 1 } => {
-                frames
-                    .stderr
-                    .push(&data, &mut ran.stderr, &mut carry.stderr);
+                frames.push_stderr(&data, &mut ran.stderr, carry);
             }
             // The only request sent with want_reply is the exec that starts
             // the shell.
@@ -379,232 +360,15 @@ async fn read_frames(
     }
 }
 
-/// `shoal-` and 32 hex digits: fresh for every command.
-struct Marker(String);
-
-impl Marker {
-    fn new() -> Result<Marker, rand::rngs::SysError> {
-        let mut bytes = [0u8; MARKER_BYTES];
-        SysRng.try_fill_bytes(&mut bytes)?;
-        Ok(Marker(format!(
-            "shoal-{}",
-            data_encoding::HEXLOWER.encode(&bytes)
-        )))
-    }
-}
-
-/// A frame's line was not what remote.rs writes.
-#[derive(Debug, PartialEq, Eq)]
-struct Garbled;
-
-/// One command's stdout and stderr frames.
-struct Frames {
-    stdout: Frame,
-    stderr: Frame,
-    start: Start,
-    /// Stdout has gone past the start line: the command's output (or, for
-    /// a command that prints nothing, its end frame) has begun to arrive.
-    output_begun: bool,
-}
-
-/// Whether the shell has begun the command: it prints the command's start
-/// line (remote.rs) on stdout first.
-enum Start {
-    /// Not yet: the stdout read so far that could still end in the start
-    /// line. Anything before it is stray output of an earlier command's
-    /// background process, not this command's.
-    Awaiting {
-        line: Vec<u8>,
-        held: Vec<u8>,
-    },
-    Started,
-}
-
-impl Frames {
-    /// Frames with no start line to wait for (the probe of a new shell).
-    fn new(marker: &Marker) -> Frames {
-        Frames {
-            stdout: Frame::new(marker),
-            stderr: Frame::new(marker),
-            start: Start::Started,
-            output_begun: false,
-        }
-    }
-
-    /// Frames of a command, whose output begins after its start line.
-    fn awaiting_start(marker: &Marker) -> Frames {
-        Frames {
-            start: Start::Awaiting {
-                line: remote::start_line(&marker.0).into_bytes(),
-                held: Vec::new(),
-            },
-            ..Frames::new(marker)
-        }
-    }
-
-    fn started(&self) -> bool {
-        matches!(self.start, Start::Started)
-    }
-
-    /// Stdout data: the command's output once its start line has passed;
-    /// what comes after its frame goes to `past`.
-    fn push_stdout(&mut self, data: &[u8], out: &mut Bounded, past: &mut Vec<u8>) {
-        let Start::Awaiting { line, held } = &mut self.start else {
-            self.output_begun |= !data.is_empty();
-            self.stdout.push(data, out, past);
-            return;
-        };
-        held.extend_from_slice(data);
-        match held.windows(line.len()).position(|w| w == line.as_slice()) {
-            Some(at) => {
-                let rest = held.split_off(at + line.len());
-                self.start = Start::Started;
-                self.output_begun |= !rest.is_empty();
-                self.stdout.push(&rest, out, past);
-            }
-            None => {
-                // Only a tail shorter than the line can still be its start.
-                let keep = held.len().min(line.len() - 1);
-                held.drain(..held.len() - keep);
-            }
-        }
-    }
-
-    /// The exit status once both frames have ended.
-    fn status(&self) -> Option<Result<u32, Garbled>> {
-        let (State::Ended(stdout), State::Ended(stderr)) = (&self.stdout.state, &self.stderr.state)
-        else {
-            return self.stdout.garbled().or(self.stderr.garbled());
-        };
-        let status = stdout
-            .strip_prefix(b" ")
-            .filter(|digits| !digits.is_empty() && digits.iter().all(u8::is_ascii_digit))
-            .and_then(|digits| std::str::from_utf8(digits).ok()?.parse().ok());
-        Some(match status {
-            Some(status) if stderr.is_empty() => Ok(status),
-            _ => Err(Garbled),
-        })
-    }
-
-    /// Passes on the output still held back.
-    fn flush(&mut self, ran: &mut Ran) {
-        self.stdout.flush(&mut ran.stdout);
-        self.stderr.flush(&mut ran.stderr);
-    }
-}
-
-/// Where one stream is in its frame.
-#[derive(Debug, PartialEq, Eq)]
-enum State {
-    /// The command's output. The bytes held could be the start of the
-    /// marker, so they are passed on only once more output shows they are
-    /// not.
-    Output(Vec<u8>),
-    /// The marker was seen; the rest of its line so far.
-    Marker(Vec<u8>),
-    /// The marker's line ended: what followed the marker on it.
-    Ended(Vec<u8>),
-    /// The marker's line was longer than any shoal writes.
-    Garbled,
-}
-
-/// One stream of one command, up to the end of its frame.
-struct Frame {
-    /// A newline and the marker: where the frame's end starts.
-    end: Vec<u8>,
-    state: State,
-}
-
-impl Frame {
-    fn new(marker: &Marker) -> Frame {
-        Frame {
-            end: [b"\n", marker.0.as_bytes()].concat(),
-            state: State::Output(Vec::new()),
-        }
-    }
-
-    /// Passes the command's output in `data` to `out`, and reads the end of
-    /// the frame. Anything after the frame is not the command's and goes to
-    /// `past`.
-    fn push(&mut self, data: &[u8], out: &mut Bounded, past: &mut Vec<u8>) {
-        match &mut self.state {
-            State::Output(held) => {
-                held.extend_from_slice(data);
-                if let Some(at) = find(held, &self.end) {
-                    out.push(&held[..at]);
-                    let rest = held.split_off(at + self.end.len());
-                    self.state = State::Marker(Vec::new());
-                    self.push(&rest, out, past);
-                } else {
-                    let pass = held.len() - held.len().min(self.end.len() - 1);
-                    out.push(&held[..pass]);
-                    held.drain(..pass);
-                }
-            }
-            State::Marker(line) => {
-                let (rest, after) = match data.iter().position(|&b| b == b'\n') {
-                    Some(newline) => (&data[..newline], Some(&data[newline + 1..])),
-                    None => (data, None),
-                };
-                line.extend_from_slice(rest);
-                if line.len() > MAX_REST {
-                    self.state = State::Garbled;
-                } else if let Some(after) = after {
-                    self.state = State::Ended(std::mem::take(line));
-                    past.extend_from_slice(after);
-                }
-            }
-            State::Ended(_) => past.extend_from_slice(data),
-            State::Garbled => {}
-        }
-    }
-
-    fn garbled(&self) -> Option<Result<u32, Garbled>> {
-        (self.state == State::Garbled).then_some(Err(Garbled))
-    }
-
-    fn flush(&mut self, out: &mut Bounded) {
-        if let State::Output(held) = &mut self.state {
-            out.push(held);
-            held.clear();
-        }
-    }
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack
-        .windows(needle.len())
-        .position(|window| window == needle)
-}
-
 #[cfg(test)]
 mod tests {
     use std::io::{BufRead, BufReader, Read as _, Write};
     use std::process::{ChildStderr, ChildStdout, Command, Stdio};
 
-    use super::super::output::OUTPUT_CAP;
     use super::*;
 
     fn marker() -> Marker {
-        Marker::new().expect("the OS random number generator")
-    }
-
-    /// `data` pushed through a frame in pieces of `step` bytes: the output
-    /// passed on, and the state after.
-    fn framed(marker: &Marker, data: &[u8], step: usize, cap: usize) -> (Vec<u8>, State, u64) {
-        let mut frame = Frame::new(marker);
-        let mut out = Bounded::with_cap(cap);
-        for piece in data.chunks(step) {
-            frame.push(piece, &mut out, &mut Vec::new());
-            if let State::Output(held) = &frame.state {
-                assert!(
-                    held.len() < frame.end.len(),
-                    "holds back no more than it must"
-                );
-            }
-        }
-        let (kept, dropped) = out.parts();
-        (kept.to_vec(), frame.state, dropped)
+        new_marker().expect("the OS random number generator")
     }
 
     #[test]
@@ -613,77 +377,6 @@ mod tests {
         assert_ne!(a.0, b.0);
         assert_eq!(a.0.len(), "shoal-".len() + 2 * MARKER_BYTES);
         assert!(a.0["shoal-".len()..].bytes().all(|c| c.is_ascii_hexdigit()));
-    }
-
-    #[test]
-    fn output_comes_back_byte_for_byte_in_any_pieces() {
-        let m = marker();
-        for output in [
-            &b""[..],
-            b"no newline",
-            b"one\n",
-            b"a\n\nb\n\n",
-            b"\n",
-            b"x \r",
-        ] {
-            let stream = [output, b"\n", m.0.as_bytes(), b" 3\n"].concat();
-            for step in [1, 2, 7, stream.len()] {
-                let (kept, state, _) = framed(&m, &stream, step, OUTPUT_CAP);
-                assert_eq!(kept, output, "step {step}");
-                assert_eq!(state, State::Ended(b" 3".to_vec()), "step {step}");
-            }
-        }
-    }
-
-    #[test]
-    fn only_the_current_marker_ends_a_frame() {
-        let (old, current) = (marker(), marker());
-        let output = [
-            b"\n",
-            old.0.as_bytes(),
-            b" 0\n",
-            b"x",
-            current.0.as_bytes(),
-            b" 0\n",
-        ]
-        .concat();
-        let stream = [&output[..], b"\n", current.0.as_bytes(), b"\n"].concat();
-        let (kept, state, _) = framed(&current, &stream, 5, OUTPUT_CAP);
-        assert_eq!(kept, output, "a marker not at a line's start is output too");
-        assert_eq!(state, State::Ended(Vec::new()));
-    }
-
-    #[test]
-    fn the_frame_ends_after_the_cap_and_drops_what_follows() {
-        let m = marker();
-        let big = vec![b'y'; 10_000];
-        let stream = [&big[..], b"\n", m.0.as_bytes(), b" 0\nlate output\n"].concat();
-        let (kept, state, dropped) = framed(&m, &stream, 4096, 100);
-        assert_eq!((kept.len(), dropped), (100, 9_900));
-        assert_eq!(state, State::Ended(b" 0".to_vec()));
-    }
-
-    #[test]
-    fn statuses_are_read_and_garbled_lines_refused() {
-        let m = marker();
-        let frames = |stdout: &[u8], stderr: &[u8]| {
-            let mut frames = Frames::new(&m);
-            let mut ran = Ran::default();
-            frames.stdout.push(stdout, &mut ran.stdout, &mut Vec::new());
-            frames.stderr.push(stderr, &mut ran.stderr, &mut Vec::new());
-            frames.status()
-        };
-        let end = |rest: &str| format!("\n{}{rest}", m.0).into_bytes();
-        assert_eq!(frames(&end(" 0\n"), &end("\n")), Some(Ok(0)));
-        assert_eq!(frames(&end(" 255\n"), &end("\n")), Some(Ok(255)));
-        assert_eq!(frames(&end(" 0\n"), b"no end yet"), None);
-        assert_eq!(frames(&end(" 0"), &end("\n")), None, "the line goes on");
-        for bad in [" x\n", " \n", "0\n", " -1\n", " 99999999999\n"] {
-            assert_eq!(frames(&end(bad), &end("\n")), Some(Err(Garbled)), "{bad:?}");
-        }
-        assert_eq!(frames(&end(" 0\n"), &end(" 0\n")), Some(Err(Garbled)));
-        let endless = end(&" ".repeat(MAX_REST + 1));
-        assert_eq!(frames(&endless, b""), Some(Err(Garbled)));
     }
 
     /// A local `sh -s` standing in for a host's persistent shell, in its own
@@ -725,24 +418,20 @@ mod tests {
             let mut ran = Ran::default();
             // The frame's line is the last one the shell writes on each
             // stream, so reading line by line never blocks past it.
-            while !ended(&frames.stdout) {
+            while !frames.ended().0 {
                 let line = read_line(&mut self.stdout);
-                frames.push_stdout(&line, &mut ran.stdout, &mut Vec::new());
+                frames.push_stdout(&line, &mut ran.stdout, &mut Carry::default());
             }
             assert!(frames.started(), "the start line came first");
-            while !ended(&frames.stderr) {
+            while !frames.ended().1 {
                 let line = read_line(&mut self.stderr);
-                frames.stderr.push(&line, &mut ran.stderr, &mut Vec::new());
+                frames.push_stderr(&line, &mut ran.stderr, &mut Carry::default());
             }
             let status = frames.status().expect("both ended").expect("well formed");
             let (stdout, _) = ran.stdout.finish("stdout");
             let (stderr, _) = ran.stderr.finish("stderr");
             (stdout, stderr, status)
         }
-    }
-
-    fn ended(frame: &Frame) -> bool {
-        matches!(frame.state, State::Ended(_) | State::Garbled)
     }
 
     fn read_line(stream: &mut impl BufRead) -> Vec<u8> {
@@ -757,26 +446,6 @@ mod tests {
             drop(self.child.stdin.take());
             let _ = self.child.wait();
         }
-    }
-
-    #[test]
-    fn output_before_the_start_line_is_not_the_commands_and_a_split_line_is_found() {
-        let m = marker();
-        let line = remote::start_line(&m.0);
-        let stream = format!("stray from the background\n{line}out");
-        // Cut the stream at every byte: the start line is found across reads.
-        for cut in 0..stream.len() {
-            let mut frames = Frames::awaiting_start(&m);
-            let mut ran = Ran::default();
-            frames.push_stdout(&stream.as_bytes()[..cut], &mut ran.stdout, &mut Vec::new());
-            frames.push_stdout(&stream.as_bytes()[cut..], &mut ran.stdout, &mut Vec::new());
-            assert!(frames.started(), "cut at {cut}");
-            frames.flush(&mut ran);
-            assert_eq!(ran.stdout.finish("stdout").0, "out", "cut at {cut}");
-        }
-        let mut frames = Frames::awaiting_start(&m);
-        frames.push_stdout(b"nothing yet", &mut Ran::default().stdout, &mut Vec::new());
-        assert!(!frames.started());
     }
 
     #[test]
