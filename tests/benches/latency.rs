@@ -1100,7 +1100,7 @@ fn report(
             let _ = writeln!(
                 md,
                 "| {} | {good}/{attempts}{failed} | {} | {} | {} |",
-                row.label(),
+                in_table(row.label()),
                 cell(r.median(row)),
                 cell(r.min(row)),
                 compared(r, row)
@@ -1239,15 +1239,15 @@ fn report(
         );
         let _ = writeln!(md, "| ms | ssh -vvv |\n|---|---|");
         for (at, line) in &m.results.ssh_steps {
-            let _ = writeln!(
-                md,
-                "| {} | `{}` |",
-                at.as_millis(),
-                line.replace('|', "\\|")
-            );
+            let _ = writeln!(md, "| {} | `{}` |", at.as_millis(), in_table(line));
         }
     }
     md
+}
+
+/// Text for a Markdown table's cell: GitHub ends a cell at any `|`, even in a code span.
+fn in_table(text: &str) -> String {
+    text.replace('|', "\\|")
 }
 
 fn write_notes(md: &mut String, results: &Results) {
