@@ -14,6 +14,9 @@
 //! - `BENCH_OUT`: a file to write the Markdown report to, besides stdout;
 //! - `BENCH_CONTROLMASTER=0` skips the peers' OpenSSH ControlMaster warm runs;
 //! - `SHOAL_REV`: the revision being measured, printed in the report.
+//!
+//! The latency benchmark (latency.rs) uses its helpers marked `pub(crate)`: watching the
+//! sshd listeners, medians, and describing the machine and a tool's failure.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
@@ -81,7 +84,7 @@ impl Settings {
 /// Every per-connection sshd is a child of its host's listener and is reaped by it when
 /// the connection ends, so the listener's cutime+cstime grow by exactly the CPU the server
 /// side spent on that connection, its sessions and commands included.
-struct Servers {
+pub(crate) struct Servers {
     listeners: Vec<u32>,
     ticks_per_second: f64,
 }
@@ -123,7 +126,7 @@ fn all_pids() -> Vec<u32> {
 impl Servers {
     /// Finds the listeners of `fleet`: sshd processes whose parent is `unshare` and whose
     /// command line names the fleet's directory.
-    fn find(fleet: &SshdFleet) -> Servers {
+    pub(crate) fn find(fleet: &SshdFleet) -> Servers {
         let marker = format!("{}/hosts/", fleet.dir().display());
         let listeners: Vec<u32> = all_pids()
             .into_iter()
@@ -163,7 +166,7 @@ impl Servers {
 
     /// Waits until no listener has a per-connection child left (every connection of the
     /// last run is closed and reaped). Returns false if some are still there at the deadline.
-    fn settle(&self) -> bool {
+    pub(crate) fn settle(&self) -> bool {
         let deadline = Instant::now() + SETTLE_DEADLINE;
         loop {
             let busy = self.listeners.iter().any(|pid| {
@@ -288,7 +291,7 @@ impl Results {
     }
 }
 
-fn median(values: &[f64]) -> Option<f64> {
+pub(crate) fn median(values: &[f64]) -> Option<f64> {
     if values.is_empty() {
         return None;
     }
@@ -577,7 +580,7 @@ fn summary_times(stderr: &str) -> Vec<f64> {
         .collect()
 }
 
-fn describe(status: ExitStatus) -> String {
+pub(crate) fn describe(status: ExitStatus) -> String {
     match (status.code(), status.signal()) {
         (Some(code), _) => code.to_string(),
         (None, Some(signal)) => format!("killed by signal {signal}"),
@@ -586,7 +589,7 @@ fn describe(status: ExitStatus) -> String {
 }
 
 /// The first few lines of a tool's stderr, for a FAILED row's reason.
-fn excerpt(text: &str) -> String {
+pub(crate) fn excerpt(text: &str) -> String {
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     let mut shown = lines
         .iter()
@@ -608,7 +611,7 @@ fn excerpt(text: &str) -> String {
 }
 
 /// The first line a command prints (stdout, else stderr), or "?" when it cannot run.
-fn first_line(program: &str, args: &[&str]) -> String {
+pub(crate) fn first_line(program: &str, args: &[&str]) -> String {
     Command::new(program)
         .args(args)
         .stdin(Stdio::null())
@@ -647,7 +650,7 @@ fn cpu_jiffies() -> Option<(u64, u64)> {
 /// How busy the machine was over the last second, in percent of all cores. Not the load
 /// average: that decays over minutes, so right after a previous benchmark it reads 10+
 /// on an idle machine.
-fn busy_percent() -> String {
+pub(crate) fn busy_percent() -> String {
     let before = cpu_jiffies();
     thread::sleep(Duration::from_secs(1));
     match before.zip(cpu_jiffies()) {
@@ -661,7 +664,7 @@ fn busy_percent() -> String {
     }
 }
 
-fn cpu_model() -> String {
+pub(crate) fn cpu_model() -> String {
     fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|info| {

@@ -21,5 +21,6 @@ mod daemon_soak;
 mod facts;
 mod fanout;
 mod jump;
+mod latency;
 mod load;
 mod store;

@@ -15,6 +15,7 @@ mod check_first;
 mod checks;
 mod cli;
 mod daemon;
+mod delay_proxy;
 mod diagnosis;
 mod embed_example;
 mod facts_fleet;

@@ -36,6 +36,10 @@ mod test_user;
 pub use binary::{describe, shoal_command};
 pub use client::{Client, host_name, remote_sleeps, wait_for, write_inventory};
 pub use delay_proxy::DelayProxy;
+// A proxy's traces: tests/benches/latency.rs reads them; the integration tests, which
+// compile this module too, name only `Direction` (tests/integration/delay_proxy.rs).
+#[allow(unused_imports, reason = "`Trace` is named only by tests/benches")]
+pub use delay_proxy::{Direction, Trace};
 pub use jump_fleet::{CHAIN, JumpFleet, run_shoal};
 pub use measure::measure;
 // Named only by the benchmarks (tests/benches/fanout.rs); the integration tests compile this
