@@ -50,6 +50,24 @@ fn explain_prints_the_plan_as_json_without_an_inventory() {
     assert_eq!(op["op"], "run");
     assert_eq!(op["timeout_ms"], 5000);
     assert_eq!(op["name"], "up");
+    assert!(
+        plan["statements"][0].get("fused_stages").is_none(),
+        "one run fuses with nothing"
+    );
+
+    let (stdout, _) = expect(
+        &[
+            "--explain",
+            "-c",
+            "hosts | run \"a\" | facts | filter status = ok | run \"b\" as v | run \"echo {v}\"",
+        ],
+        0,
+    );
+    let plan: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(
+        plan["statements"][0]["fused_stages"],
+        serde_json::json!([[0, 1]])
+    );
 }
 
 #[test]
