@@ -154,7 +154,7 @@ impl Servers {
     }
 
     /// Server CPU so far: the listeners' own and their reaped children's, in seconds.
-    fn cpu_seconds(&self) -> f64 {
+    pub(crate) fn cpu_seconds(&self) -> f64 {
         let ticks: u64 = self
             .listeners
             .iter()

@@ -24,3 +24,4 @@ mod jump;
 mod latency;
 mod load;
 mod store;
+mod warm;
