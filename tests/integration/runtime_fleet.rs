@@ -408,6 +408,53 @@ fn a_host_that_cannot_start_a_shell_runs_each_command_on_a_channel_of_its_own() 
 }
 
 #[test]
+fn a_shell_that_answers_its_probe_too_late_is_not_sent_the_command_twice() {
+    // The persistent shell starts only after 3 s, past the 1 s connect timeout; whatever was
+    // written to it meanwhile (the probe, and the first command behind it) it still runs.
+    let fleet = SshdFleet::start(FleetSpec {
+        force_command: Some(
+            "case \"$SSH_ORIGINAL_COMMAND\" in \"exec sh -s\") sleep 3; exec sh -s;; \
+             *) eval \"$SSH_ORIGINAL_COMMAND\";; esac"
+                .to_owned(),
+        ),
+        ..FleetSpec::new(1)
+    });
+    fs::set_permissions(
+        &fleet.hosts()[0].data_dir,
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    let overrides = Overrides {
+        connect_timeout: Some(Duration::from_secs(1)),
+        ..Overrides::default()
+    };
+    let client = client(&fleet, "", &overrides);
+    let row = run_one(&client, "echo ran >> /etc/app/runs", PATIENCE);
+    assert_eq!(row.status, Status::Error, "{row:?}");
+    assert!(
+        row.error
+            .as_deref()
+            .is_some_and(|e| e.contains("not run again")),
+        "{row:?}"
+    );
+    // The late shell may or may not still run it; shoal never ran it a second time.
+    thread::sleep(Duration::from_secs(4));
+    let runs = fs::read_to_string(fleet.hosts()[0].data_dir.join("runs")).unwrap_or_default();
+    assert!(
+        runs.lines().count() <= 1,
+        "ran {} times",
+        runs.lines().count()
+    );
+    // The host's next commands each get a channel of their own, and run.
+    let row = run_one(&client, "echo next", PATIENCE);
+    assert_eq!(
+        (row.status, row.stdout.as_str()),
+        (Status::Ok, "next"),
+        "{row:?}"
+    );
+}
+
+#[test]
 fn a_stopped_host_is_unreachable_and_a_restarted_one_reconnects() {
     let mut fleet = SshdFleet::start(FleetSpec::new(2));
     let client = strict_client(&fleet);

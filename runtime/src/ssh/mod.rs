@@ -319,6 +319,12 @@ async fn run_commands(
             }
             Err(shell::NotSent::Unsupported) => pool.no_shell(host),
             Err(shell::NotSent::Gone) => {}
+            Err(shell::NotSent::Unanswered(why)) => {
+                pool.no_shell(host);
+                let mut outcome = HostOutcome::not_run(Status::Error, why);
+                outcome.duration = started.elapsed();
+                return Ok(vec![outcome]);
+            }
         }
     }
     let mut begun = Instant::now();

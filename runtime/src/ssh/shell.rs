@@ -119,6 +119,11 @@ pub(crate) enum NotSent {
     Unsupported,
     /// The shell was gone; a new one, or a channel, may do better.
     Gone,
+    /// A new shell's probe did not come back as written (no answer in time,
+    /// or not in shoal's frames): something may be reading the commands sent
+    /// behind it and may yet run them, so they must not run again elsewhere.
+    /// The host's later commands each get a channel. The reason, for the row.
+    Unanswered(String),
 }
 
 /// One command of a batch: the text, and how long it may run once the one
@@ -127,6 +132,9 @@ pub(crate) struct Command<'a> {
     pub text: &'a str,
     pub timeout: Duration,
 }
+
+/// Why a shell failed when its channel closed.
+const EXITED: &str = "it exited";
 
 /// How reading a command's frames ended.
 enum Read {
@@ -157,7 +165,9 @@ impl Shell {
     /// The cost of not waiting: where the shell then turns out not to start
     /// (the exec is refused, there is no `sh`), the commands written after
     /// the probe were read by no one, since nothing was left to read the
-    /// channel, and run on channels of their own instead (see [`NotSent`]).
+    /// channel, and run on channels of their own instead. Where the probe
+    /// comes back late or garbled, something may have read them: they are
+    /// reported not run again rather than risk running twice ([`NotSent`]).
     pub async fn start(
         channel: Channel<Msg>,
         connection: Arc<Connection>,
@@ -249,11 +259,27 @@ impl Shell {
             // file) is no command's output.
             let mut discarded = Ran::default();
             let answered = read_frames(&mut self.reader, &mut frames, &mut discarded, &mut carry);
+            // `self.writer` closes the channel as it drops.
             match tokio::time::timeout(probe.within, answered).await {
                 Ok(Read::Framed(0)) => {}
-                // `self.writer` closes the channel as it drops.
                 Ok(Read::Lost) => return Err(NotSent::Gone),
-                _ => return Err(NotSent::Unsupported),
+                // The exec was refused, or the login shell exited (no `sh`):
+                // nothing read the commands.
+                Ok(Read::Refused | Read::ShellFailed(EXITED)) => return Err(NotSent::Unsupported),
+                Ok(Read::Framed(_) | Read::ShellFailed(_)) => {
+                    return Err(NotSent::Unanswered(
+                        "shoal's shell on the host answered its probe in a form shoal does not \
+                         write; the command may have run, so it was not run again"
+                            .into(),
+                    ));
+                }
+                Err(_) => {
+                    return Err(NotSent::Unanswered(format!(
+                        "shoal's shell on the host did not answer within {} (the connect \
+                         timeout); the command may still run there, so it was not run again",
+                        super::outcome::human(probe.within)
+                    )));
+                }
             }
         }
         let mut outcomes = Vec::with_capacity(commands.len());
@@ -354,7 +380,7 @@ async fn read_frames(
             ChannelMsg::Failure => return Read::Refused,
             // An exit status or end of output can still be followed by
             // output already on its way; the close cannot.
-            ChannelMsg::Close => return Read::ShellFailed("it exited"),
+            ChannelMsg::Close => return Read::ShellFailed(EXITED),
             _ => {}
         }
     }
