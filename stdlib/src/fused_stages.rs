@@ -179,7 +179,8 @@ struct Collected {
 
 /// Evaluates the group without running anything, to learn each stage's
 /// request. An error a stage finds there is the error it would give, before
-/// any host is contacted. `None`: the group cannot go as one batch.
+/// any host is contacted. `None`: the group cannot go as one batch (a host
+/// with two rows, a row that cannot run, hosts that differ by stage).
 fn collect(steps: &[Step], frame: &DataFrame, ctx: &EvalContext<'_>) -> Result<Option<Collected>> {
     let collector = Collector::default();
     let mut labels = Labels::default();
@@ -202,8 +203,13 @@ fn collect(steps: &[Step], frame: &DataFrame, ctx: &EvalContext<'_>) -> Result<O
     let Some((hosts, _)) = runs.first() else {
         return Ok(None);
     };
+    // One run per stage, each on every row's host, a row each: then every
+    // row of every stage is answered by the batch, and nothing a stage
+    // reports on its own (a row whose placeholder is null) goes unheard.
     let one_run_per_stage = runs.len() == steps.len() && labels.0.len() == steps.len();
-    if !one_run_per_stage || hosts.is_empty() || runs.iter().any(|(h, _)| h != hosts) {
+    let a_row_each = hosts.len() == frame.height();
+    if !one_run_per_stage || !a_row_each || hosts.is_empty() || runs.iter().any(|(h, _)| h != hosts)
+    {
         return Ok(None);
     }
     let hosts = hosts.clone();
