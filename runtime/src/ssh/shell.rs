@@ -9,10 +9,13 @@
 //!   shell like any command, then a probe line, and the first commands right
 //!   behind it without waiting: the probe's frame is read first, then theirs
 //!   (one round trip fewer on a cold host; docs/BENCHMARKS.md, "Latency").
-//!   Where the probe fails (the exec is refused, there is no `sh`, no answer
-//!   within the connect timeout) the pool remembers it, and the host's
-//!   commands each get a channel of their own, as exec.rs runs them, for the
-//!   rest of the session.
+//!   Where the probe fails the pool remembers it, and the host's commands
+//!   each get a channel of their own, as exec.rs runs them, for the rest of
+//!   the session. The commands sent behind the probe then run on a channel
+//!   too where nothing can have read them (the exec was refused, there is no
+//!   `sh`); where something might have (no answer within the connect
+//!   timeout, a garbled answer), they are reported not run again, since a
+//!   late shell may still run them.
 //! * **Batches.** The commands of one call (the fused stages of a pipeline)
 //!   go out as one line, each with its own marker, start line and frames, so
 //!   each keeps its own output, exit status and output cap, and its own time
@@ -109,9 +112,10 @@ pub(crate) enum NoShell {
     Lost,
 }
 
-/// The commands were not run: the shell was already gone, no marker could
+/// Why a shell returned no row: the shell was already gone, no marker could
 /// be made, or the shell was lost before it began the first command (it had
-/// not printed the command's start line). They can still run another way.
+/// not printed the command's start line); a new shell's probe failed; or it
+/// came back late or garbled, and the commands may have run.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum NotSent {
     /// A new shell's probe failed (NoShell::Unsupported says why that
