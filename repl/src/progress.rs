@@ -2,6 +2,7 @@
 //! the summary line each run ends with:
 //! `200 hosts: 196 ok, 3 failed, 1 unreachable · 2.10 s`.
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -31,6 +32,8 @@ pub struct Progress {
     rejected: Option<DataFrame>,
     /// Hosts waiting for a connection, live (`Engine::connection_queue`).
     queue: Option<Arc<AtomicUsize>>,
+    /// The stages the next run also answers, fused with it.
+    fused: usize,
 }
 
 impl Progress {
@@ -47,6 +50,7 @@ impl Progress {
             show_summary,
             rejected: None,
             queue: None,
+            fused: 0,
         }
     }
 
@@ -134,10 +138,21 @@ impl RunObserver for Progress {
         self.rejected = Some(rows.clone());
     }
 
+    fn fused(&mut self, later: usize) {
+        self.fused = later;
+    }
+
     fn run_started(&mut self, command: &str, hosts: usize) {
         self.counts.clear();
         self.hosts = hosts;
         self.command = visible_line(command).into_owned();
+        match std::mem::take(&mut self.fused) {
+            0 => {}
+            1 => self.command.push_str(" (and the stage after it, fused)"),
+            later => {
+                let _ = write!(self.command, " (and the {later} stages after it, fused)");
+            }
+        }
         self.started = Instant::now();
         if self.show_bar {
             let bar =
@@ -245,5 +260,19 @@ mod tests {
         let mut progress = Progress::new(false, false);
         progress.run_started("printf '\x1b[2J\n'", 1);
         assert_eq!(progress.command, "printf '\\e[2J\\n'");
+    }
+
+    #[test]
+    fn a_fused_batch_says_how_many_stages_it_answers_once() {
+        let mut progress = Progress::new(false, false);
+        progress.fused(2);
+        progress.run_started("uptime", 3);
+        assert_eq!(
+            progress.command,
+            "uptime (and the 2 stages after it, fused)"
+        );
+        progress.run_finished();
+        progress.run_started("nproc", 3);
+        assert_eq!(progress.command, "nproc");
     }
 }

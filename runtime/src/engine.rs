@@ -464,6 +464,10 @@ impl RunObserver for Tally<'_> {
         self.observer.run_finished();
     }
 
+    fn fused(&mut self, later: usize) {
+        self.observer.fused(later);
+    }
+
     fn note(&mut self, stage: &str, text: &str) {
         self.observer.note(stage, text);
     }

@@ -15,6 +15,10 @@ pub trait RunObserver {
     fn run_started(&mut self, _command: &str, _hosts: usize) {}
     fn host_finished(&mut self, _host: &str, _outcome: &HostOutcome) {}
     fn run_finished(&mut self) {}
+    /// The next run is a fused group's batch (fused_stages.rs): it also
+    /// answers the `later` stages after the one it is started for, which
+    /// then report at once.
+    fn fused(&mut self, _later: usize) {}
     /// Something a stage wants the user to read beside its table, such as
     /// `diff` saying that nothing separates the populations beyond chance.
     fn note(&mut self, _stage: &str, _text: &str) {}

@@ -112,6 +112,7 @@ pub(crate) fn eval(
         labels,
     } = batch;
     let mut answers: Vec<Vec<HostOutcome>> = vec![Vec::new(); hosts.len()];
+    ctx.observer.fused(steps.len() - 1);
     ctx.observer.run_started(&labels[0], hosts.len());
     ctx.executor
         .run_batch(&hosts, &requests, &mut |index, outcomes| {

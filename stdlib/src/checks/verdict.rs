@@ -112,6 +112,9 @@ impl RunObserver for HostRuns<'_> {
     fn run_finished(&mut self) {
         self.inner.run_finished();
     }
+    fn fused(&mut self, later: usize) {
+        self.inner.fused(later);
+    }
     fn note(&mut self, stage: &str, text: &str) {
         self.inner.note(stage, text);
     }
