@@ -7,6 +7,7 @@
 //! understand markers or wildcards, so shoal reads the file itself, the way
 //! OpenSSH's hostfile.c does: a line it cannot parse is skipped, not fatal.
 
+use std::collections::HashMap;
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -46,6 +47,13 @@ pub(crate) struct KnownHosts {
     entries: Vec<Entry>,
     /// Lines in the file, so an appended entry knows its line number.
     lines: usize,
+    /// The entries whose patterns are all plain names (no wildcard, no
+    /// negation, not hashed), by each lowercased name: found at once, where
+    /// scanning every entry for every host would cost a 10,000-host fleet
+    /// 10,000 × 10,000 pattern matches (docs/BENCHMARKS.md, "Scale").
+    by_name: HashMap<String, Vec<usize>>,
+    /// The other entries, in file order, which each host is matched against.
+    patterns: Vec<usize>,
 }
 
 /// What known_hosts says about the key a server offered.
@@ -63,15 +71,51 @@ pub(crate) enum Verdict {
 
 impl KnownHosts {
     pub fn parse(text: &str) -> KnownHosts {
-        let entries = text
+        let entries: Vec<Entry> = text
             .lines()
             .enumerate()
             .filter_map(|(index, line)| parse_line(index + 1, line))
             .collect();
+        let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut patterns = Vec::new();
+        for (index, entry) in entries.iter().enumerate() {
+            let plain = !entry.hosts.starts_with('|') && !entry.hosts.contains(['*', '?', '!']);
+            if plain {
+                for name in entry.hosts.split(',') {
+                    by_name
+                        .entry(name.to_ascii_lowercase())
+                        .or_default()
+                        .push(index);
+                }
+            } else {
+                patterns.push(index);
+            }
+        }
         KnownHosts {
             entries,
             lines: text.lines().count(),
+            by_name,
+            patterns,
         }
+    }
+
+    /// The entries for the host OpenSSH calls `name` (`host_port`), in file
+    /// order.
+    fn entries_for(&self, name: &str) -> impl Iterator<Item = &Entry> {
+        let mut indices: Vec<usize> = self
+            .by_name
+            .get(name)
+            .into_iter()
+            .flatten()
+            .chain(&self.patterns)
+            .copied()
+            .collect();
+        indices.sort_unstable();
+        indices.dedup();
+        indices
+            .into_iter()
+            .map(|index| &self.entries[index])
+            .filter(move |entry| matches_host(&entry.hosts, name))
     }
 
     /// Checks `key` for the host OpenSSH would call `host_port(host, port)`.
@@ -82,11 +126,7 @@ impl KnownHosts {
         let offered = key.key_data();
         let mut changed = None;
         let mut known = false;
-        for entry in self
-            .entries
-            .iter()
-            .filter(|e| matches_host(&e.hosts, &name))
-        {
+        for entry in self.entries_for(&name) {
             let same_key = entry.key.key_data() == offered;
             match entry.marker {
                 Marker::Revoked if same_key => return Verdict::Revoked { line: entry.line },
@@ -113,8 +153,8 @@ impl KnownHosts {
     pub fn algorithms_for(&self, host: &str, port: u16) -> Vec<Algorithm> {
         let name = host_port(host, port);
         let mut algorithms = Vec::new();
-        for entry in self.entries.iter() {
-            if entry.marker != Marker::None || !matches_host(&entry.hosts, &name) {
+        for entry in self.entries_for(&name) {
+            if entry.marker != Marker::None {
                 continue;
             }
             let recorded = entry.key.algorithm();
@@ -355,10 +395,16 @@ impl KnownHostsFile {
                 // re-reading it once per host on a first run over a fleet.
                 let mut updated = KnownHosts::clone(&known);
                 updated.lines += 1;
+                let name = host_port(host, port);
+                updated
+                    .by_name
+                    .entry(name.clone())
+                    .or_default()
+                    .push(updated.entries.len());
                 updated.entries.push(Entry {
                     line: updated.lines,
                     marker: Marker::None,
-                    hosts: host_port(host, port),
+                    hosts: name,
                     key: key.clone(),
                 });
                 *cache = Some((stamp(&self.path), Arc::new(updated)));
@@ -459,6 +505,36 @@ mod tests {
             known.check("web001", 22, &key(KEY_B)),
             Verdict::Changed { line: 3 }
         );
+    }
+
+    #[test]
+    fn indexed_names_and_patterns_are_checked_together_in_file_order() {
+        let mut text = format!("*.example.com ssh-ed25519 {KEY_B}\n");
+        for i in 0..1000 {
+            text.push_str(&format!(
+                "web{i:04}.example.com,[Web{i:04}]:2222 ssh-ed25519 {KEY_A}\n"
+            ));
+        }
+        let known = KnownHosts::parse(&text);
+        assert_eq!(known.by_name.len(), 2000);
+        assert_eq!(known.patterns, [0]);
+        // The wildcard line (1) records another key, but a plain line vouches.
+        assert_eq!(
+            known.check("WEB0500.example.com", 22, &key(KEY_A)),
+            Verdict::Known
+        );
+        assert_eq!(known.check("web0500", 2222, &key(KEY_A)), Verdict::Known);
+        // An unrecorded key: the first line that names the host is the change.
+        let other = "AAAAC3NzaC1lZDI1NTE5AAAAINI+aIbqS+unAHM2ATzn1NF7h990/JRKZHXGApz2A7SG";
+        assert_eq!(
+            known.check("web0500.example.com", 22, &key(other)),
+            Verdict::Changed { line: 1 }
+        );
+        assert_eq!(
+            known.check("db1.example.com", 22, &key(KEY_B)),
+            Verdict::Known
+        );
+        assert_eq!(known.check("web0500", 22, &key(KEY_A)), Verdict::Unknown);
     }
 
     #[test]
