@@ -22,4 +22,5 @@ mod facts;
 mod fanout;
 mod jump;
 mod load;
+mod scale;
 mod store;
