@@ -56,7 +56,7 @@ const SETTLE_DEADLINE: Duration = Duration::from_secs(60);
 /// second of both cores.
 const REAL_SSHD_PAUSE: Duration = Duration::from_secs(5);
 
-/// Descriptors the benchmark asks for beyond the simulated fleet's two per host.
+/// Descriptors shoal may need beyond one per host (its store, stdio, the runtime's own).
 const SPARE_FDS: u64 = 1024;
 
 /// What host `i` (0-based) answers, on both fleets.
@@ -103,8 +103,8 @@ impl Settings {
     }
 }
 
-/// The simulated fleet process; it exits when its stdin closes (on drop, or if the
-/// benchmark dies).
+/// The simulated fleet process (and any shards it starts); it exits when its stdin closes
+/// (on drop, or if the benchmark dies).
 struct SimFleet {
     child: Child,
     stdin: Option<ChildStdin>,
@@ -269,27 +269,47 @@ impl Target<'_> {
         Ok(())
     }
 
-    /// The server's CPU so far, in seconds (utime+stime of the simulated fleet).
+    /// The simulated fleet's processes: the one started and the shards it started, when
+    /// the open-file limit made it split the fleet (bench/simfleet/src/limits.rs).
+    fn server_pids(&self) -> Vec<u32> {
+        let Some(pid) = self.server else {
+            return Vec::new();
+        };
+        let children =
+            fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+        std::iter::once(pid)
+            .chain(children.split_whitespace().filter_map(|c| c.parse().ok()))
+            .collect()
+    }
+
+    /// The simulated fleet's CPU so far, in seconds (utime+stime of its processes).
     fn server_cpu(&self) -> Option<f64> {
-        let stat = fs::read_to_string(format!("/proc/{}/stat", self.server?)).ok()?;
-        let fields: Vec<&str> = stat[stat.rfind(')')? + 2..].split_whitespace().collect();
-        // utime and stime are fields 14 and 15 of stat(5); `fields` starts at field 3.
-        let ticks: u64 =
-            fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-        Some(ticks as f64 / clock_ticks())
+        let mut ticks = 0;
+        for pid in self.server_pids() {
+            let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let fields: Vec<&str> = stat[stat.rfind(')')? + 2..].split_whitespace().collect();
+            // utime and stime are fields 14 and 15 of stat(5); `fields` starts at field 3.
+            ticks += fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+        }
+        (self.server.is_some()).then(|| ticks as f64 / clock_ticks())
     }
 
     /// Waits until the simulated fleet holds no connection of a finished run: its open
-    /// descriptors are back to one listener per host and a few of its own. Real sshd
+    /// descriptors are back to one listener per host and a few per process. Real sshd
     /// servers get a fixed pause for their sessions' teardown instead.
     fn settle(&self) {
-        let Some(pid) = self.server else {
+        if self.server.is_none() {
             thread::sleep(REAL_SSHD_PAUSE);
             return;
+        }
+        let pids = self.server_pids();
+        let fds = || -> usize {
+            pids.iter()
+                .map(|pid| fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, Iterator::count))
+                .sum()
         };
         let deadline = Instant::now() + SETTLE_DEADLINE;
-        let fds = || fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, Iterator::count);
-        while fds() > self.hosts + 64 && Instant::now() < deadline {
+        while fds() > self.hosts + 64 * pids.len() && Instant::now() < deadline {
             thread::sleep(Duration::from_millis(50));
         }
     }
@@ -409,9 +429,9 @@ fn open_file_limit() -> (u64, u64) {
     (limit.rlim_cur, limit.rlim_max)
 }
 
-/// Raises this process's RLIMIT_NOFILE (soft and hard) to at least `needed`, so that the
-/// fleet and shoal, its children, inherit it. Raising the hard limit takes root, up to
-/// /proc/sys/fs/nr_open. Returns what it did, for the report.
+/// Raises this process's RLIMIT_NOFILE (soft, and hard if need be) to at least `needed`,
+/// so that shoal, its child, inherits it. Raising the hard limit takes CAP_SYS_RESOURCE,
+/// up to /proc/sys/fs/nr_open. Returns what it did, for the report.
 fn raise_open_files(needed: u64) -> String {
     let (soft, hard) = open_file_limit();
     if soft >= needed {
@@ -426,8 +446,8 @@ fn raise_open_files(needed: u64) -> String {
     let nr_open = fs::read_to_string("/proc/sys/fs/nr_open").unwrap_or_default();
     if ok {
         format!(
-            "RLIMIT_NOFILE raised from {soft}/{hard} to {}/{} (soft/hard) with setrlimit as \
-             root, for the fleet and shoal to inherit (fs.nr_open {})",
+            "RLIMIT_NOFILE raised from {soft}/{hard} to {}/{} (soft/hard) with setrlimit, \
+             for shoal to inherit (fs.nr_open {})",
             raised.rlim_cur,
             raised.rlim_max,
             nr_open.trim()
@@ -463,7 +483,8 @@ fn scale_benchmark() {
     }
     let started_at = first_line("date", &["-u", "+%Y-%m-%d %H:%M UTC"]);
     let largest = settings.sizes.iter().copied().max().unwrap_or(0);
-    let limit = raise_open_files(2 * largest as u64 + SPARE_FDS);
+    // shoal keeps one connection per host; the fleet sees to its own limit.
+    let limit = raise_open_files(largest as u64 + SPARE_FDS);
     eprintln!("scale bench: {limit}");
 
     let mut results: Vec<(String, usize, Measured)> = Vec::new();
