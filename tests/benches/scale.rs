@@ -315,15 +315,21 @@ impl Target<'_> {
     fn two_queries(&self, settings: &Settings) -> (support::Finished, Option<f64>) {
         // support::measure writes the process's stderr here, created before it starts.
         let stderr = self.dir.join("stderr");
+        let shoal = fs::canonicalize(&settings.shoal).unwrap_or_else(|_| settings.shoal.clone());
         let watcher = thread::spawn(move || {
             let deadline = Instant::now() + RUN_DEADLINE;
             let mut cpu = None;
             while Instant::now() < deadline {
-                if let Some(pid) = running_shoal() {
-                    cpu = process_cpu(pid).or(cpu);
-                    if fs::read_to_string(&stderr).is_ok_and(|text| text.contains(" hosts: ")) {
-                        return cpu;
-                    }
+                match running(&shoal) {
+                    Some(pid) => cpu = process_cpu(pid).or(cpu),
+                    // It started and has exited: no summary line will come now.
+                    None if cpu.is_some() => return None,
+                    None => {}
+                }
+                if cpu.is_some()
+                    && fs::read_to_string(&stderr).is_ok_and(|text| text.contains(" hosts: "))
+                {
+                    return cpu;
                 }
                 thread::sleep(Duration::from_millis(5));
             }
@@ -396,8 +402,8 @@ impl Target<'_> {
     }
 }
 
-/// The shoal process this benchmark is running now: its child named `shoal`.
-fn running_shoal() -> Option<u32> {
+/// The child of this benchmark running `binary` now, if any.
+fn running(binary: &Path) -> Option<u32> {
     let me = std::process::id();
     fs::read_dir(format!("/proc/{me}/task"))
         .ok()?
@@ -408,9 +414,7 @@ fn running_shoal() -> Option<u32> {
                 .filter_map(|c| c.parse().ok())
                 .collect::<Vec<u32>>()
         })
-        .find(|pid| {
-            fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "shoal")
-        })
+        .find(|pid| fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == binary))
 }
 
 /// A process's CPU so far (utime+stime), in seconds.
