@@ -223,6 +223,11 @@ fn run() -> Result<(), String> {
         .map_err(|e| format!("cannot write: {e}"))?;
     // The servers run on the runtime's workers until stdin closes.
     let _ = io::stdin().read_to_end(&mut Vec::new());
+    // Then the shards, so that every address is free again once this process has exited.
+    for shard in &mut shards {
+        drop(shard.stdin.take());
+        let _ = shard.wait();
+    }
     Ok(())
 }
 
