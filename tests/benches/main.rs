@@ -23,5 +23,6 @@ mod fanout;
 mod jump;
 mod latency;
 mod load;
+mod scale;
 mod store;
 mod warm;
