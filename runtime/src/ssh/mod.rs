@@ -136,17 +136,21 @@ impl SshExecutor {
     ) {
         let cancel = self.query.lock().unwrap_or_else(|p| p.into_inner()).clone();
         // One shared copy of each step's command when every host runs it.
-        let shared: Vec<(Arc<str>, Duration)> = steps
+        let shared: Arc<[(Arc<str>, Duration)]> = steps
             .iter()
             .map(|step| {
                 let timeout = step.timeout.unwrap_or(self.command_timeout);
                 (Arc::from(step.command.as_str()), timeout)
             })
             .collect();
+        let same_for_all = steps.iter().all(|step| step.per_host.is_empty());
         let commands_for = |index: usize| -> Arc<[(Arc<str>, Duration)]> {
+            if same_for_all {
+                return shared.clone();
+            }
             steps
                 .iter()
-                .zip(&shared)
+                .zip(shared.iter())
                 .map(|(step, (command, timeout))| {
                     if step.per_host.is_empty() {
                         (command.clone(), *timeout)
