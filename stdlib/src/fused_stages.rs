@@ -364,25 +364,29 @@ mod tests {
     use crate::context::Quiet;
     use crate::{Session, compile, example_fleet};
 
-    fn fused(query: &str) -> Vec<Range<usize>> {
+    /// Each fused group of the query's first statement, as (start, end).
+    fn fused(query: &str) -> Vec<(usize, usize)> {
         let plan = compile(query).expect("compiles");
         groups(&plan.statements[0].ops)
+            .into_iter()
+            .map(|group| (group.start, group.end))
+            .collect()
     }
 
     #[test]
     fn consecutive_host_side_stages_fuse_unless_one_reads_what_another_wrote() {
-        assert_eq!(fused("hosts | run \"a\" | run \"b\" | run \"c\""), [0..3]);
-        assert_eq!(fused("hosts | facts | run \"uptime\" as up"), [0..2]);
+        assert_eq!(fused("hosts | run \"a\" | run \"b\" | run \"c\""), [(0, 3)]);
+        assert_eq!(fused("hosts | facts | run \"uptime\" as up"), [(0, 2)]);
         // A local stage in between ends the group: `c` runs only where the
         // filter kept the host.
         assert_eq!(
             fused("hosts | run \"a\" | run \"b\" | filter status = ok | run \"c\""),
-            [0..2]
+            [(0, 2)]
         );
         assert!(fused("hosts | run \"x\" as v | run \"echo {v}\"").is_empty());
         assert!(fused("hosts | run \"x\" | run \"echo {stdout}\"").is_empty());
         // An inventory column is known before anything runs.
-        assert_eq!(fused("hosts | run \"x\" | run \"echo {role}\""), [0..2]);
+        assert_eq!(fused("hosts | run \"x\" | run \"echo {role}\""), [(0, 2)]);
         // facts writes too many columns to list: no read may follow it.
         assert!(fused("hosts | facts | run \"echo {role}\"").is_empty());
         assert!(fused("hosts | run \"a\" | count").is_empty());

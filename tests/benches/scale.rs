@@ -552,6 +552,15 @@ fn scale_benchmark() {
             server: Some(fleet.pid()),
         };
         results.push((target.label.clone(), hosts, target.measure(&settings)));
+        // A line the fake shell could not read ends that shell, and shoal then runs each
+        // command on a channel of its own: the size would have measured that path instead.
+        let said = fs::read_to_string(fleet.dir.path().join("simfleet.stderr")).unwrap_or_default();
+        if let Some(refusal) = said
+            .lines()
+            .find(|l| l.contains("cannot read line") || l.contains("refused exec request"))
+        {
+            panic!("simfleet did not understand what shoal sent ({hosts} hosts): {refusal}");
+        }
     }
     if settings.real_sshd > 0 {
         let hosts = settings.real_sshd;

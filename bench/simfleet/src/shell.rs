@@ -3,15 +3,17 @@
 //! bytes `sh` would write, for the few commands a benchmark runs.
 //!
 //! shoal's side of the protocol is runtime/src/ssh/remote.rs: a persistent
-//! shell is the exec request `exec sh -s`, then one line per command,
+//! shell is the exec request `exec sh -s`, then one line per batch of
+//! commands (the fused stages of a pipeline), each command of it
 //!
 //! ```text
-//! printf '%s go\n' M; shoal_c='CMD'; GUARD; printf '\n%s %d\n' M "$shoal_r"; printf '\n%s\n' M >&2; unset shoal_c shoal_w shoal_r
+//! printf '%s go\n' M; shoal_c='CMD'; GUARD; printf '\n%s %d\n' M "$shoal_r"; printf '\n%s\n' M >&2; unset shoal_c shoal_w shoal_r;
 //! ```
 //!
-//! to which `sh` answers `M go\n`, the command's stdout and `\nM STATUS\n`
-//! on stdout, and the command's stderr then `\nM\n` on stderr; a new shell
-//! is first sent a probe, `shoal_r=0;` and the same end of frame. A command
+//! with its own marker M, to which `sh` answers `M go\n`, the command's
+//! stdout and `\nM STATUS\n` on stdout, and the command's stderr then `\nM\n`
+//! on stderr; a new shell is first sent a probe, `shoal_r=0;` and the same
+//! end of frame. A command
 //! on a channel of its own is `exec sh -c 'GUARD' sh 'CMD'`. Nothing here
 //! runs a process: the guard (a watchdog for timeouts) has nothing to guard,
 //! so only the command is read out of the line and answered from
@@ -155,51 +157,67 @@ fn line_end(input: &[u8]) -> Option<usize> {
     None
 }
 
-/// The end of every framed line, after its marker: remote.rs's `frame`.
-const FRAME_TAIL: &str = " >&2; unset shoal_c shoal_w shoal_r";
-
-/// What one line of a persistent shell writes: (stdout, stderr).
+/// What one line of a persistent shell writes: (stdout, stderr), each
+/// command's frames in turn.
 pub fn run_line(host: &Host, line: &[u8]) -> Result<(Vec<u8>, Vec<u8>), Unrecognised> {
     let unrecognised = || Unrecognised::new(line);
     let text = std::str::from_utf8(line).map_err(|_| unrecognised())?;
-    let (head, marker) = frame(text).ok_or_else(unrecognised)?;
-    let (start, output) = if head == "shoal_r=0" {
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    let mut write = |start: &str, marker: &str, output: Output| {
+        stdout.extend_from_slice(start.as_bytes());
+        stdout.extend_from_slice(&output.stdout);
+        stdout.extend_from_slice(format!("\n{marker} {}\n", output.status).as_bytes());
+        stderr.extend_from_slice(&output.stderr);
+        stderr.extend_from_slice(format!("\n{marker}\n").as_bytes());
+    };
+    let mut rest = text.trim_end();
+    if let Some(probe) = rest.strip_prefix("shoal_r=0") {
         // The probe: the end of a frame for a command that succeeded.
-        (String::new(), answer(host, "true"))
-    } else {
-        let rest = head
-            .strip_prefix("printf '%s go\\n' ")
-            .and_then(|rest| rest.strip_prefix(marker))
-            .and_then(|rest| rest.strip_prefix("; shoal_c="))
+        let marker = probe
+            .strip_prefix("; printf '\\n%s %d\\n' ")
+            .and_then(|tail| tail.split_once(' '))
+            .map(|(marker, _)| marker)
+            .filter(|marker| is_marker(marker))
             .ok_or_else(unrecognised)?;
-        let (command, guard) = word(rest).ok_or_else(unrecognised)?;
+        if probe != frame_end(marker) {
+            return Err(unrecognised());
+        }
+        write("", marker, answer(host, "true"));
+        return Ok((stdout, stderr));
+    }
+    while !rest.is_empty() {
+        let (marker, after) = rest
+            .strip_prefix("printf '%s go\\n' ")
+            .and_then(|after| after.split_once("; shoal_c="))
+            .filter(|(marker, _)| is_marker(marker))
+            .ok_or_else(unrecognised)?;
+        let (command, after) = word(after).ok_or_else(unrecognised)?;
+        let end = frame_end(marker);
+        let at = after.find(&end).ok_or_else(unrecognised)?;
         // The guard runs `$shoal_c`; without it the line would run nothing.
+        let guard = &after[..at];
         if !guard.starts_with("; ") || !guard.contains("$shoal_c") {
             return Err(unrecognised());
         }
-        (format!("{marker} go\n"), answer(host, &command))
-    };
-    let mut stdout = start.into_bytes();
-    stdout.extend_from_slice(&output.stdout);
-    stdout.extend_from_slice(format!("\n{marker} {}\n", output.status).as_bytes());
-    let mut stderr = output.stderr;
-    stderr.extend_from_slice(format!("\n{marker}\n").as_bytes());
+        write(&format!("{marker} go\n"), marker, answer(host, &command));
+        rest = after[at + end.len()..].trim_start();
+    }
     Ok((stdout, stderr))
 }
 
-/// Splits a line into what comes before its end of frame and the frame's
-/// marker: `HEAD; printf '\n%s %d\n' M "$shoal_r"; printf '\n%s\n' M >&2;
-/// unset …`. The frame is the line's last statement, so it is looked for
-/// from the end: a quoted command could hold the same text.
-fn frame(line: &str) -> Option<(&str, &str)> {
-    const STATUS: &str = "; printf '\\n%s %d\\n' ";
-    let at = line.rfind(STATUS)?;
-    let (head, tail) = (&line[..at], &line[at + STATUS.len()..]);
-    let (marker, tail) = tail.split_once(" \"$shoal_r\"; printf '\\n%s\\n' ")?;
-    let again = tail.strip_suffix(FRAME_TAIL)?;
-    let hex = marker.strip_prefix("shoal-")?;
-    (again == marker && !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()))
-        .then_some((head, marker))
+/// The end of a command's part of a line, after its guard: remote.rs's
+/// `frame` for `marker`.
+fn frame_end(marker: &str) -> String {
+    format!(
+        "; printf '\\n%s %d\\n' {marker} \"$shoal_r\"; printf '\\n%s\\n' {marker} >&2; \
+         unset shoal_c shoal_w shoal_r;"
+    )
+}
+
+/// `shoal-` and hex digits, as shoal's markers are.
+fn is_marker(text: &str) -> bool {
+    text.strip_prefix("shoal-")
+        .is_some_and(|hex| !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// The first shell word of `text` with its quoting removed, and the rest
@@ -274,7 +292,7 @@ mod tests {
     /// What `run_line` answers to the line shoal writes for `command`.
     fn fake(command: &str) -> (Vec<u8>, Vec<u8>) {
         let mut lines = Lines::default();
-        let line = remote::in_shell(command, MARKER);
+        let line = remote::in_shell([(command, MARKER)]);
         let got = lines.push(line.as_bytes());
         assert_eq!(got.len(), 1, "one line per command");
         run_line(&host(), &got[0]).expect("a line shoal writes")
@@ -332,7 +350,7 @@ mod tests {
         for command in ["true", "false"] {
             assert_eq!(
                 fake(command),
-                real(&remote::in_shell(command, MARKER)),
+                real(&remote::in_shell([(command, MARKER)])),
                 "{command}"
             );
         }
@@ -343,7 +361,7 @@ mod tests {
         let (stdout, stderr) = fake("cat /etc/app/version");
         assert_eq!(
             String::from_utf8(stdout).unwrap(),
-            format!("{}1.41.0\n\n{MARKER} 0\n", remote::start_line(MARKER))
+            format!("{MARKER} go\n1.41.0\n\n{MARKER} 0\n")
         );
         assert_eq!(String::from_utf8(stderr).unwrap(), format!("\n{MARKER}\n"));
 
@@ -360,7 +378,7 @@ mod tests {
     #[test]
     fn quoted_commands_come_back_whole_in_any_pieces() {
         let command = "printf 'it'\\''s\\n'; echo \"a; b\nc\" | x";
-        let line = remote::in_shell(command, MARKER);
+        let line = remote::in_shell([(command, MARKER)]);
         for step in [1, 3, 64, line.len()] {
             let mut lines = Lines::default();
             let mut got = Vec::new();
@@ -369,13 +387,30 @@ mod tests {
             }
             assert_eq!(got.len(), 1, "step {step}");
             let text = String::from_utf8(got.remove(0)).unwrap();
-            let head = frame(&text).expect("framed").0;
-            let quoted = head.split_once("shoal_c=").unwrap().1;
+            let quoted = text.split_once("shoal_c=").unwrap().1;
             assert_eq!(word(quoted).unwrap().0, command, "step {step}");
+            assert!(run_line(&host(), text.as_bytes()).is_ok(), "step {step}");
         }
-        // Two lines in one packet are two commands.
-        let two = remote::in_shell("true", MARKER) + &remote::in_shell("false", MARKER);
+        // Two lines in one packet are two lines.
+        let two = remote::in_shell([("true", MARKER)]) + &remote::in_shell([("false", MARKER)]);
         assert_eq!(Lines::default().push(two.as_bytes()).len(), 2);
+    }
+
+    #[test]
+    fn a_batch_line_answers_each_command_in_turn_as_sh_does() {
+        let other = "shoal-fedcba9876543210fedcba9876543210";
+        let line = remote::in_shell([("true", MARKER), ("false", other)]);
+        let got = Lines::default().push(line.as_bytes());
+        assert_eq!(got.len(), 1, "one line for the batch");
+        let (stdout, stderr) = run_line(&host(), &got[0]).expect("a line shoal writes");
+        assert_eq!(
+            String::from_utf8(stdout).unwrap(),
+            format!("{MARKER} go\n\n{MARKER} 0\n{other} go\n\n{other} 1\n")
+        );
+        assert_eq!(
+            String::from_utf8(stderr).unwrap(),
+            format!("\n{MARKER}\n\n{other}\n")
+        );
     }
 
     #[test]
@@ -403,7 +438,7 @@ mod tests {
             // A frame whose two markers differ.
             "shoal_r=0; printf '\\n%s %d\\n' shoal-ab \"$shoal_r\"; printf '\\n%s\\n' shoal-cd >&2; unset shoal_c shoal_w shoal_r",
             // A start line for another marker than the frame's.
-            &remote::in_shell("true", MARKER).replacen(MARKER, "shoal-ff", 1),
+            &remote::in_shell([("true", MARKER)]).replacen(MARKER, "shoal-ff", 1),
         ] {
             let line = line.trim_end_matches('\n');
             assert!(run_line(&host(), line.as_bytes()).is_err(), "{line}");
