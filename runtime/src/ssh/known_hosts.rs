@@ -392,8 +392,14 @@ impl KnownHostsFile {
                     ))
                 })?;
                 // Keep the parsed copy in step with the file rather than
-                // re-reading it once per host on a first run over a fleet.
-                let mut updated = KnownHosts::clone(&known);
+                // re-reading it once per host on a first run over a fleet,
+                // and in place where no lookup holds it: a copy per new key
+                // would make a first run over 10,000 hosts quadratic.
+                drop(known);
+                let Some((seen, parsed)) = cache.as_mut() else {
+                    return Ok(());
+                };
+                let updated = Arc::make_mut(parsed);
                 updated.lines += 1;
                 let name = host_port(host, port);
                 updated
@@ -407,7 +413,7 @@ impl KnownHostsFile {
                     hosts: name,
                     key: key.clone(),
                 });
-                *cache = Some((stamp(&self.path), Arc::new(updated)));
+                *seen = stamp(&self.path);
                 Ok(())
             }
         }
