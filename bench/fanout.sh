@@ -12,6 +12,8 @@
 # (a build, another test suite) shows up in every number, so run it on an idle machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 # The shared build cache: a release build of polars alone takes many minutes on 2 cores.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/shoal-target}"
@@ -28,27 +30,8 @@ fi
 bash .ci/setup-sshd.sh
 
 # The peers, by the binary each Debian package ships.
-need=()
-for pair in /usr/bin/pdsh:pdsh /usr/bin/clush:clustershell /usr/bin/parallel-ssh:pssh; do
-    if [ ! -x "${pair%%:*}" ]; then
-        need+=("${pair#*:}")
-    fi
-done
-if [ ${#need[@]} -gt 0 ]; then
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${need[@]}"
-fi
-
-# Release, because that is what users run; the bench binary is built in release too so that
-# cargo does not rebuild every dependency a second time in debug.
-cargo build --release --bin shoal
-export SHOAL_BIN="$CARGO_TARGET_DIR/release/shoal"
-SHOAL_REV="$(git rev-parse --short HEAD 2> /dev/null || echo unknown)"
-if ! git diff --quiet HEAD 2> /dev/null; then
-    SHOAL_REV="$SHOAL_REV+uncommitted changes"
-fi
-export SHOAL_REV
+install_peers /usr/bin/pdsh:pdsh /usr/bin/clush:clustershell /usr/bin/parallel-ssh:pssh
+build_shoal
 
 echo "fanout.sh: load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 cargo test --release --features bench --test benches fanout:: -- --ignored --nocapture --test-threads=1

@@ -16,6 +16,8 @@
 # modest; timings are only comparable within one run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/shoal-target}"
 export CARGO_TERM_COLOR=never
@@ -30,28 +32,9 @@ fi
 # The fleet's own needs: sshd, unshare, the test user's prerequisites.
 bash .ci/setup-sshd.sh
 
-# The peers, by the binary each Debian package ships (as bench/fanout.sh installs them).
-need=()
-for pair in /usr/bin/pdsh:pdsh /usr/bin/clush:clustershell; do
-    if [ ! -x "${pair%%:*}" ]; then
-        need+=("${pair#*:}")
-    fi
-done
-if [ ${#need[@]} -gt 0 ]; then
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${need[@]}"
-fi
-
-# Release, because that is what users run; the bench binary is built in release too so that
-# cargo does not rebuild every dependency a second time in debug.
-cargo build --release --bin shoal
-export SHOAL_BIN="$CARGO_TARGET_DIR/release/shoal"
-SHOAL_REV="$(git rev-parse --short HEAD 2> /dev/null || echo unknown)"
-if ! git diff --quiet HEAD 2> /dev/null; then
-    SHOAL_REV="$SHOAL_REV+uncommitted changes"
-fi
-export SHOAL_REV
+# The peers, by the binary each Debian package ships.
+install_peers /usr/bin/pdsh:pdsh /usr/bin/clush:clustershell
+build_shoal
 
 echo "latency.sh: load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 cargo test --release --features bench --test benches latency:: -- --ignored --nocapture --test-threads=1

@@ -9,6 +9,8 @@
 # Environment: HOSTS (200), RUNS (20), PERF (0), BENCH_OUT (where the report goes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/shoal-target}"
 export CARGO_TERM_COLOR=never
 export HOSTS="${HOSTS:-200}" RUNS="${RUNS:-20}" PERF="${PERF:-0}"
@@ -22,7 +24,6 @@ bash .ci/setup-sshd.sh
 if [ "$PERF" = 1 ] && ! command -v perf >/dev/null; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq linux-perf
 fi
-cargo build --release --bin shoal
-export SHOAL_BIN="$CARGO_TARGET_DIR/release/shoal"
+build_shoal
 cargo test --release --features bench --test benches warm:: -- --ignored --nocapture
 echo "report: $BENCH_OUT"

@@ -664,6 +664,18 @@ pub(crate) fn busy_percent() -> String {
     }
 }
 
+/// The report lines that say when a fleet benchmark ran, on which revision, and on what
+/// machine, how busy it was just before.
+pub(crate) fn when_and_machine(started_at: &str, revision: &str, busy_before: &str) -> String {
+    format!(
+        "- when: {started_at}; shoal revision {revision}\n- machine: {} cores ({}), kernel {}; \
+         CPU busy in the second before the fleet started: {busy_before}\n",
+        thread::available_parallelism().map_or(0, |n| n.get()),
+        cpu_model(),
+        first_line("uname", &["-r"]),
+    )
+}
+
 pub(crate) fn cpu_model() -> String {
     fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -855,19 +867,11 @@ fn report(settings: &Settings, results: &Results, started_at: &str, busy_before:
         md,
         "### Fan-out: `hosts | run \"{REMOTE_COMMAND}\"` on {hosts} hosts\n"
     );
-    let _ = writeln!(
-        md,
-        "- when: {started_at}; shoal revision {}",
-        settings.revision
-    );
-    let _ = writeln!(
-        md,
-        "- machine: {} cores ({}), kernel {}; CPU busy in the second before the fleet \
-         started: {busy_before}",
-        thread::available_parallelism().map_or(0, |n| n.get()),
-        cpu_model(),
-        first_line("uname", &["-r"]),
-    );
+    md.push_str(&when_and_machine(
+        started_at,
+        &settings.revision,
+        busy_before,
+    ));
     let _ = writeln!(
         md,
         "- servers: {} × {hosts} on loopback; peers: {}, {}, parallel-ssh {}",

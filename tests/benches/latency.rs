@@ -34,7 +34,9 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::fanout::{Servers, busy_percent, cpu_model, describe, excerpt, first_line, median};
+use crate::fanout::{
+    Servers, busy_percent, describe, excerpt, first_line, median, when_and_machine,
+};
 use crate::support::{DelayProxy, Direction, FleetSpec, SshdFleet, Trace};
 
 /// The three commands of the pipeline; the first is also the single `run`. Each host answers
@@ -1048,19 +1050,11 @@ fn report(
         md,
         "### Latency: {hosts} hosts, each behind a delay proxy\n"
     );
-    let _ = writeln!(
-        md,
-        "- when: {started_at}; shoal revision {}",
-        settings.revision
-    );
-    let _ = writeln!(
-        md,
-        "- machine: {} cores ({}), kernel {}; CPU busy in the second before the fleet \
-         started: {busy_before}",
-        thread::available_parallelism().map_or(0, |n| n.get()),
-        cpu_model(),
-        first_line("uname", &["-r"]),
-    );
+    md.push_str(&when_and_machine(
+        started_at,
+        &settings.revision,
+        busy_before,
+    ));
     let _ = writeln!(
         md,
         "- servers: {} × {hosts} on loopback, one delay proxy each; peers: {}, {}",

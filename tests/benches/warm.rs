@@ -11,7 +11,7 @@
 //! also runs under `perf record -g`, and the report lists the client's hottest symbols.
 //!
 //! A benchmark, not a test: `#[ignore]`d, run by `bench/warm.sh`, never asserting on a time.
-//! Settings: `HOSTS` (200), `RUNS` (20), `SHOAL_BIN`, `BENCH_OUT`, `PERF`.
+//! Settings: `HOSTS` (200), `RUNS` (20), `SHOAL_BIN`, `SHOAL_REV`, `BENCH_OUT`, `PERF`.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::fanout::{Servers, busy_percent, cpu_model, excerpt, median};
+use crate::fanout::{Servers, busy_percent, excerpt, first_line, median, when_and_machine};
 use crate::support::{self, FleetSpec, SshdFleet};
 
 const QUERY: &str = r#"hosts | run "cat /etc/app/version""#;
@@ -53,6 +53,7 @@ fn where_a_warm_query_spends_its_time() {
     let inventory = fleet.dir().join("warm-bench.toml");
     fs::write(&inventory, fleet.inventory_toml(|_| Vec::new())).unwrap();
     let servers = Servers::find(&fleet);
+    let started_at = first_line("date", &["-u", "+%Y-%m-%d %H:%M UTC"]);
     let busy = busy_percent();
     let shoal = |queries: usize, perf_data: Option<&PathBuf>| {
         let script = vec![QUERY; queries].join("; ");
@@ -104,12 +105,11 @@ fn where_a_warm_query_spends_its_time() {
     let server_ms = per((many_server - one_server) * 1000.0);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
     let mut report = String::new();
+    let revision = std::env::var("SHOAL_REV").unwrap_or_else(|_| "unknown".into());
     let _ = writeln!(
         report,
-        "### Warm path: {hosts} hosts, {runs} warm queries\n\n- machine: {} cores ({}); CPU busy \
-         before the fleet started: {busy}\n- perf: {}\n",
-        cores,
-        cpu_model(),
+        "### Warm path: {hosts} hosts, {runs} warm queries\n\n{}- perf: {}\n",
+        when_and_machine(&started_at, &revision, &busy),
         if perf { "on (client only)" } else { "off" },
     );
     let _ = writeln!(report, "| measurement | value |\n|---|---|");
